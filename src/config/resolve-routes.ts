@@ -1,0 +1,190 @@
+import type { Issue } from "../errors.js";
+import type { ProviderAdapter } from "../providers/adapter.js";
+import type { DeploymentConfig, Price, RouteConfig, Strategy } from "./schema.js";
+
+/** What the gateway knows of a provider-side model (context window, output cap, price). */
+export interface ModelFacts {
+  contextWindow?: number;
+  maxOutputTokens?: number;
+  price?: Price;
+}
+
+export type ModelFactsLookup = (provider: string, model: string) => ModelFacts | undefined;
+
+/** One provider-side model behind a logical route, with what routing needs to know of it. */
+export interface Deployment {
+  /** `provider/model`, unique per gateway; health and limits are keyed by it. */
+  readonly id: string;
+  /** The config key of the provider. */
+  readonly provider: string;
+  readonly adapter: ProviderAdapter;
+  /** Provider-side model name. */
+  readonly model: string;
+  readonly weight: number;
+  readonly rpm: number | undefined;
+  readonly tpm: number | undefined;
+  readonly timeoutMs: number | undefined;
+  readonly contextWindow: number | undefined;
+  readonly maxOutputTokens: number | undefined;
+  readonly price: Price | undefined;
+}
+
+/** A logical model: the deployments that serve it, how to pick among them, what follows them. */
+export interface Route {
+  readonly name: string;
+  readonly deployments: readonly Deployment[];
+  readonly strategy: Strategy;
+  readonly fallbacks: readonly string[];
+  readonly cache: boolean;
+}
+
+export interface RouteTable {
+  readonly routes: ReadonlyMap<string, Route>;
+  /** The route for a logical name, or a one-deployment route for an undeclared `provider/model`. */
+  resolve(name: string): Route | undefined;
+}
+
+type RouteInput = string | RouteConfig;
+
+function splitShorthand(value: string): { provider: string; model: string } {
+  const slash = value.indexOf("/");
+  return { provider: value.slice(0, slash), model: value.slice(slash + 1) };
+}
+
+/** Direct `provider/model` routes are kept for reuse, but only so many: names come from callers. */
+const MAX_DIRECT_ROUTES = 256;
+
+export function buildRouteTable(
+  providers: Readonly<Record<string, ProviderAdapter>>,
+  models: Readonly<Record<string, RouteInput>>,
+  facts: ModelFactsLookup,
+  issues: Issue[],
+): RouteTable {
+  const providerNames = Object.keys(providers);
+  const deployments = new Map<string, Deployment>();
+
+  const providerIssue = (path: string, provider: string): void => {
+    issues.push({
+      path,
+      message: `'${provider}' is not a configured provider (have: ${providerNames.join(", ") || "none"})`,
+    });
+  };
+
+  const makeDeployment = (config: DeploymentConfig, path: string): Deployment | undefined => {
+    const adapter = providers[config.provider];
+    if (!adapter) {
+      providerIssue(`${path}.provider`, config.provider);
+      return undefined;
+    }
+    const known = facts(config.provider, config.model);
+    let id = `${config.provider}/${config.model}`;
+    // The same provider/model may appear with different limits in two routes; keep them apart.
+    for (let n = 2; deployments.has(id) && !sameDeployment(deployments.get(id)!, config); n++) {
+      id = `${config.provider}/${config.model}#${n}`;
+    }
+    const existing = deployments.get(id);
+    if (existing) return existing;
+    const deployment: Deployment = {
+      id,
+      provider: config.provider,
+      adapter,
+      model: config.model,
+      weight: config.weight ?? 1,
+      rpm: config.rpm,
+      tpm: config.tpm,
+      timeoutMs: config.timeoutMs,
+      contextWindow: config.contextWindow ?? known?.contextWindow,
+      maxOutputTokens: config.maxOutputTokens ?? known?.maxOutputTokens,
+      price: config.price ?? known?.price,
+    };
+    deployments.set(id, deployment);
+    return deployment;
+  };
+
+  const fromShorthand = (value: string, path: string): Deployment | undefined => {
+    const { provider, model } = splitShorthand(value);
+    if (!providers[provider]) {
+      providerIssue(path, provider);
+      return undefined;
+    }
+    return makeDeployment({ provider, model }, path);
+  };
+
+  const routes = new Map<string, Route>();
+  for (const [name, input] of Object.entries(models)) {
+    const path = `models.${name}`;
+    if (typeof input === "string") {
+      const deployment = fromShorthand(input, path);
+      if (deployment) routes.set(name, { name, deployments: [deployment], strategy: "ordered", fallbacks: [], cache: true });
+      continue;
+    }
+    const list: Deployment[] = [];
+    input.deployments.forEach((entry, index) => {
+      const entryPath = `${path}.deployments[${index}]`;
+      const deployment = typeof entry === "string" ? fromShorthand(entry, entryPath) : makeDeployment(entry, entryPath);
+      if (deployment) list.push(deployment);
+    });
+    routes.set(name, {
+      name,
+      deployments: list,
+      strategy: input.strategy ?? "ordered",
+      fallbacks: input.fallbacks ?? [],
+      cache: input.cache ?? true,
+    });
+  }
+
+  // Fallbacks may name declared routes or direct provider/model names.
+  for (const [name, input] of Object.entries(models)) {
+    if (typeof input === "string") continue;
+    (input.fallbacks ?? []).forEach((fallback, index) => {
+      const path = `models.${name}.fallbacks[${index}]`;
+      if (fallback === name) issues.push({ path, message: `a route cannot fall back to itself` });
+      else if (routes.has(fallback)) return;
+      else if (fallback.includes("/")) {
+        if (!providers[splitShorthand(fallback).provider]) providerIssue(path, splitShorthand(fallback).provider);
+      } else {
+        issues.push({
+          path,
+          message: `'${fallback}' is not a declared model (have: ${[...routes.keys()].join(", ") || "none"}) nor 'provider/model'`,
+        });
+      }
+    });
+  }
+
+  const direct = new Map<string, Route>();
+  return {
+    routes,
+    resolve(name) {
+      const declared = routes.get(name);
+      if (declared) return declared;
+      const cached = direct.get(name);
+      if (cached) return cached;
+      const slash = name.indexOf("/");
+      if (slash <= 0 || slash === name.length - 1) return undefined;
+      const { provider, model } = splitShorthand(name);
+      const adapter = providers[provider];
+      if (!adapter) return undefined;
+      const id = `${provider}/${model}`;
+      const known = facts(provider, model);
+      const deployment = deployments.get(id) ?? {
+        id, provider, adapter, model, weight: 1, rpm: undefined, tpm: undefined, timeoutMs: undefined,
+        contextWindow: known?.contextWindow, maxOutputTokens: known?.maxOutputTokens, price: known?.price,
+      };
+      const route: Route = { name, deployments: [deployment], strategy: "ordered", fallbacks: [], cache: true };
+      if (direct.size < MAX_DIRECT_ROUTES) direct.set(name, route);
+      return route;
+    },
+  };
+}
+
+function sameDeployment(deployment: Deployment, config: DeploymentConfig): boolean {
+  return (
+    deployment.rpm === config.rpm &&
+    deployment.tpm === config.tpm &&
+    deployment.timeoutMs === config.timeoutMs &&
+    (config.weight ?? 1) === deployment.weight &&
+    config.price === undefined &&
+    config.contextWindow === undefined &&
+    config.maxOutputTokens === undefined
+  );
+}

@@ -1,0 +1,104 @@
+import { z } from "zod";
+import type { ProviderAdapter } from "../providers/adapter.js";
+
+const positiveInt = z.number().int().positive();
+const nonNegativeInt = z.number().int().nonnegative();
+const usd = z.number().nonnegative();
+
+const providerAdapter = z.custom<ProviderAdapter>(
+  (value) =>
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as ProviderAdapter).chat === "function" &&
+    typeof (value as ProviderAdapter).stream === "function",
+  "expected a provider adapter such as openai({ apiKey }) from 'modelgate/openai'",
+);
+
+/** USD per 1M tokens. */
+export const priceSchema = z
+  .object({
+    input: usd,
+    output: usd,
+    cachedInput: usd.optional(),
+    /** Anthropic's cache-write price; defaults to `input`. */
+    cacheWrite: usd.optional(),
+  })
+  .strict();
+
+export const strategySchema = z.enum(["ordered", "weighted", "least-latency", "least-busy", "cheapest"]);
+
+const deploymentSchema = z
+  .object({
+    provider: z.string().min(1),
+    model: z.string().min(1),
+    weight: z.number().positive().optional(),
+    rpm: positiveInt.optional(),
+    tpm: positiveInt.optional(),
+    timeoutMs: positiveInt.optional(),
+    /** Overrides the catalog's context window, in tokens. */
+    contextWindow: positiveInt.optional(),
+    /** Overrides the catalog's maximum output, in tokens. */
+    maxOutputTokens: positiveInt.optional(),
+    price: priceSchema.optional(),
+  })
+  .strict();
+
+const shorthandRoute = z
+  .string()
+  .regex(/^[^/\s]+\/\S+$/, "expected 'provider/model' (e.g. 'openai/gpt-4o-mini') or { deployments: [...] }");
+
+const routeSchema = z
+  .object({
+    deployments: z.array(z.union([deploymentSchema, shorthandRoute])).min(1, "expected at least one deployment"),
+    strategy: strategySchema.optional(),
+    fallbacks: z.array(z.string().min(1)).optional(),
+    /** `false` keeps this route's answers out of the cache. */
+    cache: z.boolean().optional(),
+  })
+  .strict();
+
+const budgetSchema = z
+  .object({ usd: usd, period: z.enum(["day", "week", "month", "total"]) })
+  .strict();
+
+const limitSchema = z
+  .object({ rpm: positiveInt.optional(), tpm: positiveInt.optional(), budget: budgetSchema.optional() })
+  .strict();
+
+const keySchema = limitSchema.extend({ models: z.array(z.string().min(1)).optional() }).strict();
+
+export const gatewayConfigSchema = z
+  .object({
+    providers: z.record(z.string().regex(/^[^/\s]+$/, "provider names may not contain '/' or spaces"), providerAdapter),
+    models: z.record(z.string().min(1), z.union([shorthandRoute, routeSchema])).optional(),
+    retry: z
+      .object({ retries: nonNegativeInt.optional(), minDelayMs: nonNegativeInt.optional(), maxDelayMs: nonNegativeInt.optional() })
+      .strict()
+      .optional(),
+    /** Per attempt; for streams, until the first chunk. */
+    timeoutMs: positiveInt.optional(),
+    /** One deadline over every retry and fallback of a call. */
+    deadlineMs: positiveInt.optional(),
+    /** Longest silence between two stream chunks before the stream fails. */
+    streamIdleTimeoutMs: positiveInt.optional(),
+    cooldown: z
+      .object({
+        failures: positiveInt.optional(),
+        windowMs: positiveInt.optional(),
+        durationMs: positiveInt.optional(),
+        maxDurationMs: positiveInt.optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
+export type Price = z.infer<typeof priceSchema>;
+export type Strategy = z.infer<typeof strategySchema>;
+export type DeploymentConfig = z.infer<typeof deploymentSchema>;
+export type RouteConfig = z.infer<typeof routeSchema>;
+export type BudgetConfig = z.infer<typeof budgetSchema>;
+export type LimitConfig = z.infer<typeof limitSchema>;
+export type KeyConfig = z.infer<typeof keySchema>;
+export { budgetSchema, limitSchema, keySchema };

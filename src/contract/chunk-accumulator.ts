@@ -1,0 +1,78 @@
+import type { ChatChunk } from "./chat-chunk.js";
+import type { ToolCall } from "./chat-request.js";
+import type { ChatResponse, FinishReason, Usage } from "./chat-response.js";
+
+/** Assembles stream chunks into the `ChatResponse` the same call would have returned unstreamed. */
+export class ChunkAccumulator {
+  private id = "";
+  private created = 0;
+  private model = "";
+  private content = "";
+  private sawContent = false;
+  private refusal: string | undefined;
+  private finishReason: FinishReason | null = null;
+  private usage: Usage | undefined;
+  private systemFingerprint: string | null | undefined;
+  private readonly toolCalls: ToolCall[] = [];
+  private chunkCount = 0;
+
+  add(chunk: ChatChunk): void {
+    this.chunkCount++;
+    if (chunk.id) this.id = chunk.id;
+    if (chunk.created) this.created = chunk.created;
+    if (chunk.model) this.model = chunk.model;
+    if (chunk.usage) this.usage = chunk.usage;
+    if (chunk.system_fingerprint !== undefined) this.systemFingerprint = chunk.system_fingerprint;
+    for (const choice of chunk.choices) {
+      if (choice.index !== 0) continue;
+      const delta = choice.delta;
+      if (typeof delta.content === "string") {
+        this.content += delta.content;
+        this.sawContent = true;
+      }
+      if (typeof delta.refusal === "string") this.refusal = (this.refusal ?? "") + delta.refusal;
+      for (const call of delta.tool_calls ?? []) {
+        let target = this.toolCalls[call.index];
+        if (!target) {
+          target = { id: "", type: "function", function: { name: "", arguments: "" } };
+          this.toolCalls[call.index] = target;
+        }
+        if (call.id) target.id = call.id;
+        if (call.function?.name) target.function.name += call.function.name;
+        if (call.function?.arguments) target.function.arguments += call.function.arguments;
+      }
+      if (choice.finish_reason) this.finishReason = choice.finish_reason;
+    }
+  }
+
+  /** True once any chunk arrived. */
+  get hasContent(): boolean {
+    return this.chunkCount > 0;
+  }
+
+  toResponse(): ChatResponse {
+    const toolCalls = this.toolCalls.filter((call): call is ToolCall => call !== undefined);
+    const response: ChatResponse = {
+      id: this.id,
+      object: "chat.completion",
+      created: this.created,
+      model: this.model,
+      choices: [
+        {
+          index: 0,
+          message: {
+            role: "assistant",
+            content: this.sawContent || toolCalls.length === 0 ? this.content : null,
+            ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+            ...(this.refusal !== undefined ? { refusal: this.refusal } : {}),
+          },
+          finish_reason: this.finishReason,
+          logprobs: null,
+        },
+      ],
+    };
+    if (this.usage) response.usage = this.usage;
+    if (this.systemFingerprint !== undefined) response.system_fingerprint = this.systemFingerprint;
+    return response;
+  }
+}

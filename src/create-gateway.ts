@@ -1,0 +1,169 @@
+import type { ChatRequest } from "./contract/chat-request.js";
+import { chatRequestSchema } from "./contract/chat-request.js";
+import { chatOptionsSchema } from "./contract/chat-options.js";
+import type { GatewayChatResponse, GatewayInfo } from "./contract/chat-response.js";
+import { ChatStream } from "./chat-stream.js";
+import { DEFAULTS } from "./config/defaults.js";
+import { toIssues } from "./config/issues.js";
+import { buildRouteTable, type ModelFactsLookup, type RouteTable } from "./config/resolve-routes.js";
+import { gatewayConfigSchema, type GatewayConfigInput } from "./config/schema.js";
+import { ConfigError, GatewayClosedError, InvalidRequestError, type Issue } from "./errors.js";
+import { GatewayEvents, type GatewayEventListener, type GatewayEventName } from "./events.js";
+import { createRouter } from "./middleware/router.js";
+import type { AttemptContext } from "./pipeline/attempt-context.js";
+import { compose, type Middleware } from "./pipeline/compose.js";
+import type { CallContext, ChatOptions } from "./pipeline/context.js";
+import { forward } from "./routing/forward.js";
+import { HealthTracker, type DeploymentHealth } from "./routing/health.js";
+
+/** The config `createGateway` takes; see the README's config reference. */
+export type GatewayConfig = GatewayConfigInput;
+
+/** A request body: the OpenAI chat-completions request. */
+export type ChatBody = ChatRequest;
+
+export interface Gateway {
+  /**
+   * Serves an OpenAI chat-completions request through routing, retries, fallbacks, limits,
+   * cache and telemetry. Resolves to a `ChatCompletion` with `.gateway`, or a `ChatStream`
+   * when `stream: true`.
+   */
+  chat(body: ChatBody & { stream: true }, options?: ChatOptions): Promise<ChatStream>;
+  chat(body: ChatBody & { stream?: false | undefined }, options?: ChatOptions): Promise<GatewayChatResponse>;
+  chat(body: ChatBody, options?: ChatOptions): Promise<GatewayChatResponse | ChatStream>;
+  /** Health of every declared deployment: state, recent failures, latency EWMA, in flight. */
+  health(): DeploymentHealth[];
+  /** Subscribes to an event; returns a function that unsubscribes. */
+  on<Name extends GatewayEventName>(name: Name, listener: GatewayEventListener<Name>): () => void;
+  off<Name extends GatewayEventName>(name: Name, listener: GatewayEventListener<Name>): void;
+  /** Aborts calls in flight, releases timers and stores. Further calls throw `GatewayClosedError`. */
+  close(): Promise<void>;
+}
+
+/** No model facts until the catalog is wired in. */
+const noFacts: ModelFactsLookup = () => undefined;
+
+/**
+ * Builds a gateway from a config, validated at once: a bad config throws `ConfigError`
+ * listing every bad path.
+ *
+ * @example
+ * const gateway = createGateway({ providers: { openai: openai() }, models: { fast: "openai/gpt-4o-mini" } });
+ * const res = await gateway.chat({ model: "fast", messages: [{ role: "user", content: "Hi" }] });
+ */
+export function createGateway(config: GatewayConfig): Gateway {
+  const parsed = gatewayConfigSchema.safeParse(config);
+  if (!parsed.success) throw new ConfigError(toIssues(parsed.error));
+  const settings = parsed.data;
+  const issues: Issue[] = [];
+  const table: RouteTable = buildRouteTable(settings.providers, settings.models ?? {}, noFacts, issues);
+  if (issues.length > 0) throw new ConfigError(issues);
+
+  const closeController = new AbortController();
+  const events = new GatewayEvents();
+  const health = new HealthTracker({ ...DEFAULTS.cooldown, ...settings.cooldown });
+  const retry = { ...DEFAULTS.retry, ...settings.retry };
+  const deadlineMs = settings.deadlineMs ?? DEFAULTS.deadlineMs;
+
+  const callMiddleware: Middleware<CallContext>[] = [];
+  const attemptMiddleware: Middleware<AttemptContext>[] = [];
+  const closers: (() => Promise<void> | void)[] = [];
+
+  const runAttempt = compose(attemptMiddleware, forward);
+  const router = createRouter({
+    table,
+    health,
+    events,
+    retries: retry.retries,
+    minDelayMs: retry.minDelayMs,
+    maxDelayMs: retry.maxDelayMs,
+    timeoutMs: settings.timeoutMs ?? DEFAULTS.timeoutMs,
+    streamIdleTimeoutMs: settings.streamIdleTimeoutMs ?? DEFAULTS.streamIdleTimeoutMs,
+    runAttempt,
+  });
+  const pipeline = compose(callMiddleware, router);
+
+  function gatewayInfo(ctx: CallContext): GatewayInfo {
+    const served = ctx.served;
+    return {
+      provider: served?.deployment.provider ?? "",
+      deployment: served?.deployment.id ?? "",
+      model: served?.deployment.model ?? "",
+      route: served?.route.name ?? ctx.route.name,
+      attempts: ctx.attempts,
+      cache: ctx.cache,
+      costUsd: ctx.costUsd,
+      savedUsd: ctx.savedUsd,
+      latencyMs: Math.round((performance.now() - ctx.startedAt) * 1000) / 1000,
+    };
+  }
+
+  async function chat(body: ChatBody, options: ChatOptions = {}): Promise<GatewayChatResponse | ChatStream> {
+    if (closeController.signal.aborted) throw new GatewayClosedError();
+    const startedAt = performance.now();
+    const request = parseRequest(body);
+    const callOptions = parseOptions(options);
+    const route = table.resolve(request.model);
+    if (!route) throw unknownModel(request.model, table, Object.keys(settings.providers));
+
+    const signal = callOptions.signal ? AbortSignal.any([callOptions.signal, closeController.signal]) : closeController.signal;
+    const ctx: CallContext = {
+      request,
+      options: callOptions,
+      route,
+      stream: request.stream === true,
+      signal,
+      startedAt,
+      deadline: startedAt + (callOptions.deadlineMs ?? deadlineMs),
+      attempts: [],
+      cache: "miss",
+      costUsd: 0,
+      savedUsd: 0,
+    };
+    await pipeline(ctx);
+    if (ctx.chunks) return new ChatStream(ctx.chunks[Symbol.asyncIterator](), () => gatewayInfo(ctx));
+    if (!ctx.response) throw new Error("modelgate: the pipeline finished without a response (a middleware bug)");
+    return { ...ctx.response, gateway: gatewayInfo(ctx) };
+  }
+
+  return {
+    chat: chat as Gateway["chat"],
+    health: () => health.report(uniqueDeployments(table)),
+    on: (name, listener) => events.on(name, listener),
+    off: (name, listener) => events.off(name, listener),
+    async close() {
+      if (closeController.signal.aborted) return;
+      closeController.abort(new GatewayClosedError());
+      events.clear();
+      for (const close of closers) await close();
+    },
+  };
+}
+
+function parseRequest(body: unknown): ChatRequest {
+  const parsed = chatRequestSchema.safeParse(body);
+  if (!parsed.success) throw new InvalidRequestError(toIssues(parsed.error));
+  return parsed.data;
+}
+
+function parseOptions(options: unknown): ChatOptions {
+  const parsed = chatOptionsSchema.safeParse(options);
+  if (!parsed.success) throw new InvalidRequestError(toIssues(parsed.error, ["options"]), "Invalid chat options:");
+  return parsed.data;
+}
+
+function unknownModel(model: string, table: RouteTable, providers: string[]): InvalidRequestError {
+  const declared = [...table.routes.keys()];
+  return new InvalidRequestError([
+    {
+      path: "model",
+      message: `'${model}' is not a declared model (have: ${declared.join(", ") || "none"}) nor 'provider/model' with a configured provider (have: ${providers.join(", ")})`,
+    },
+  ]);
+}
+
+function uniqueDeployments(table: RouteTable) {
+  const seen = new Map<string, import("./config/resolve-routes.js").Deployment>();
+  for (const route of table.routes.values()) for (const deployment of route.deployments) seen.set(deployment.id, deployment);
+  return seen.values();
+}

@@ -1,0 +1,123 @@
+import type { CacheOutcome } from "./contract/chat-response.js";
+import type { GatewayError } from "./errors.js";
+
+/** Who a call was made for, on every event. */
+export interface CallIdentity {
+  /** The logical model the request named. */
+  model: string;
+  key: string | undefined;
+  user: string | undefined;
+  tags: readonly string[];
+  stream: boolean;
+}
+
+export interface RequestEvent extends CallIdentity {}
+
+export interface ResponseEvent extends CallIdentity {
+  provider: string;
+  deployment: string;
+  route: string;
+  attempts: number;
+  cache: CacheOutcome;
+  costUsd: number;
+  latencyMs: number;
+  inputTokens: number | undefined;
+  outputTokens: number | undefined;
+}
+
+export interface RetryEvent extends CallIdentity {
+  deployment: string;
+  /** The attempt that failed, 1-based, on this deployment. */
+  attempt: number;
+  delayMs: number;
+  error: GatewayError;
+}
+
+export interface FallbackEvent extends CallIdentity {
+  /** The route whose deployments all failed or were unavailable. */
+  from: string;
+  to: string;
+}
+
+export interface CooldownEvent {
+  deployment: string;
+  durationMs: number;
+  reason: "failures" | "retry-after" | "probe-failed";
+}
+
+export interface CacheEvent extends CallIdentity {
+  outcome: CacheOutcome;
+  savedUsd: number;
+}
+
+export interface LimitEvent extends CallIdentity {
+  scope: "key" | "user" | "deployment";
+  kind: "rpm" | "tpm" | "budget";
+  action: "rejected" | "queued";
+  waitMs: number;
+}
+
+export interface ErrorEvent extends CallIdentity {
+  error: GatewayError;
+  latencyMs: number;
+}
+
+/** Event name -> payload, for `gateway.on(name, listener)`. */
+export interface GatewayEventMap {
+  request: RequestEvent;
+  response: ResponseEvent;
+  retry: RetryEvent;
+  fallback: FallbackEvent;
+  cooldown: CooldownEvent;
+  cache: CacheEvent;
+  limit: LimitEvent;
+  error: ErrorEvent;
+}
+
+export type GatewayEventName = keyof GatewayEventMap;
+export type GatewayEventListener<Name extends GatewayEventName> = (event: GatewayEventMap[Name]) => void;
+
+/**
+ * A small typed emitter. A listener that throws is reported to `onListenerError` and never
+ * breaks the call; emitting with no listeners costs one map lookup.
+ */
+export class GatewayEvents {
+  private readonly listeners = new Map<GatewayEventName, Set<(event: never) => void>>();
+
+  constructor(private readonly onListenerError: (error: unknown, event: GatewayEventName) => void = () => {}) {}
+
+  on<Name extends GatewayEventName>(name: Name, listener: GatewayEventListener<Name>): () => void {
+    let set = this.listeners.get(name);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(name, set);
+    }
+    set.add(listener as (event: never) => void);
+    return () => this.off(name, listener);
+  }
+
+  off<Name extends GatewayEventName>(name: Name, listener: GatewayEventListener<Name>): void {
+    this.listeners.get(name)?.delete(listener as (event: never) => void);
+  }
+
+  /** True when someone listens: lets callers skip building a payload nobody reads. */
+  has(name: GatewayEventName): boolean {
+    return (this.listeners.get(name)?.size ?? 0) > 0;
+  }
+
+  emit<Name extends GatewayEventName>(name: Name, event: GatewayEventMap[Name]): void {
+    const set = this.listeners.get(name);
+    if (!set) return;
+    for (const listener of set) {
+      try {
+        (listener as GatewayEventListener<Name>)(event);
+      } catch (error) {
+        this.onListenerError(error, name);
+      }
+    }
+  }
+
+  clear(): void {
+    this.listeners.clear();
+  }
+}

@@ -1,0 +1,57 @@
+export { createGateway } from "./create-gateway.js";
+export type { Gateway, GatewayConfig, ChatBody } from "./create-gateway.js";
+export { ChatStream } from "./chat-stream.js";
+export type { ChatOptions, CacheMode } from "./pipeline/context.js";
+export type {
+  ChatRequest,
+  ChatMessage,
+  TextPart,
+  ImagePart,
+  ToolCall,
+  FunctionTool,
+  ToolChoice,
+  ResponseFormat,
+} from "./contract/chat-request.js";
+export type {
+  ChatResponse,
+  GatewayChatResponse,
+  GatewayInfo,
+  AttemptRecord,
+  CacheOutcome,
+  Usage,
+  FinishReason,
+  AssistantMessage,
+  ChatChoice,
+} from "./contract/chat-response.js";
+export type { ChatChunk, ChunkChoice, ChunkDelta, ToolCallDelta } from "./contract/chat-chunk.js";
+export type { ProviderAdapter, AdapterContext, AdapterOptions } from "./providers/adapter.js";
+export type { DeploymentHealth } from "./routing/health.js";
+export type {
+  GatewayEventMap,
+  GatewayEventName,
+  GatewayEventListener,
+  CallIdentity,
+  RequestEvent,
+  ResponseEvent,
+  RetryEvent,
+  FallbackEvent,
+  CooldownEvent,
+  CacheEvent,
+  LimitEvent,
+  ErrorEvent,
+} from "./events.js";
+export {
+  GatewayError,
+  ConfigError,
+  InvalidRequestError,
+  ModelNotAllowedError,
+  RateLimitError,
+  BudgetExceededError,
+  ProviderError,
+  AllDeploymentsFailedError,
+  TimeoutError,
+  AbortError,
+  GatewayClosedError,
+  isRetryableStatus,
+} from "./errors.js";
+export type { Issue, GatewayErrorCode, LimitScope, FailedAttempt, ProviderErrorFields } from "./errors.js";

@@ -1,0 +1,262 @@
+import type { AttemptRecord } from "../contract/chat-response.js";
+import type { Deployment, Route, RouteTable } from "../config/resolve-routes.js";
+import {
+  AllDeploymentsFailedError,
+  GatewayError,
+  ProviderError,
+  RateLimitError,
+  TimeoutError,
+  type FailedAttempt,
+} from "../errors.js";
+import type { GatewayEvents } from "../events.js";
+import { estimatePromptTokens } from "../limits/token-estimate.js";
+import type { AttemptContext } from "../pipeline/attempt-context.js";
+import type { CallContext } from "../pipeline/context.js";
+import { identityOf } from "../pipeline/identity.js";
+import { abortReason } from "../routing/abortable.js";
+import { backoffDelay, sleep } from "../routing/backoff.js";
+import { DeploymentSkip } from "../routing/deployment-skip.js";
+import type { HealthTracker } from "../routing/health.js";
+import { orderDeployments } from "../routing/strategies.js";
+import { requestedMaxTokens } from "../contract/chat-request.js";
+
+export interface RouterOptions {
+  table: RouteTable;
+  health: HealthTracker;
+  events: GatewayEvents;
+  retries: number;
+  minDelayMs: number;
+  maxDelayMs: number;
+  timeoutMs: number;
+  streamIdleTimeoutMs: number;
+  /** The attempt pipeline: attempt middleware around forward. */
+  runAttempt: (attempt: AttemptContext) => Promise<void>;
+}
+
+type DeploymentOutcome =
+  | { kind: "served" }
+  | { kind: "failed"; error: GatewayError }
+  | { kind: "skipped"; skip: DeploymentSkip };
+
+/**
+ * Routing and reliability, the innermost call middleware: walks the requested route and then
+ * its fallbacks; within a route, the deployments in strategy order, skipping cooling and
+ * full ones; on each deployment, retries with backoff. A non-retryable error ends the call at
+ * once (it would fail the same way elsewhere); abort and the deadline end it at any point.
+ */
+export function createRouter(options: RouterOptions): (ctx: CallContext) => Promise<void> {
+  const { table, health, events } = options;
+
+  async function tryDeployment(ctx: CallContext, route: Route, deployment: Deployment): Promise<DeploymentOutcome> {
+    for (let attempt = 1; ; attempt++) {
+      if (ctx.signal.aborted) throw abortReason(ctx.signal);
+      const remaining = ctx.deadline - performance.now();
+      if (remaining <= 0) throw new TimeoutError(Math.round(ctx.deadline - ctx.startedAt), "Call deadline");
+
+      const perAttempt = ctx.options.timeoutMs ?? deployment.timeoutMs ?? options.timeoutMs;
+      const timeoutMs = Math.min(perAttempt, remaining);
+      const controller = new AbortController();
+      const onCallAbort = (): void => controller.abort(abortReason(ctx.signal));
+      ctx.signal.addEventListener("abort", onCallAbort, { once: true });
+      const timeoutError =
+        timeoutMs < perAttempt
+          ? new TimeoutError(Math.round(ctx.deadline - ctx.startedAt), "Call deadline")
+          : new TimeoutError(perAttempt);
+      const timer = setTimeout(() => controller.abort(timeoutError), timeoutMs);
+      const probe = health.begin(deployment.id);
+      const startedAt = performance.now();
+      let released = false;
+      const release = (): void => {
+        if (released) return;
+        released = true;
+        clearTimeout(timer);
+        ctx.signal.removeEventListener("abort", onCallAbort);
+        health.end(deployment.id, probe);
+      };
+      const attemptContext: AttemptContext = {
+        call: ctx,
+        route,
+        deployment,
+        attempt,
+        signal: controller.signal,
+        timeoutMs,
+        idleTimeoutMs: options.streamIdleTimeoutMs,
+        abort: (reason) => controller.abort(reason),
+        onStreamEnd: (error) => {
+          if (error instanceof ProviderError && error.retryable) health.failure(deployment.id, false);
+          release();
+        },
+      };
+
+      let failure: GatewayError;
+      try {
+        await options.runAttempt(attemptContext);
+        const durationMs = performance.now() - startedAt;
+        health.success(deployment.id, durationMs);
+        ctx.attempts.push(record(route, deployment, durationMs));
+        ctx.served = { route, deployment };
+        if (attemptContext.chunks) {
+          // The attempt stays open while the stream flows: its timer gives way to the idle timer.
+          clearTimeout(timer);
+          ctx.chunks = attemptContext.chunks;
+        } else {
+          release();
+          ctx.response = attemptContext.response;
+        }
+        return { kind: "served" };
+      } catch (error) {
+        release();
+        if (error instanceof DeploymentSkip) return { kind: "skipped", skip: error };
+        failure = toGatewayError(error, controller.signal, deployment);
+        ctx.attempts.push(record(route, deployment, performance.now() - startedAt, failure));
+      }
+
+      // The caller's abort and a spent deadline end the whole call, not just this attempt.
+      if (ctx.signal.aborted) throw abortReason(ctx.signal);
+      if (failure instanceof TimeoutError && performance.now() >= ctx.deadline) throw failure;
+      if (!isRetryable(failure)) return { kind: "failed", error: failure };
+
+      const cooledFor = health.failure(deployment.id, probe);
+      if (cooledFor !== undefined) {
+        events.emit("cooldown", { deployment: deployment.id, durationMs: cooledFor, reason: probe ? "probe-failed" : "failures" });
+        return { kind: "failed", error: failure };
+      }
+      if (attempt > options.retries) return { kind: "failed", error: failure };
+
+      const retryAfterMs = failure instanceof ProviderError ? failure.retryAfterMs : undefined;
+      if (retryAfterMs !== undefined && retryAfterMs > options.maxDelayMs) {
+        // Waiting that long would hold the caller; cool the deployment and move on instead.
+        if (health.coolFor(deployment.id, retryAfterMs)) {
+          events.emit("cooldown", { deployment: deployment.id, durationMs: retryAfterMs, reason: "retry-after" });
+        }
+        return { kind: "failed", error: failure };
+      }
+      const delayMs = retryAfterMs ?? backoffDelay(attempt, options.minDelayMs, options.maxDelayMs);
+      if (performance.now() + delayMs >= ctx.deadline) return { kind: "failed", error: failure };
+      if (events.has("retry")) events.emit("retry", { ...identityOf(ctx), deployment: deployment.id, attempt, delayMs, error: failure });
+      if (delayMs > 0) {
+        await sleep(delayMs, ctx.signal).catch(() => {
+          throw abortReason(ctx.signal);
+        });
+      }
+    }
+  }
+
+  return async function route(ctx: CallContext): Promise<void> {
+    const failures: FailedAttempt[] = [];
+    let firstBackInMs = Number.POSITIVE_INFINITY;
+    let capacityBackInMs = Number.POSITIVE_INFINITY;
+    let cooling = 0;
+    let skippedForCapacity = 0;
+    let tooLong = 0;
+    let previous: Route | undefined;
+
+    for (const current of routeChain(ctx.route, table)) {
+      if (previous) {
+        if (events.has("fallback")) events.emit("fallback", { ...identityOf(ctx), from: previous.name, to: current.name });
+      }
+      previous = current;
+      for (const deployment of orderDeployments(current.strategy, current.deployments, health)) {
+        const waitMs = health.unavailableForMs(deployment.id);
+        if (waitMs > 0) {
+          cooling++;
+          firstBackInMs = Math.min(firstBackInMs, waitMs);
+          continue;
+        }
+        if (!fitsContextWindow(ctx, deployment)) {
+          tooLong++;
+          continue;
+        }
+        const outcome = await tryDeployment(ctx, current, deployment);
+        if (outcome.kind === "served") return;
+        if (outcome.kind === "skipped") {
+          skippedForCapacity++;
+          capacityBackInMs = Math.min(capacityBackInMs, outcome.skip.retryAfterMs);
+          continue;
+        }
+        if (!isRetryable(outcome.error)) throw outcome.error;
+        failures.push({ deployment: deployment.id, error: outcome.error });
+      }
+    }
+
+    if (failures.length === 0 && skippedForCapacity > 0 && cooling === 0) {
+      throw new RateLimitError("deployment", capacityBackInMs, `every deployment of '${ctx.route.name}' is at its RPM/TPM limit`);
+    }
+    const back = Number.isFinite(firstBackInMs) ? Math.ceil(firstBackInMs) : undefined;
+    throw new AllDeploymentsFailedError(failures, describeFailure(ctx.route.name, failures, cooling, tooLong, skippedForCapacity, back), back);
+  };
+
+  function fitsContextWindow(ctx: CallContext, deployment: Deployment): boolean {
+    if (deployment.contextWindow === undefined) return true;
+    ctx.promptTokenEstimate ??= estimatePromptTokens(ctx.request);
+    return ctx.promptTokenEstimate + (requestedMaxTokens(ctx.request) ?? 0) <= deployment.contextWindow;
+  }
+}
+
+/** The requested route, then its fallbacks breadth-first, each route once. */
+function* routeChain(start: Route, table: RouteTable): Generator<Route> {
+  const seen = new Set<string>([start.name]);
+  const queue: Route[] = [start];
+  for (let index = 0; index < queue.length; index++) {
+    const current = queue[index]!;
+    yield current;
+    for (const name of current.fallbacks) {
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const next = table.resolve(name);
+      if (next) queue.push(next);
+    }
+  }
+}
+
+function isRetryable(error: GatewayError): boolean {
+  if (error instanceof ProviderError) return error.retryable;
+  return error instanceof TimeoutError;
+}
+
+function toGatewayError(error: unknown, signal: AbortSignal, deployment: Deployment): GatewayError {
+  if (signal.aborted) return abortReason(signal);
+  if (error instanceof ProviderError) {
+    error.deployment = deployment.id;
+    return error;
+  }
+  if (error instanceof GatewayError) return error;
+  return new ProviderError(`${deployment.id} failed: ${error instanceof Error ? error.message : String(error)}`, {
+    provider: deployment.provider,
+    deployment: deployment.id,
+    retryable: true,
+    cause: error,
+  });
+}
+
+function record(route: Route, deployment: Deployment, durationMs: number, error?: GatewayError): AttemptRecord {
+  const attempt: AttemptRecord = {
+    deployment: deployment.id,
+    provider: deployment.provider,
+    route: route.name,
+    durationMs: Math.round(durationMs * 1000) / 1000,
+  };
+  if (error) {
+    attempt.errorCode = error.code;
+    if (error instanceof ProviderError && error.status !== undefined) attempt.status = error.status;
+  }
+  return attempt;
+}
+
+function describeFailure(
+  route: string,
+  failures: readonly FailedAttempt[],
+  cooling: number,
+  tooLong: number,
+  capacity: number,
+  backInMs: number | undefined,
+): string {
+  const parts: string[] = [];
+  if (failures.length > 0) {
+    parts.push(failures.map((failure) => `${failure.deployment}: ${failure.error.message}`).join("; "));
+  }
+  if (cooling > 0) parts.push(`${cooling} cooling down (first back in ${backInMs} ms)`);
+  if (capacity > 0) parts.push(`${capacity} at their RPM/TPM limit`);
+  if (tooLong > 0) parts.push(`${tooLong} with a context window too small for this request`);
+  return `No deployment of '${route}' or its fallbacks could serve the call: ${parts.join("; ") || "none configured"}`;
+}

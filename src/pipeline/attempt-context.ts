@@ -1,0 +1,31 @@
+import type { ChatChunk } from "../contract/chat-chunk.js";
+import type { ChatResponse } from "../contract/chat-response.js";
+import type { Deployment, Route } from "../config/resolve-routes.js";
+import type { GatewayError } from "../errors.js";
+import type { CallContext } from "./context.js";
+
+/**
+ * One try at one deployment. The router runs each attempt through the attempt pipeline
+ * (per-attempt spans, deployment limits) around the forward step that calls the adapter.
+ */
+export interface AttemptContext {
+  readonly call: CallContext;
+  /** The route this deployment was picked from: the requested one or a fallback. */
+  readonly route: Route;
+  readonly deployment: Deployment;
+  /** 1-based try number on this deployment. */
+  readonly attempt: number;
+  /** Aborts on caller abort, this attempt's timeout, the call's deadline or gateway close. */
+  readonly signal: AbortSignal;
+  readonly timeoutMs: number;
+  /** Longest silence between two chunks of a stream. */
+  readonly idleTimeoutMs: number;
+  /** Aborts this attempt's upstream request. */
+  readonly abort: (reason: GatewayError) => void;
+  /** Runs once when this attempt's stream is over (ended, failed or abandoned). */
+  readonly onStreamEnd: (error: GatewayError | undefined) => void;
+  /** Set by forward on success without streaming. */
+  response?: ChatResponse;
+  /** Set by forward on success with streaming: the first chunk has arrived. */
+  chunks?: AsyncIterable<ChatChunk>;
+}

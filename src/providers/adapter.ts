@@ -1,0 +1,51 @@
+import type { ChatRequest } from "../contract/chat-request.js";
+import type { ChatChunk } from "../contract/chat-chunk.js";
+import type { ChatResponse } from "../contract/chat-response.js";
+
+/** What the gateway hands an adapter for one attempt. */
+export interface AdapterContext {
+  /** The provider-side model name of the deployment (e.g. `gpt-4o`). */
+  model: string;
+  /** Aborts on caller abort, attempt timeout or gateway close; pass it to the SDK. */
+  signal: AbortSignal;
+  /** The attempt's timeout; the gateway enforces it too, through `signal`. */
+  timeoutMs: number;
+}
+
+/**
+ * A provider behind the gateway. Adapters translate the OpenAI chat shape to the provider
+ * and back, and throw `ProviderError` (with `status`, `retryable`, `retryAfterMs`) on failure.
+ * They never retry: the gateway owns retries, fallbacks and cooldowns.
+ *
+ * @example
+ * const echo: ProviderAdapter = {
+ *   name: "echo",
+ *   async chat(request, ctx) { return { id: "1", object: "chat.completion", created: 0, model: ctx.model,
+ *     choices: [{ index: 0, message: { role: "assistant", content: "hi" }, finish_reason: "stop", logprobs: null }] }; },
+ *   async *stream(request, ctx) { ... },
+ * };
+ */
+export interface ProviderAdapter {
+  /** The provider's name as telemetry reports it (`gen_ai.provider.name`): `openai`, `anthropic`, `gcp.gemini`, ... */
+  readonly name: string;
+  /** Host the adapter talks to, for `server.address`; never carries credentials. */
+  readonly serverAddress?: string;
+  chat(request: ChatRequest, ctx: AdapterContext): Promise<ChatResponse>;
+  /** Yields OpenAI-shaped chunks; the last one carries `usage` when the provider reports it. Stops the upstream request when the consumer stops. */
+  stream(request: ChatRequest, ctx: AdapterContext): AsyncIterable<ChatChunk>;
+  embed?(input: string[], ctx: AdapterContext): Promise<number[][]>;
+}
+
+/** Options every adapter factory takes. */
+export interface AdapterOptions<Client> {
+  /** Defaults to the provider's usual environment variable. */
+  apiKey?: string;
+  /** Points the official SDK at another host: a local server, a proxy, an OpenAI-compatible server. */
+  baseURL?: string;
+  /** A ready SDK instance; when given, `apiKey`, `baseURL` and `headers` are ignored. */
+  client?: Client;
+  /** Extra headers on every request. */
+  headers?: Record<string, string>;
+  /** Overrides the adapter's `name`. */
+  name?: string;
+}

@@ -1,0 +1,510 @@
+import { describe, expect, it } from "vitest";
+import {
+  AbortError,
+  AllDeploymentsFailedError,
+  ConfigError,
+  InvalidRequestError,
+  ProviderError,
+  TimeoutError,
+  createGateway,
+  type ChatBody,
+} from "../src/index.js";
+import { mockProvider } from "../src/testing.js";
+
+const ask = (model: string, content = "hello"): Omit<ChatBody, "stream"> => ({ model, messages: [{ role: "user", content }] });
+const fastRetry = { retries: 2, minDelayMs: 1, maxDelayMs: 20 };
+
+describe("config validation", () => {
+  it("names a misspelled provider and lists the configured ones", () => {
+    const error = catchError(() =>
+      createGateway({
+        providers: { openai: mockProvider(), anthropic: mockProvider() },
+        models: { smart: { deployments: [{ provider: "openai", model: "a" }, { provider: "anthropc", model: "b" }] } },
+      }),
+    );
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).code).toBe("config_invalid");
+    expect((error as ConfigError).issues).toContainEqual({
+      path: "models.smart.deployments[1].provider",
+      message: "'anthropc' is not a configured provider (have: openai, anthropic)",
+    });
+  });
+
+  it("lists every bad path at once, with what was expected", () => {
+    const error = catchError(() =>
+      createGateway({
+        providers: { p: mockProvider() },
+        models: { a: "no-slash", b: { deployments: [], strategy: "fastest" as never } },
+        retry: { retries: -1 },
+        timeoutMs: "soon" as never,
+        typo: true,
+      } as never),
+    ) as ConfigError;
+    const paths = error.issues.map((issue) => issue.path);
+    expect(paths).toEqual(
+      expect.arrayContaining(["models.a", "models.b.deployments", "models.b.strategy", "retry.retries", "timeoutMs", "typo"]),
+    );
+    expect(error.message).toContain("models.a: expected 'provider/model'");
+    expect(error.message).toContain("typo: is not a known field");
+  });
+
+  it("rejects a fallback to an undeclared model", () => {
+    const error = catchError(() =>
+      createGateway({ providers: { p: mockProvider() }, models: { a: { deployments: ["p/x"], fallbacks: ["ghost"] } } }),
+    ) as ConfigError;
+    expect(error.issues[0]?.path).toBe("models.a.fallbacks[0]");
+    expect(error.issues[0]?.message).toContain("'ghost' is not a declared model");
+  });
+
+  it("rejects a provider that is not an adapter", () => {
+    const error = catchError(() => createGateway({ providers: { p: {} as never } })) as ConfigError;
+    expect(error.issues[0]).toMatchObject({ path: "providers.p", message: expect.stringContaining("provider adapter") });
+  });
+});
+
+describe("request validation", () => {
+  const gateway = createGateway({ providers: { p: mockProvider() } });
+
+  it("lists each bad path of a body", async () => {
+    const error = await gateway
+      .chat({ model: "p/x", messages: [{ role: "user", content: 42 }], temperature: 3, bogus: 1 } as never)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidRequestError);
+    const paths = (error as InvalidRequestError).issues.map((issue) => issue.path);
+    expect(paths).toEqual(expect.arrayContaining(["messages[0].content", "temperature", "bogus"]));
+  });
+
+  it("names an unknown model and what exists", async () => {
+    const error = (await gateway.chat(ask("smrt")).catch((e: unknown) => e)) as InvalidRequestError;
+    expect(error.issues[0]?.path).toBe("model");
+    expect(error.message).toContain("'smrt' is not a declared model");
+  });
+
+  it("validates call options", async () => {
+    const error = (await gateway.chat(ask("p/x"), { timeoutMs: -5 } as never).catch((e: unknown) => e)) as InvalidRequestError;
+    expect(error.issues[0]?.path).toBe("options.timeoutMs");
+  });
+});
+
+describe("serving", () => {
+  it("serves an undeclared provider/model directly and reports what happened", async () => {
+    const provider = mockProvider({ reply: "hi there" });
+    const gateway = createGateway({ providers: { openai: provider } });
+    const res = await gateway.chat(ask("openai/gpt-4o-mini"));
+    expect(res.choices[0]?.message.content).toBe("hi there");
+    expect(res.gateway).toMatchObject({ provider: "openai", deployment: "openai/gpt-4o-mini", model: "gpt-4o-mini", cache: "miss" });
+    expect(res.gateway.attempts).toHaveLength(1);
+    expect(provider.requests[0]?.model).toBe("gpt-4o-mini");
+  });
+
+  it("resolves a shorthand route", async () => {
+    const provider = mockProvider();
+    const gateway = createGateway({ providers: { p: provider }, models: { cheap: "p/small" } });
+    const res = await gateway.chat(ask("cheap"));
+    expect(res.gateway.route).toBe("cheap");
+    expect(provider.requests[0]?.model).toBe("small");
+  });
+});
+
+describe("strategies", () => {
+  it("ordered always tries the first healthy deployment", async () => {
+    const a = mockProvider();
+    const b = mockProvider();
+    const gateway = createGateway({ providers: { a, b }, models: { m: { deployments: ["a/x", "b/y"] } } });
+    for (let i = 0; i < 20; i++) await gateway.chat(ask("m"));
+    expect([a.calls, b.calls]).toEqual([20, 0]);
+  });
+
+  it("weighted picks by weight within statistical tolerance over 2,000 calls", async () => {
+    const a = mockProvider();
+    const b = mockProvider();
+    const gateway = createGateway({
+      providers: { a, b },
+      models: { m: { strategy: "weighted", deployments: [{ provider: "a", model: "x", weight: 3 }, { provider: "b", model: "y", weight: 1 }] } },
+    });
+    for (let i = 0; i < 2_000; i++) await gateway.chat(ask("m"));
+    // Binomial(2000, 0.75): sd ~ 19.4; 5 sd either side.
+    expect(a.calls).toBeGreaterThan(1_500 - 97);
+    expect(a.calls).toBeLessThan(1_500 + 97);
+    expect(a.calls + b.calls).toBe(2_000);
+  });
+
+  it("least-latency moves traffic to the faster deployment once both are measured", async () => {
+    const slow = mockProvider({ latencyMs: 30 });
+    const fast = mockProvider({ latencyMs: 2 });
+    const gateway = createGateway({
+      providers: { slow, fast },
+      models: { m: { strategy: "least-latency", deployments: ["slow/x", "fast/y"] } },
+    });
+    for (let i = 0; i < 10; i++) await gateway.chat(ask("m"));
+    expect(slow.calls).toBe(1); // measured once, then avoided
+    expect(fast.calls).toBe(9);
+  });
+
+  it("least-busy spreads concurrent calls", async () => {
+    const a = mockProvider({ latencyMs: 20 });
+    const b = mockProvider({ latencyMs: 20 });
+    const gateway = createGateway({ providers: { a, b }, models: { m: { strategy: "least-busy", deployments: ["a/x", "b/y"] } } });
+    await Promise.all(Array.from({ length: 10 }, () => gateway.chat(ask("m"))));
+    expect([a.calls, b.calls]).toEqual([5, 5]);
+  });
+
+  it("cheapest picks the lowest price and puts unpriced models last", async () => {
+    const a = mockProvider();
+    const b = mockProvider();
+    const c = mockProvider();
+    const gateway = createGateway({
+      providers: { a, b, c },
+      models: {
+        m: {
+          strategy: "cheapest",
+          deployments: [
+            { provider: "c", model: "unknown-model" },
+            { provider: "a", model: "x", price: { input: 5, output: 15 } },
+            { provider: "b", model: "y", price: { input: 0.5, output: 1.5 } },
+          ],
+        },
+      },
+    });
+    await gateway.chat(ask("m"));
+    expect([a.calls, b.calls, c.calls]).toEqual([0, 1, 0]);
+  });
+});
+
+describe("retries", () => {
+  it("retries a retryable failure on the same deployment, then succeeds", async () => {
+    const flaky = mockProvider({ fail: { status: 503, times: 2 } });
+    const gateway = createGateway({ providers: { flaky }, retry: fastRetry });
+    const res = await gateway.chat(ask("flaky/x"));
+    expect(flaky.calls).toBe(3);
+    expect(res.gateway.attempts.map((attempt) => attempt.status ?? "ok")).toEqual([503, 503, "ok"]);
+    expect(res.gateway.attempts[0]?.errorCode).toBe("provider_error");
+  });
+
+  it("makes exactly one call when retries are 0", async () => {
+    const down = mockProvider({ fail: { status: 500, times: Infinity } });
+    const gateway = createGateway({ providers: { down }, retry: { retries: 0 } });
+    const error = await gateway.chat(ask("down/x")).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AllDeploymentsFailedError);
+    expect(down.calls).toBe(1);
+  });
+
+  it("waits what Retry-After asks, not the backoff", async () => {
+    const limited = mockProvider({ fail: { status: 429, retryAfterMs: 150 } });
+    const gateway = createGateway({ providers: { limited }, retry: { retries: 1, minDelayMs: 1, maxDelayMs: 1_000 } });
+    const started = performance.now();
+    await gateway.chat(ask("limited/x"));
+    expect(performance.now() - started).toBeGreaterThanOrEqual(140);
+    expect(limited.calls).toBe(2);
+  });
+
+  it("cools a deployment instead of sleeping through a Retry-After longer than the retry budget", async () => {
+    const limited = mockProvider({ fail: { status: 429, retryAfterMs: 60_000 } });
+    const spare = mockProvider({ reply: "spare" });
+    const gateway = createGateway({
+      providers: { limited, spare },
+      models: { m: { deployments: ["limited/x", "spare/y"] } },
+      retry: { retries: 3, minDelayMs: 1, maxDelayMs: 1_000 },
+    });
+    const started = performance.now();
+    const res = await gateway.chat(ask("m"));
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(res.choices[0]?.message.content).toBe("spare");
+    expect(limited.calls).toBe(1);
+    const health = gateway.health().find((row) => row.deployment === "limited/x");
+    expect(health?.state).toBe("cooling");
+    expect(health?.coolingForMs).toBeGreaterThan(55_000);
+  });
+
+  it("neither retries nor falls back on a 400 or 401", async () => {
+    for (const status of [400, 401]) {
+      const bad = mockProvider({ fail: { status, times: Infinity } });
+      const other = mockProvider();
+      const gateway = createGateway({
+        providers: { bad, other },
+        models: { m: { deployments: ["bad/x"], fallbacks: ["n"] }, n: "other/y" },
+        retry: fastRetry,
+      });
+      const error = await gateway.chat(ask("m")).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ProviderError);
+      expect((error as ProviderError).status).toBe(status);
+      expect((error as ProviderError).deployment).toBe("bad/x");
+      expect([bad.calls, other.calls]).toEqual([1, 0]);
+      expect(gateway.health()[0]?.state).toBe("healthy");
+    }
+  });
+
+  it("does not retry a quota-exhausted 429", async () => {
+    const broke = mockProvider({ fail: { status: 429, type: "insufficient_quota", times: Infinity } });
+    const gateway = createGateway({ providers: { broke }, retry: fastRetry });
+    await expect(gateway.chat(ask("broke/x"))).rejects.toMatchObject({ status: 429, retryable: false });
+    expect(broke.calls).toBe(1);
+  });
+});
+
+describe("fallbacks", () => {
+  it("walks deployments, then the fallback chain across logical models", async () => {
+    const a = mockProvider({ fail: { status: 503, times: Infinity } });
+    const b = mockProvider({ fail: { status: 502, times: Infinity } });
+    const c = mockProvider({ reply: "from c" });
+    const gateway = createGateway({
+      providers: { a, b, c },
+      models: {
+        smart: { deployments: ["a/x"], fallbacks: ["backup"] },
+        backup: { deployments: ["b/y"], fallbacks: ["last"] },
+        last: "c/z",
+      },
+      retry: { retries: 1, minDelayMs: 1, maxDelayMs: 5 },
+    });
+    const fallbacks: string[] = [];
+    gateway.on("fallback", (event) => fallbacks.push(`${event.from}->${event.to}`));
+    const res = await gateway.chat(ask("smart"));
+    expect(res.choices[0]?.message.content).toBe("from c");
+    expect(res.gateway).toMatchObject({ route: "last", provider: "c" });
+    expect(res.gateway.attempts.map((attempt) => attempt.route)).toEqual(["smart", "smart", "backup", "backup", "last"]);
+    expect(fallbacks).toEqual(["smart->backup", "backup->last"]);
+  });
+
+  it("lists every failed attempt when everything fails", async () => {
+    const a = mockProvider({ fail: { status: 503, times: Infinity } });
+    const b = mockProvider({ fail: { status: 500, times: Infinity } });
+    const gateway = createGateway({
+      providers: { a, b },
+      models: { m: { deployments: ["a/x", "b/y"] } },
+      retry: { retries: 0 },
+    });
+    const error = (await gateway.chat(ask("m")).catch((e: unknown) => e)) as AllDeploymentsFailedError;
+    expect(error.code).toBe("all_failed");
+    expect(error.attempts.map((attempt) => attempt.deployment)).toEqual(["a/x", "b/y"]);
+    expect(error.message).toContain("a/x");
+  });
+});
+
+describe("cooldown", () => {
+  it("skips a deployment after repeated failures, then probes and recovers it", async () => {
+    const a = mockProvider({ fail: { status: 503, times: 3 } });
+    const b = mockProvider({ reply: "b" });
+    const cooldowns: string[] = [];
+    const gateway = createGateway({
+      providers: { a, b },
+      models: { m: { deployments: ["a/x", "b/y"] } },
+      retry: { retries: 0 },
+      cooldown: { failures: 3, windowMs: 10_000, durationMs: 80 },
+    });
+    gateway.on("cooldown", (event) => cooldowns.push(event.deployment));
+    for (let i = 0; i < 3; i++) await gateway.chat(ask("m")); // a fails 3x, b serves
+    expect(cooldowns).toEqual(["a/x"]);
+    expect(gateway.health().find((row) => row.deployment === "a/x")?.state).toBe("cooling");
+    await gateway.chat(ask("m"));
+    expect(a.calls).toBe(3); // skipped while cooling
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const res = await gateway.chat(ask("m")); // probe succeeds
+    expect(res.gateway.provider).toBe("a");
+    expect(gateway.health().find((row) => row.deployment === "a/x")).toMatchObject({ state: "healthy", ejections: 0 });
+  });
+
+  it("grows the cooldown on repeated ejection and never shortens a longer one", async () => {
+    const a = mockProvider({ fail: { status: 503, times: Infinity } });
+    const gateway = createGateway({
+      providers: { a },
+      retry: { retries: 0 },
+      models: { m: "a/x" },
+      cooldown: { failures: 1, windowMs: 10_000, durationMs: 50, maxDurationMs: 10_000 },
+    });
+    const durations: number[] = [];
+    gateway.on("cooldown", (event) => durations.push(event.durationMs));
+    await gateway.chat(ask("m")).catch(() => {});
+    await new Promise((resolve) => setTimeout(resolve, 70));
+    await gateway.chat(ask("m")).catch(() => {}); // probe fails: doubled
+    expect(durations).toHaveLength(2);
+    expect(durations[1]!).toBeGreaterThan(durations[0]! * 1.5);
+  });
+
+  it("fails fast when every deployment is cooling, saying when the first comes back", async () => {
+    const a = mockProvider({ fail: { status: 503, times: Infinity } });
+    const gateway = createGateway({
+      providers: { a },
+      models: { m: "a/x" },
+      retry: { retries: 0 },
+      cooldown: { failures: 1, durationMs: 5_000 },
+    });
+    await gateway.chat(ask("m")).catch(() => {});
+    const started = performance.now();
+    const error = (await gateway.chat(ask("m")).catch((e: unknown) => e)) as AllDeploymentsFailedError;
+    expect(performance.now() - started).toBeLessThan(50);
+    expect(error).toBeInstanceOf(AllDeploymentsFailedError);
+    expect(error.attempts).toHaveLength(0);
+    expect(error.retryAfterMs).toBeGreaterThan(3_000);
+    expect(error.message).toMatch(/cooling down \(first back in \d+ ms\)/);
+    expect(a.calls).toBe(1);
+  });
+});
+
+describe("timeouts and abort", () => {
+  it("times out a slow attempt and moves to the next deployment", async () => {
+    const slow = mockProvider({ latencyMs: 5_000 });
+    const quick = mockProvider({ reply: "quick" });
+    const gateway = createGateway({
+      providers: { slow, quick },
+      models: { m: { deployments: ["slow/x", "quick/y"] } },
+      timeoutMs: 50,
+      retry: { retries: 0 },
+    });
+    const res = await gateway.chat(ask("m"));
+    expect(res.choices[0]?.message.content).toBe("quick");
+    expect(res.gateway.attempts[0]?.errorCode).toBe("timeout");
+  });
+
+  it("stops every retry at the call's deadline", async () => {
+    const slow = mockProvider({ latencyMs: 5_000 });
+    const gateway = createGateway({ providers: { slow }, timeoutMs: 60, retry: { retries: 5, minDelayMs: 1, maxDelayMs: 2 } });
+    const started = performance.now();
+    const error = await gateway.chat(ask("slow/x"), { deadlineMs: 150 }).catch((e: unknown) => e);
+    const elapsed = performance.now() - started;
+    expect(elapsed).toBeLessThan(400);
+    expect(slow.calls).toBeLessThanOrEqual(3);
+    expect(error).toBeInstanceOf(TimeoutError);
+  });
+
+  it("aborts an in-flight call at once and releases it", async () => {
+    const slow = mockProvider({ latencyMs: 5_000 });
+    const gateway = createGateway({ providers: { slow }, models: { m: "slow/x" } });
+    const controller = new AbortController();
+    const pending = gateway.chat(ask("m"), { signal: controller.signal });
+    setTimeout(() => controller.abort(), 20);
+    const started = performance.now();
+    const error = await pending.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AbortError);
+    expect(performance.now() - started).toBeLessThan(200);
+    expect(gateway.health()[0]?.inFlight).toBe(0);
+    expect(slow.calls).toBe(1);
+  });
+
+  it("does not retry after the caller aborts during a backoff", async () => {
+    const flaky = mockProvider({ fail: { status: 503, times: Infinity } });
+    const gateway = createGateway({ providers: { flaky }, retry: { retries: 5, minDelayMs: 200, maxDelayMs: 200 } });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 30);
+    await expect(gateway.chat(ask("flaky/x"), { signal: controller.signal })).rejects.toBeInstanceOf(AbortError);
+    expect(flaky.calls).toBe(1);
+  });
+});
+
+describe("streams", () => {
+  it("streams chunks and assembles the final response", async () => {
+    const provider = mockProvider({ reply: "one two three" });
+    const gateway = createGateway({ providers: { provider } });
+    const stream = await gateway.chat({ ...ask("provider/x"), stream: true });
+    let text = "";
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? "";
+    expect(text).toBe("one two three");
+    const final = await stream.finalResponse();
+    expect(final.choices[0]?.message.content).toBe("one two three");
+    expect(final.usage?.completion_tokens).toBeGreaterThan(0);
+    expect(final.gateway.deployment).toBe("provider/x");
+  });
+
+  it("falls back before the first chunk", async () => {
+    const a = mockProvider({ fail: { status: 503, times: Infinity } });
+    const b = mockProvider({ reply: "from b" });
+    const gateway = createGateway({ providers: { a, b }, models: { m: { deployments: ["a/x"], fallbacks: ["b/y"] } }, retry: fastRetry });
+    const stream = await gateway.chat({ ...ask("m"), stream: true });
+    const final = await stream.finalResponse();
+    expect(final.choices[0]?.message.content).toBe("from b");
+    expect(final.gateway.route).toBe("b/y");
+    expect(a.calls).toBe(3);
+  });
+
+  it("surfaces a failure after the first chunk as an error from the iterator, without retrying", async () => {
+    const cut = mockProvider({ reply: "a b c d e", fail: { status: 502, afterChunks: 3 } });
+    const gateway = createGateway({ providers: { cut }, retry: fastRetry });
+    const stream = await gateway.chat({ ...ask("cut/x"), stream: true });
+    const received: string[] = [];
+    const error = await (async () => {
+      for await (const chunk of stream) received.push(chunk.choices[0]?.delta.content ?? "");
+    })().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProviderError);
+    expect(received.length).toBe(3);
+    expect(cut.calls).toBe(1);
+    await expect(stream.finalResponse()).rejects.toBeInstanceOf(ProviderError);
+  });
+
+  it("turns a stream that ends without a finish reason into an error", async () => {
+    const truncated = {
+      name: "truncated",
+      chat: () => Promise.reject(new Error("unused")),
+      async *stream() {
+        yield { id: "1", object: "chat.completion.chunk" as const, created: 0, model: "x", choices: [{ index: 0, delta: { content: "half" }, finish_reason: null }] };
+      },
+    };
+    const gateway = createGateway({ providers: { truncated } });
+    const stream = await gateway.chat({ ...ask("truncated/x"), stream: true });
+    await expect(stream.finalResponse()).rejects.toMatchObject({ code: "provider_error", type: "stream_truncated" });
+  });
+
+  it("aborts the upstream stream when the consumer breaks", async () => {
+    let upstreamClosed = false;
+    const endless = {
+      name: "endless",
+      chat: () => Promise.reject(new Error("unused")),
+      async *stream() {
+        try {
+          for (let i = 0; i < 1_000; i++) {
+            yield { id: "1", object: "chat.completion.chunk" as const, created: 0, model: "x", choices: [{ index: 0, delta: { content: `${i} ` }, finish_reason: null }] };
+            await new Promise((resolve) => setTimeout(resolve, 1));
+          }
+        } finally {
+          upstreamClosed = true;
+        }
+      },
+    };
+    const gateway = createGateway({ providers: { endless } });
+    const stream = await gateway.chat({ ...ask("endless/x"), stream: true });
+    let count = 0;
+    for await (const _chunk of stream) if (++count === 3) break;
+    expect(upstreamClosed).toBe(true);
+    expect(gateway.health()).toEqual([]);
+  });
+
+  it("fails a stream that goes silent past the idle timeout", async () => {
+    const stalls = mockProvider({ reply: "a b c", chunkDelayMs: 2_000 });
+    const gateway = createGateway({ providers: { stalls }, streamIdleTimeoutMs: 50 });
+    const stream = await gateway.chat({ ...ask("stalls/x"), stream: true });
+    const started = performance.now();
+    await expect(stream.finalResponse()).rejects.toBeInstanceOf(TimeoutError);
+    expect(performance.now() - started).toBeLessThan(500);
+  });
+});
+
+describe("close", () => {
+  it("rejects calls after close and aborts calls in flight", async () => {
+    const slow = mockProvider({ latencyMs: 5_000 });
+    const gateway = createGateway({ providers: { slow } });
+    const pending = gateway.chat(ask("slow/x")).catch((e: unknown) => e);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    await gateway.close();
+    expect(await pending).toMatchObject({ code: "gateway_closed" });
+    await expect(gateway.chat(ask("slow/x"))).rejects.toMatchObject({ code: "gateway_closed" });
+  });
+});
+
+describe("events", () => {
+  it("a listener that throws never breaks a call", async () => {
+    const flaky = mockProvider({ fail: { status: 503 } });
+    const gateway = createGateway({ providers: { flaky }, retry: fastRetry });
+    gateway.on("retry", () => {
+      throw new Error("listener bug");
+    });
+    const res = await gateway.chat(ask("flaky/x"));
+    expect(res.gateway.attempts).toHaveLength(2);
+  });
+});
+
+function catchError(action: () => unknown): unknown {
+  try {
+    action();
+  } catch (error) {
+    return error;
+  }
+  throw new Error("expected an error");
+}

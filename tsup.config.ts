@@ -1,0 +1,17 @@
+import { defineConfig } from "tsup";
+
+// One entry per subpath export, so `modelgate/openai` pulls in only the OpenAI adapter and
+// provider SDKs stay optional peers (external: never bundled).
+export default defineConfig({
+  entry: {
+    index: "src/index.ts",
+    testing: "src/testing.ts",
+  },
+  format: ["esm", "cjs"],
+  dts: true,
+  sourcemap: true,
+  clean: true,
+  target: "node20",
+  splitting: true,
+  treeshake: true,
+});
