@@ -65,9 +65,18 @@ export function createGateway(config: GatewayConfig): Gateway {
   const retry = { ...DEFAULTS.retry, ...settings.retry };
   const deadlineMs = settings.deadlineMs ?? DEFAULTS.deadlineMs;
 
+  // Call middleware, outermost first; each has one job (DESIGN.md). The order matters:
+  // telemetry sees everything; spend records cache hits too; access is checked before the
+  // cache can answer; cost is settled innermost, so the cache can store what an answer cost.
   const callMiddleware: Middleware<CallContext>[] = [];
+  // Attempt middleware wrap each provider attempt, around forward.
   const attemptMiddleware: Middleware<AttemptContext>[] = [];
   const closers: (() => Promise<void> | void)[] = [];
+  // [slot: telemetry]
+  // [slot: spend]
+  // [slot: access]
+  // [slot: cache]
+  // [slot: limits]
 
   const runAttempt = compose(attemptMiddleware, forward);
   const router = createRouter({
@@ -80,6 +89,7 @@ export function createGateway(config: GatewayConfig): Gateway {
     timeoutMs: settings.timeoutMs ?? DEFAULTS.timeoutMs,
     streamIdleTimeoutMs: settings.streamIdleTimeoutMs ?? DEFAULTS.streamIdleTimeoutMs,
     runAttempt,
+    closeSignal: closeController.signal,
   });
   const pipeline = compose(callMiddleware, router);
 

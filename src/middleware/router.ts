@@ -14,6 +14,7 @@ import type { AttemptContext } from "../pipeline/attempt-context.js";
 import type { CallContext } from "../pipeline/context.js";
 import { identityOf } from "../pipeline/identity.js";
 import { abortReason } from "../routing/abortable.js";
+import { AttemptAbort } from "../routing/attempt-abort.js";
 import { backoffDelay, sleep } from "../routing/backoff.js";
 import { DeploymentSkip } from "../routing/deployment-skip.js";
 import type { HealthTracker } from "../routing/health.js";
@@ -31,6 +32,8 @@ export interface RouterOptions {
   streamIdleTimeoutMs: number;
   /** The attempt pipeline: attempt middleware around forward. */
   runAttempt: (attempt: AttemptContext) => Promise<void>;
+  /** Aborts when the gateway closes: every attempt in flight is aborted with its reason. */
+  closeSignal: AbortSignal;
 }
 
 type DeploymentOutcome =
@@ -46,6 +49,15 @@ type DeploymentOutcome =
  */
 export function createRouter(options: RouterOptions): (ctx: CallContext) => Promise<void> {
   const { table, health, events } = options;
+  /** Attempts in flight, so `close()` can abort them without a listener per call. */
+  const live = new Set<AttemptAbort>();
+  options.closeSignal.addEventListener(
+    "abort",
+    () => {
+      for (const attempt of live) attempt.abort(abortReason(options.closeSignal));
+    },
+    { once: true },
+  );
 
   async function tryDeployment(ctx: CallContext, route: Route, deployment: Deployment): Promise<DeploymentOutcome> {
     for (let attempt = 1; ; attempt++) {
@@ -55,14 +67,23 @@ export function createRouter(options: RouterOptions): (ctx: CallContext) => Prom
 
       const perAttempt = ctx.options.timeoutMs ?? deployment.timeoutMs ?? options.timeoutMs;
       const timeoutMs = Math.min(perAttempt, remaining);
-      const controller = new AbortController();
-      const onCallAbort = (): void => controller.abort(abortReason(ctx.signal));
-      ctx.signal.addEventListener("abort", onCallAbort, { once: true });
-      const timeoutError =
-        timeoutMs < perAttempt
-          ? new TimeoutError(Math.round(ctx.deadline - ctx.startedAt), "Call deadline")
-          : new TimeoutError(perAttempt);
-      const timer = setTimeout(() => controller.abort(timeoutError), timeoutMs);
+      const abort = new AttemptAbort();
+      // The timeout's error is built only if it fires: an Error captures a stack trace,
+      // which cost more than the rest of the router put together.
+      const timer = setTimeout(
+        () =>
+          abort.abort(
+            timeoutMs < perAttempt
+              ? new TimeoutError(Math.round(ctx.deadline - ctx.startedAt), "Call deadline")
+              : new TimeoutError(perAttempt),
+          ),
+        timeoutMs,
+      );
+      // A caller's signal needs a listener; gateway close reaches attempts through `live`.
+      const callerSignal = ctx.options.signal ? ctx.signal : undefined;
+      const onCallAbort = (): void => abort.abort(abortReason(ctx.signal));
+      if (callerSignal) callerSignal.addEventListener("abort", onCallAbort, { once: true });
+      live.add(abort);
       const probe = health.begin(deployment.id);
       const startedAt = performance.now();
       let released = false;
@@ -70,7 +91,8 @@ export function createRouter(options: RouterOptions): (ctx: CallContext) => Prom
         if (released) return;
         released = true;
         clearTimeout(timer);
-        ctx.signal.removeEventListener("abort", onCallAbort);
+        callerSignal?.removeEventListener("abort", onCallAbort);
+        live.delete(abort);
         health.end(deployment.id, probe);
       };
       const attemptContext: AttemptContext = {
@@ -78,10 +100,11 @@ export function createRouter(options: RouterOptions): (ctx: CallContext) => Prom
         route,
         deployment,
         attempt,
-        signal: controller.signal,
+        signal: abort.signal,
         timeoutMs,
         idleTimeoutMs: options.streamIdleTimeoutMs,
-        abort: (reason) => controller.abort(reason),
+        abort: (reason) => abort.abort(reason),
+        race: (work) => abort.race(work),
         onStreamEnd: (error) => {
           if (error instanceof ProviderError && error.retryable) health.failure(deployment.id, false);
           release();
@@ -107,7 +130,7 @@ export function createRouter(options: RouterOptions): (ctx: CallContext) => Prom
       } catch (error) {
         release();
         if (error instanceof DeploymentSkip) return { kind: "skipped", skip: error };
-        failure = toGatewayError(error, controller.signal, deployment);
+        failure = toGatewayError(error, abort.signal, deployment);
         ctx.attempts.push(record(route, deployment, performance.now() - startedAt, failure));
       }
 

@@ -1,7 +1,6 @@
 import type { AdapterContext } from "../providers/adapter.js";
 import type { AttemptContext } from "../pipeline/attempt-context.js";
 import { ProviderError } from "../errors.js";
-import { raceAbort } from "./abortable.js";
 import type { ChatChunk } from "../contract/chat-chunk.js";
 import { relayStream } from "./stream-relay.js";
 
@@ -21,6 +20,7 @@ export async function forward(attempt: AttemptContext): Promise<void> {
     provider: attempt.deployment.provider,
     deployment: attempt.deployment.id,
     signal: attempt.signal,
+    race: attempt.race,
     idleTimeoutMs: attempt.idleTimeoutMs,
     abort: attempt.abort,
     onEnd: attempt.onStreamEnd,
@@ -30,7 +30,7 @@ export async function forward(attempt: AttemptContext): Promise<void> {
 async function forwardChat(attempt: AttemptContext): Promise<void> {
   const { deployment } = attempt;
   const adapterContext: AdapterContext = { model: deployment.model, signal: attempt.signal, timeoutMs: attempt.timeoutMs };
-  attempt.response = await raceAbort(deployment.adapter.chat(attempt.call.request, adapterContext), attempt.signal);
+  attempt.response = await attempt.race(deployment.adapter.chat(attempt.call.request, adapterContext));
 }
 
 async function openStream(attempt: AttemptContext): Promise<OpenedStream> {
@@ -39,7 +39,7 @@ async function openStream(attempt: AttemptContext): Promise<OpenedStream> {
   const upstream = deployment.adapter.stream(attempt.call.request, adapterContext)[Symbol.asyncIterator]();
   let first: IteratorResult<ChatChunk>;
   try {
-    first = await raceAbort(upstream.next(), attempt.signal);
+    first = await attempt.race(upstream.next());
   } catch (error) {
     void upstream.return?.()?.catch(() => {});
     throw error;

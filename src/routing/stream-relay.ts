@@ -1,11 +1,13 @@
 import type { ChatChunk } from "../contract/chat-chunk.js";
 import { GatewayError, ProviderError, TimeoutError } from "../errors.js";
-import { abortReason, raceAbort } from "./abortable.js";
+import { abortReason } from "./abortable.js";
 
 export interface RelayOptions {
   provider: string;
   deployment: string;
   signal: AbortSignal;
+  /** Races a read against the attempt's abort. */
+  race: <T>(work: Promise<T>) => Promise<T>;
   /** Longest silence between chunks; past it the stream fails with a TimeoutError. */
   idleTimeoutMs: number;
   /** Aborts the upstream request (attempt controller). */
@@ -55,7 +57,7 @@ export function relayStream(
       if (finished) return { done: true, value: undefined };
       let result: IteratorResult<ChatChunk>;
       try {
-        result = await raceAbort(upstream.next(), options.signal);
+        result = await options.race(upstream.next());
       } catch (error) {
         return fail(error);
       }
