@@ -1,0 +1,128 @@
+import type { Price } from "../config/schema.js";
+import type { Usage } from "../contract/chat-response.js";
+
+/** The cost of one call, and whether the usage it was computed from made sense. */
+export interface CostResult {
+  /** USD, never negative, rounded to 1e-10. */
+  usd: number;
+  /**
+   * `false` when the usage was nonsensical (a count negative, NaN, missing or fractional; cached
+   * plus cache-written tokens above the prompt; reasoning above the completion) or the price was
+   * negative. `usd` is then an estimate from repaired counts (bad ones 0, fractions rounded up):
+   * record it, and flag or log the call.
+   */
+  sane: boolean;
+}
+
+/**
+ * Prices arrive in USD per 1M tokens; one USD per 1M tokens is 1e6 picodollars per token. Counts
+ * times whole picodollars are exact integers, so a call's cost is summed without float drift and
+ * divided once at the end.
+ */
+const PICODOLLARS_PER_USD_PER_MILLION = 1e6;
+/** Picodollars in the 1e-10 USD the result is rounded to. */
+const PICODOLLARS_PER_ROUNDING_STEP = 100;
+const ROUNDING_STEPS_PER_USD = 1e10;
+
+/** Collects whether any input had to be repaired, so `computeCost` can say so. */
+interface Repairs {
+  sane: boolean;
+}
+
+function tokenCount(value: number | null | undefined, repairs: Repairs, optional: boolean): number {
+  // Providers send null or omit detail fields they do not report; that is absence, not nonsense.
+  if (value === undefined || value === null) {
+    if (!optional) repairs.sane = false;
+    return 0;
+  }
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+    repairs.sane = false;
+    return 0;
+  }
+  if (!Number.isInteger(value)) {
+    repairs.sane = false;
+    return Math.ceil(value);
+  }
+  return value;
+}
+
+function picodollarsPerToken(usdPerMillion: number | undefined, fallback: number, repairs: Repairs): number {
+  if (usdPerMillion === undefined) return fallback;
+  if (!Number.isFinite(usdPerMillion) || usdPerMillion < 0) {
+    repairs.sane = false;
+    return 0;
+  }
+  return Math.round(usdPerMillion * PICODOLLARS_PER_USD_PER_MILLION);
+}
+
+function toUsd(picodollars: number): number {
+  return Math.round(picodollars / PICODOLLARS_PER_ROUNDING_STEP) / ROUNDING_STEPS_PER_USD;
+}
+
+/**
+ * What a call cost, from its usage in OpenAI's shape and a price in USD per 1M tokens.
+ *
+ * Billing: uncached prompt tokens (`prompt_tokens - cached_tokens - cache_creation_tokens`) at
+ * `input`; `cached_tokens` at `cachedInput` (else `input`); `cache_creation_tokens` at
+ * `cacheWrite` (else `input`); `completion_tokens` at `output`. Reasoning tokens are already part
+ * of `completion_tokens` and are never added on top.
+ *
+ * Nonsense is clamped, never billed negative: bad counts become 0, cache counts are capped at the
+ * prompt (cache reads first), and a completion smaller than its own reasoning is raised to it
+ * (an adapter that left thoughts out of `completion_tokens`). Any repair sets `sane: false`.
+ *
+ * @example
+ * computeCost(
+ *   { prompt_tokens: 10_000, completion_tokens: 500, total_tokens: 10_500, prompt_tokens_details: { cached_tokens: 4_000 } },
+ *   { input: 2.5, output: 10, cachedInput: 1.25 },
+ * ); // { usd: 0.025, sane: true }
+ */
+export function computeCost(usage: Usage, price: Price): CostResult {
+  const repairs: Repairs = { sane: true };
+  const prompt = tokenCount(usage.prompt_tokens, repairs, false);
+  let completion = tokenCount(usage.completion_tokens, repairs, false);
+  let cached = tokenCount(usage.prompt_tokens_details?.cached_tokens, repairs, true);
+  let written = tokenCount(usage.prompt_tokens_details?.cache_creation_tokens, repairs, true);
+  const reasoning = tokenCount(usage.completion_tokens_details?.reasoning_tokens, repairs, true);
+
+  if (cached > prompt) {
+    cached = prompt;
+    repairs.sane = false;
+  }
+  if (written > prompt - cached) {
+    written = prompt - cached;
+    repairs.sane = false;
+  }
+  if (reasoning > completion) {
+    completion = reasoning;
+    repairs.sane = false;
+  }
+
+  const input = picodollarsPerToken(price.input, 0, repairs);
+  const picodollars =
+    (prompt - cached - written) * input +
+    cached * picodollarsPerToken(price.cachedInput, input, repairs) +
+    written * picodollarsPerToken(price.cacheWrite, input, repairs) +
+    completion * picodollarsPerToken(price.output, 0, repairs);
+  return { usd: toUsd(picodollars), sane: repairs.sane };
+}
+
+/** `computeCost(usage, price).usd`, for callers that do not act on nonsensical usage. */
+export function computeCostUsd(usage: Usage, price: Price): number {
+  return computeCost(usage, price).usd;
+}
+
+/**
+ * The most a call can cost before it runs, for budget reservations: every prompt token uncached
+ * at `input`, and `maxOutputTokens` at `output`. Bad counts count as 0.
+ *
+ * @example
+ * estimateMaxCostUsd(1_000, 4_096, { input: 2.5, output: 10 }); // 0.04346
+ */
+export function estimateMaxCostUsd(promptTokens: number, maxOutputTokens: number, price: Price): number {
+  const repairs: Repairs = { sane: true };
+  const picodollars =
+    tokenCount(promptTokens, repairs, false) * picodollarsPerToken(price.input, 0, repairs) +
+    tokenCount(maxOutputTokens, repairs, false) * picodollarsPerToken(price.output, 0, repairs);
+  return toUsd(picodollars);
+}
