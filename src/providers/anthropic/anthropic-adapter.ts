@@ -1,0 +1,112 @@
+import Anthropic from "@anthropic-ai/sdk";
+import type { ChatChunk } from "../../contract/chat-chunk.js";
+import type { ChatRequest } from "../../contract/chat-request.js";
+import type { ChatResponse } from "../../contract/chat-response.js";
+import { ProviderError } from "../../errors.js";
+import type { AdapterContext, AdapterOptions, ProviderAdapter } from "../adapter.js";
+import { fromAnthropicError } from "./anthropic-errors.js";
+import { toChatChunks } from "./anthropic-stream.js";
+import { fromAnthropicResponse } from "./from-anthropic-response.js";
+import { toAnthropicRequest } from "./to-anthropic-request.js";
+
+/**
+ * Options for `anthropic()`: the options every adapter takes, with an `@anthropic-ai/sdk` client.
+ *
+ * @example
+ * anthropic({ apiKey: process.env.ANTHROPIC_API_KEY });
+ * anthropic({ baseURL: "http://127.0.0.1:8080", headers: { "anthropic-beta": "..." } });
+ * anthropic({ client: new Anthropic({ apiKey, maxRetries: 0 }) });
+ */
+export interface AnthropicOptions extends AdapterOptions<Anthropic> {}
+
+const DEFAULT_BASE_URL = "https://api.anthropic.com";
+const API_KEY_VARIABLE = "ANTHROPIC_API_KEY";
+/** Beyond this, `setTimeout` fires at once; it is also what stops the SDK refusing long unstreamed calls. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * An adapter for Anthropic's Messages API through the official `@anthropic-ai/sdk`.
+ * The SDK never retries (the gateway does); the client is built once, on first use when the
+ * key comes from `ANTHROPIC_API_KEY`, so a missing key fails calls, not construction.
+ *
+ * @example
+ * const gateway = createGateway({ providers: { anthropic: anthropic() }, models: { fast: "anthropic/claude-haiku-4-5" } });
+ */
+export function anthropic(options: AnthropicOptions = {}): ProviderAdapter {
+  const name = options.name ?? "anthropic";
+  let client: Anthropic | undefined = options.client;
+  /** The key in use, once known: scrubbed from error messages. */
+  let apiKey: string | undefined;
+
+  const getClient = (): Anthropic => {
+    if (client) return client;
+    // Read at first use, not at construction, so the variable may be set after the gateway is built.
+    apiKey = options.apiKey || process.env[API_KEY_VARIABLE] || undefined;
+    if (!apiKey) {
+      throw new ProviderError(`No API key for ${name}: pass { apiKey } to anthropic() or set ${API_KEY_VARIABLE}`, {
+        provider: name,
+        retryable: false,
+        type: "missing_api_key",
+      });
+    }
+    client = new Anthropic({
+      apiKey,
+      maxRetries: 0,
+      // The gateway's attempt span is the one CLIENT span per provider call; the SDK's own
+      // would duplicate it (trace context still propagates).
+      openTelemetry: false,
+      ...(options.baseURL !== undefined ? { baseURL: options.baseURL } : {}),
+      ...(options.headers !== undefined ? { defaultHeaders: options.headers } : {}),
+    });
+    return client;
+  };
+
+  const requestOptions = (ctx: AdapterContext) => ({
+    signal: ctx.signal,
+    // Per call, so a client the user built with retries still does not retry under the gateway.
+    maxRetries: 0,
+    timeout: ctx.timeoutMs > 0 ? Math.min(ctx.timeoutMs, MAX_TIMER_MS) : MAX_TIMER_MS,
+  });
+  const errorContext = (ctx: AdapterContext) => ({ provider: name, signal: ctx.signal, secrets: [apiKey, options.apiKey] });
+
+  return {
+    name,
+    serverAddress: hostOf(options.client?.baseURL || options.baseURL || process.env.ANTHROPIC_BASE_URL || DEFAULT_BASE_URL),
+
+    async chat(request: ChatRequest, ctx: AdapterContext): Promise<ChatResponse> {
+      const { params, jsonToolName } = toAnthropicRequest(request, ctx.model);
+      let message: unknown;
+      try {
+        message = await getClient().messages.create({ ...params, stream: false }, requestOptions(ctx));
+      } catch (error) {
+        throw fromAnthropicError(error, errorContext(ctx));
+      }
+      return fromAnthropicResponse(message, { provider: name, model: ctx.model, jsonToolName, created: nowSeconds() });
+    },
+
+    async *stream(request: ChatRequest, ctx: AdapterContext): AsyncGenerator<ChatChunk> {
+      const { params, jsonToolName } = toAnthropicRequest(request, ctx.model);
+      try {
+        const events = await getClient().messages.create({ ...params, stream: true }, requestOptions(ctx));
+        // Leaving this loop early (consumer `return()`, or a throw) runs the SDK stream's
+        // `finally`, which aborts the HTTP request.
+        yield* toChatChunks(events, { provider: name, model: ctx.model, jsonToolName, created: nowSeconds() });
+      } catch (error) {
+        // The SDK ends a stream quietly when its signal aborts; fromAnthropicError turns that into the abort reason.
+        throw fromAnthropicError(error, errorContext(ctx));
+      }
+    },
+  };
+}
+
+function nowSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+function hostOf(url: string): string | undefined {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,124 @@
+import { inspect } from "node:util";
+import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "@anthropic-ai/sdk";
+import { AbortError, GatewayError, ProviderError, isRetryableStatus } from "../../errors.js";
+import { abortReason } from "../../routing/abortable.js";
+
+/**
+ * Anthropic's error types that settle retryability whatever the status says. A stream's
+ * `error` event has no status of its own (the response was a 200), so the type is all we have;
+ * unknown types fall back to `isRetryableStatus`.
+ */
+const RETRYABLE_BY_TYPE: Readonly<Record<string, boolean>> = {
+  overloaded_error: true,
+  api_error: true,
+  rate_limit_error: true,
+  timeout_error: true,
+  invalid_request_error: false,
+  authentication_error: false,
+  permission_error: false,
+  not_found_error: false,
+  billing_error: false,
+  request_too_large: false,
+};
+
+/** The one place that decides whether an Anthropic failure can succeed on a later try. */
+export function isRetryableAnthropicError(status: number | undefined, type: string | undefined): boolean {
+  if (type !== undefined && Object.hasOwn(RETRYABLE_BY_TYPE, type)) return RETRYABLE_BY_TYPE[type] === true;
+  return isRetryableStatus(status);
+}
+
+/** `retry-after-ms` (Anthropic's and the SDK's precise form) first, then `retry-after` in seconds or as a date. */
+export function retryAfterFromHeaders(headers: Headers | undefined): number | undefined {
+  if (!headers) return undefined;
+  const milliseconds = Number.parseFloat(headers.get("retry-after-ms") ?? "");
+  if (Number.isFinite(milliseconds) && milliseconds >= 0) return milliseconds;
+  const value = headers.get("retry-after");
+  if (!value) return undefined;
+  const seconds = Number.parseFloat(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+export interface AnthropicErrorContext {
+  /** The adapter's name, reported as `ProviderError.provider`. */
+  provider: string;
+  /** The attempt's signal: once it aborted, its reason wins over whatever the SDK threw. */
+  signal?: AbortSignal;
+  /** Strings scrubbed from any message we build, should a server or proxy echo them. */
+  secrets?: readonly (string | undefined)[];
+}
+
+/**
+ * Any failure of an Anthropic call as a `GatewayError`: HTTP errors and stream `error` events
+ * become `ProviderError` with the provider's error type; connection failures are retryable.
+ * The SDK error rides along as `cause`: it holds the response's headers and body, never the request's.
+ */
+export function fromAnthropicError(error: unknown, context: AnthropicErrorContext): GatewayError {
+  if (context.signal?.aborted) return abortReason(context.signal);
+  if (error instanceof GatewayError) return error;
+  const provider = context.provider;
+  const redact = (text: string): string => {
+    let result = text;
+    for (const secret of context.secrets ?? []) if (secret) result = result.split(secret).join("[redacted]");
+    return result;
+  };
+
+  // The SDK error is a useful cause (request id, response headers) unless the server echoed a secret into it.
+  const cause = mentionsSecret(error, context.secrets) ? undefined : error;
+
+  if (error instanceof APIUserAbortError) return new AbortError();
+  if (error instanceof APIConnectionTimeoutError) {
+    return new ProviderError(`${provider} did not answer in time`, {
+      provider,
+      retryable: true,
+      type: "timeout",
+      cause,
+    });
+  }
+  if (error instanceof APIConnectionError) {
+    return new ProviderError(redact(`Could not reach ${provider}: ${error.message}`), {
+      provider,
+      retryable: true,
+      type: "connection_error",
+      cause,
+    });
+  }
+  if (error instanceof APIError) {
+    const status = typeof error.status === "number" ? error.status : undefined;
+    const type = error.type ?? undefined;
+    const detail = error.apiMessage ?? error.message;
+    const where = status === undefined ? "an error event mid-stream" : `HTTP ${status}`;
+    return new ProviderError(redact(`${provider} answered ${where}${type ? ` (${type})` : ""}: ${detail}`), {
+      provider,
+      status,
+      retryable: isRetryableAnthropicError(status, type),
+      retryAfterMs: retryAfterFromHeaders(status === undefined ? undefined : error.headers),
+      type,
+      cause,
+    });
+  }
+  if (error instanceof SyntaxError) {
+    return new ProviderError(`${provider} sent a payload that is not valid JSON`, {
+      provider,
+      retryable: true,
+      type: "invalid_response",
+      cause,
+    });
+  }
+  // fetch's own failures: the socket closed mid-body ("terminated"), DNS, TLS.
+  const message = error instanceof Error ? error.message : String(error);
+  return new ProviderError(redact(`Connection to ${provider} failed: ${message}`), {
+    provider,
+    retryable: true,
+    type: "connection_error",
+    cause: error,
+  });
+}
+
+function mentionsSecret(error: unknown, secrets: readonly (string | undefined)[] | undefined): boolean {
+  const present = secrets?.filter((secret): secret is string => Boolean(secret)) ?? [];
+  if (present.length === 0) return false;
+  const text = inspect(error, { depth: 8 });
+  return present.some((secret) => text.includes(secret));
+}

@@ -1,0 +1,125 @@
+import { z } from "zod";
+import type { ToolCall } from "../../contract/chat-request.js";
+import type { ChatResponse, Usage } from "../../contract/chat-response.js";
+import { ProviderError } from "../../errors.js";
+import { mapAnthropicStopReason } from "./map-anthropic-stop-reason.js";
+
+/*
+ * Lenient schemas: only the fields we read, unknown fields and block types ignored, so an API
+ * addition (a new block type, a new usage counter) never breaks a call.
+ */
+
+const count = z.number().nullish();
+
+/** Usage as `message_start`, `message_delta` and a whole message report it. */
+export const anthropicUsageSchema = z.object({
+  input_tokens: count,
+  output_tokens: count,
+  cache_read_input_tokens: count,
+  cache_creation_input_tokens: count,
+  output_tokens_details: z.object({ thinking_tokens: count }).nullish(),
+});
+export type AnthropicUsage = z.infer<typeof anthropicUsageSchema>;
+
+const blockSchema = z.object({
+  type: z.string(),
+  text: z.string().optional(),
+  id: z.string().optional(),
+  name: z.string().optional(),
+  input: z.unknown().optional(),
+});
+
+const messageSchema = z.object({
+  id: z.string(),
+  model: z.string().optional(),
+  content: z.array(blockSchema),
+  stop_reason: z.string().nullish(),
+  usage: anthropicUsageSchema.nullish(),
+});
+
+/**
+ * Anthropic counts input in three disjoint parts; OpenAI's `prompt_tokens` is their sum, with
+ * the cached and cache-written parts broken out so cost can price each.
+ */
+export function toUsage(usage: AnthropicUsage | null | undefined): Usage {
+  const input = usage?.input_tokens ?? 0;
+  const cacheRead = usage?.cache_read_input_tokens ?? 0;
+  const cacheCreation = usage?.cache_creation_input_tokens ?? 0;
+  const output = usage?.output_tokens ?? 0;
+  const prompt = input + cacheRead + cacheCreation;
+  const result: Usage = {
+    prompt_tokens: prompt,
+    completion_tokens: output,
+    total_tokens: prompt + output,
+    prompt_tokens_details: { cached_tokens: cacheRead, cache_creation_tokens: cacheCreation },
+  };
+  const thinking = usage?.output_tokens_details?.thinking_tokens;
+  if (typeof thinking === "number") result.completion_tokens_details = { reasoning_tokens: thinking };
+  return result;
+}
+
+export interface ResponseContext {
+  /** The adapter's name, for errors. */
+  provider: string;
+  /** The provider-side model, used when the payload names none. */
+  model: string;
+  /** The forced tool that emulates `response_format`, if any. */
+  jsonToolName: string | undefined;
+  /** Seconds since the epoch, for `created`. */
+  created: number;
+}
+
+/**
+ * An Anthropic `Message` as an OpenAI `chat.completion`. Text blocks join into `content`
+ * (`null` when the answer is only tool calls); `tool_use` blocks become `tool_calls`. In JSON
+ * mode the forced tool's input is the `content` and other blocks are dropped, so the content
+ * always parses.
+ */
+export function fromAnthropicResponse(payload: unknown, context: ResponseContext): ChatResponse {
+  const parsed = messageSchema.safeParse(payload);
+  if (!parsed.success) {
+    throw new ProviderError(`${context.provider} returned a message this adapter cannot read`, {
+      provider: context.provider,
+      retryable: true,
+      type: "invalid_response",
+    });
+  }
+  const message = parsed.data;
+  const jsonMode = context.jsonToolName !== undefined;
+  let content: string | null = null;
+  const toolCalls: ToolCall[] = [];
+
+  for (const block of message.content) {
+    if (block.type === "text" && !jsonMode) {
+      content = (content ?? "") + (block.text ?? "");
+    } else if (block.type === "tool_use") {
+      const argumentsJson = JSON.stringify(block.input ?? {});
+      if (jsonMode) {
+        if (block.name === context.jsonToolName) content = argumentsJson;
+      } else {
+        toolCalls.push({ id: block.id ?? "", type: "function", function: { name: block.name ?? "", arguments: argumentsJson } });
+      }
+    }
+  }
+
+  return {
+    id: message.id,
+    object: "chat.completion",
+    created: context.created,
+    model: message.model ?? context.model,
+    choices: [
+      {
+        index: 0,
+        message: {
+          role: "assistant",
+          // An empty answer is "" (as OpenAI and the stream accumulator say); null only beside tool calls.
+          content: content ?? (toolCalls.length === 0 ? "" : null),
+          ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+        },
+        finish_reason: mapAnthropicStopReason(message.stop_reason, { jsonMode }),
+        logprobs: null,
+      },
+    ],
+    usage: toUsage(message.usage),
+  };
+}

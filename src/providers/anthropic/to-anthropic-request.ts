@@ -1,0 +1,323 @@
+import type {
+  ContentBlockParam,
+  ImageBlockParam,
+  MessageCreateParamsNonStreaming,
+  MessageParam,
+  TextBlockParam,
+  Tool,
+  ToolChoice,
+  ToolResultBlockParam,
+  ToolUseBlockParam,
+} from "@anthropic-ai/sdk/resources/messages/messages";
+import type { ChatMessage, ChatRequest, ImagePart, TextPart } from "../../contract/chat-request.js";
+import { requestedMaxTokens } from "../../contract/chat-request.js";
+import { lookupModel } from "../../cost/model-catalog.js";
+import { InvalidRequestError, type Issue } from "../../errors.js";
+
+/**
+ * The Messages API body, without `stream` (the adapter adds it). `@anthropic-ai/sdk` 1.x no
+ * longer types `temperature` and `top_p` (Anthropic deprecated them; newer models reject them),
+ * but the API still reads them and the SDK sends body fields as given, so they are added here.
+ */
+export type AnthropicParams = Omit<MessageCreateParamsNonStreaming, "stream"> & {
+  temperature?: number;
+  top_p?: number;
+};
+
+/** A translated request, and what the response mapping must know about it. */
+export interface AnthropicRequestPlan {
+  params: AnthropicParams;
+  /**
+   * Set when `response_format` is emulated with a forced tool of this name: the tool's input
+   * is the answer, returned as the message `content` (a JSON string) with finish_reason `stop`.
+   */
+  jsonToolName: string | undefined;
+}
+
+/** Output cap when neither the request nor the catalog gives one; the API requires a positive value. */
+export const DEFAULT_MAX_TOKENS = 4096;
+
+/** The tool that carries `response_format: { type: "json_object" }`. */
+export const JSON_OBJECT_TOOL_NAME = "json_response";
+
+const PROVIDER = "anthropic";
+
+/**
+ * Fields the Messages API cannot express. A value equal to OpenAI's default asks for nothing,
+ * so it passes (clients often send `presence_penalty: 0`).
+ */
+const UNSUPPORTED_FIELDS: ReadonlyArray<{ field: string; harmless?: (value: unknown) => boolean; why: string }> = [
+  { field: "seed", why: "Anthropic has no deterministic sampling seed" },
+  { field: "presence_penalty", harmless: (value) => value === 0, why: "Anthropic has no presence penalty" },
+  { field: "frequency_penalty", harmless: (value) => value === 0, why: "Anthropic has no frequency penalty" },
+  { field: "logit_bias", why: "Anthropic has no logit bias" },
+  { field: "logprobs", harmless: (value) => value === false, why: "Anthropic returns no log probabilities" },
+  { field: "top_logprobs", why: "Anthropic returns no log probabilities" },
+  { field: "reasoning_effort", why: "not mapped to Anthropic extended thinking" },
+  { field: "n", harmless: (value) => value === 1, why: "Anthropic returns one choice" },
+  { field: "metadata", why: "Anthropic metadata only carries a user id (use `user`)" },
+];
+
+const IMAGE_MEDIA_TYPES = new Set(["image/jpeg", "image/png", "image/gif", "image/webp"]);
+type ImageMediaType = "image/jpeg" | "image/png" | "image/gif" | "image/webp";
+
+/**
+ * Translates an OpenAI chat request into an Anthropic Messages request. Pure: no I/O, no clock.
+ * Whatever Anthropic cannot express is collected and thrown as one `InvalidRequestError`.
+ *
+ * | OpenAI | Anthropic |
+ * | --- | --- |
+ * | `system` / `developer` messages | top-level `system`: their texts, in order, joined by a blank line. A system message after the first user turn is hoisted too (Anthropic has no mid-conversation system turn); its text keeps its order among the system texts |
+ * | `user` / `assistant` messages | turns; consecutive same-role messages merge into one turn of several content blocks |
+ * | `tool` messages | user-role `tool_result` blocks (consecutive results share one user turn, placed before any text of that turn, as Anthropic requires) |
+ * | assistant `tool_calls` | `tool_use` blocks; `arguments` JSON-parsed (must be an object; `""` reads as `{}`) |
+ * | assistant `refusal` | a text block |
+ * | `image_url` data URL | base64 image source (jpeg, png, gif, webp) |
+ * | `image_url` http(s) URL | url image source; `detail` other than `auto` is rejected |
+ * | `tools` | `{ name, description, input_schema }` (`{ type: "object" }` by default), `strict` kept |
+ * | `tool_choice` auto / required / named / none | `{type:"auto"}` / `{type:"any"}` / `{type:"tool",name}` / `{type:"none"}`; without `tools`, auto and none are no-ops, the others rejected |
+ * | `parallel_tool_calls: false` | `disable_parallel_tool_use: true` on `tool_choice` (auto when none given) |
+ * | `max_completion_tokens` / `max_tokens` | `max_tokens`; else the catalog's output cap for the model; else 4096 |
+ * | `stop` | `stop_sequences` |
+ * | `temperature` | `temperature` (Anthropic's range is 0..1: above 1 is rejected; models that no longer take it answer 400) |
+ * | `top_p` | `top_p` (likewise) |
+ * | `user` | `metadata.user_id` |
+ * | `response_format` json_schema | a forced tool named after the schema; its input comes back as `content`. Rejected with `tools` |
+ * | `response_format` json_object | the same, with a permissive object schema, tool `json_response` |
+ * | `seed`, `presence_penalty`/`frequency_penalty` (non-zero), `logit_bias`, `logprobs`, `reasoning_effort`, `n` > 1, `metadata`, message `name` | rejected |
+ * | `stream`, `stream_options` | transport: the adapter decides; usage is always reported |
+ */
+export function toAnthropicRequest(request: ChatRequest, model: string): AnthropicRequestPlan {
+  const issues: Issue[] = [];
+  const fields = request as unknown as Record<string, unknown>;
+  for (const { field, harmless, why } of UNSUPPORTED_FIELDS) {
+    const value = fields[field];
+    if (value === undefined || value === null || harmless?.(value)) continue;
+    issues.push({ path: field, message: `not supported by ${PROVIDER}: ${why}` });
+  }
+
+  const { system, messages } = convertMessages(request.messages, issues);
+  const params: AnthropicParams = {
+    model,
+    max_tokens: requestedMaxTokens(request) ?? positive(lookupModel(model)?.maxOutputTokens) ?? DEFAULT_MAX_TOKENS,
+    messages,
+  };
+  if (system !== undefined) params.system = system;
+
+  if (request.temperature !== undefined) {
+    if (request.temperature > 1) {
+      issues.push({ path: "temperature", message: `${PROVIDER} accepts 0..1, got ${request.temperature}` });
+    }
+    params.temperature = request.temperature;
+  }
+  if (request.top_p !== undefined) params.top_p = request.top_p;
+  if (request.stop !== undefined) params.stop_sequences = typeof request.stop === "string" ? [request.stop] : request.stop;
+  if (request.user !== undefined) params.metadata = { user_id: request.user };
+
+  const jsonToolName = applyTools(request, params, issues);
+
+  if (issues.length > 0) throw new InvalidRequestError(issues, `Chat request cannot be served by ${PROVIDER}:`);
+  return { params, jsonToolName };
+}
+
+function positive(value: number | undefined): number | undefined {
+  return value !== undefined && value > 0 ? value : undefined;
+}
+
+/** Sets `tools` and `tool_choice`; returns the forced tool's name when `response_format` asks for JSON. */
+function applyTools(request: ChatRequest, params: AnthropicParams, issues: Issue[]): string | undefined {
+  const format = request.response_format;
+  if (format && format.type !== "text") {
+    if (request.tools?.length) {
+      issues.push({
+        path: "response_format",
+        message: `${PROVIDER} emulates ${format.type} with a forced tool, which cannot be combined with your own tools`,
+      });
+      return undefined;
+    }
+    if (request.tool_choice === "required" || typeof request.tool_choice === "object") {
+      issues.push({ path: "tool_choice", message: `${PROVIDER}: a tool choice needs tools, and response_format excludes them` });
+      return undefined;
+    }
+    const tool: Tool =
+      format.type === "json_schema"
+        ? {
+            name: format.json_schema.name,
+            description: format.json_schema.description ?? "Respond with a JSON object matching this schema.",
+            input_schema: objectSchema(format.json_schema.schema),
+            ...(format.json_schema.strict ? { strict: true } : {}),
+          }
+        : {
+            name: JSON_OBJECT_TOOL_NAME,
+            description: "Respond with a JSON object.",
+            input_schema: { type: "object", additionalProperties: true },
+          };
+    params.tools = [tool];
+    params.tool_choice = { type: "tool", name: tool.name, disable_parallel_tool_use: true };
+    return tool.name;
+  }
+
+  const choice = request.tool_choice;
+  if (!request.tools?.length) {
+    if (choice === "required" || typeof choice === "object") {
+      issues.push({ path: "tool_choice", message: `${PROVIDER}: a tool choice other than auto or none needs tools` });
+    }
+    return undefined;
+  }
+  params.tools = request.tools.map((tool) => ({
+    name: tool.function.name,
+    ...(tool.function.description !== undefined ? { description: tool.function.description } : {}),
+    input_schema: objectSchema(tool.function.parameters),
+    ...(tool.function.strict ? { strict: true } : {}),
+  }));
+  const single = request.parallel_tool_calls === false;
+  let toolChoice: ToolChoice | undefined;
+  if (choice === "none") toolChoice = { type: "none" };
+  else if (choice === "required") toolChoice = { type: "any" };
+  else if (typeof choice === "object") toolChoice = { type: "tool", name: choice.function.name };
+  else if (choice === "auto" || single) toolChoice = { type: "auto" };
+  if (toolChoice && single && toolChoice.type !== "none") toolChoice.disable_parallel_tool_use = true;
+  if (toolChoice) params.tool_choice = toolChoice;
+  return undefined;
+}
+
+function objectSchema(schema: Record<string, unknown> | undefined): Tool.InputSchema {
+  return { type: "object", ...schema } as Tool.InputSchema;
+}
+
+interface Turn {
+  role: "user" | "assistant";
+  content: ContentBlockParam[];
+}
+
+function convertMessages(
+  input: readonly ChatMessage[],
+  issues: Issue[],
+): { system: string | undefined; messages: MessageParam[] } {
+  const systemTexts: string[] = [];
+  const turns: Turn[] = [];
+  const push = (role: Turn["role"], blocks: ContentBlockParam[]): void => {
+    if (blocks.length === 0) return;
+    const last = turns[turns.length - 1];
+    if (last && last.role === role) last.content.push(...blocks);
+    else turns.push({ role, content: blocks });
+  };
+
+  input.forEach((message, index) => {
+    const path = `messages[${index}]`;
+    if ("name" in message && message.name !== undefined) {
+      issues.push({ path: `${path}.name`, message: `not supported by ${PROVIDER}: messages carry no participant name` });
+    }
+    switch (message.role) {
+      case "system":
+      case "developer":
+        systemTexts.push(textOf(message.content));
+        return;
+      case "user":
+        push(
+          "user",
+          typeof message.content === "string"
+            ? [text(message.content)]
+            : message.content.map((part, partIndex) =>
+                part.type === "text" ? text(part.text) : image(part, `${path}.content[${partIndex}]`, issues),
+              ),
+        );
+        return;
+      case "assistant":
+        push("assistant", assistantBlocks(message, path, issues));
+        return;
+      case "tool": {
+        const result: ToolResultBlockParam = {
+          type: "tool_result",
+          tool_use_id: message.tool_call_id,
+          content: typeof message.content === "string" ? message.content : message.content.map((part) => text(part.text)),
+        };
+        push("user", [result]);
+        return;
+      }
+    }
+  });
+
+  return {
+    system: systemTexts.length > 0 ? systemTexts.join("\n\n") : undefined,
+    messages: turns.map((turn) => ({ role: turn.role, content: turn.role === "user" ? toolResultsFirst(turn.content) : turn.content })),
+  };
+}
+
+/** Anthropic requires a user turn's `tool_result` blocks before its other blocks; the order within each group is kept. */
+function toolResultsFirst(blocks: ContentBlockParam[]): ContentBlockParam[] {
+  const results = blocks.filter((block) => block.type === "tool_result");
+  if (results.length === 0 || results.length === blocks.length) return blocks;
+  return [...results, ...blocks.filter((block) => block.type !== "tool_result")];
+}
+
+function assistantBlocks(
+  message: Extract<ChatMessage, { role: "assistant" }>,
+  path: string,
+  issues: Issue[],
+): ContentBlockParam[] {
+  const blocks: ContentBlockParam[] = [];
+  // OpenAI clients send `content: ""` next to tool calls; Anthropic rejects empty text blocks.
+  const content = message.content;
+  if (typeof content === "string") {
+    if (content !== "") blocks.push(text(content));
+  } else if (Array.isArray(content)) {
+    for (const part of content) if (part.text !== "") blocks.push(text(part.text));
+  }
+  if (typeof message.refusal === "string" && message.refusal !== "") blocks.push(text(message.refusal));
+  message.tool_calls?.forEach((call, callIndex) => {
+    const input = parseArguments(call.function.arguments);
+    if (input === undefined) {
+      issues.push({
+        path: `${path}.tool_calls[${callIndex}].function.arguments`,
+        message: `${PROVIDER} needs tool arguments as a JSON object`,
+      });
+      return;
+    }
+    const block: ToolUseBlockParam = { type: "tool_use", id: call.id, name: call.function.name, input };
+    blocks.push(block);
+  });
+  return blocks;
+}
+
+function parseArguments(source: string): Record<string, unknown> | undefined {
+  if (source.trim() === "") return {};
+  try {
+    const value: unknown = JSON.parse(source);
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function text(value: string): TextBlockParam {
+  return { type: "text", text: value };
+}
+
+function textOf(content: string | readonly TextPart[]): string {
+  return typeof content === "string" ? content : content.map((part) => part.text).join("");
+}
+
+const DATA_URL = /^data:([^;,]+);base64,(.*)$/s;
+
+function image(part: ImagePart, path: string, issues: Issue[]): ImageBlockParam {
+  const { url, detail } = part.image_url;
+  if (detail !== undefined && detail !== "auto") {
+    issues.push({ path: `${path}.image_url.detail`, message: `not supported by ${PROVIDER}: only "auto" can be honoured` });
+  }
+  const data = DATA_URL.exec(url);
+  if (data) {
+    const mediaType = data[1]!.toLowerCase() === "image/jpg" ? "image/jpeg" : data[1]!.toLowerCase();
+    if (!IMAGE_MEDIA_TYPES.has(mediaType)) {
+      issues.push({
+        path: `${path}.image_url.url`,
+        message: `${PROVIDER} accepts image/jpeg, image/png, image/gif or image/webp, got ${mediaType}`,
+      });
+    }
+    return { type: "image", source: { type: "base64", media_type: mediaType as ImageMediaType, data: data[2]! } };
+  }
+  if (!/^https?:\/\//i.test(url)) {
+    issues.push({ path: `${path}.image_url.url`, message: `${PROVIDER} needs a base64 data: URL or an http(s) URL` });
+  }
+  return { type: "image", source: { type: "url", url } };
+}
