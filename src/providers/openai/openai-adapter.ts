@@ -1,0 +1,144 @@
+import OpenAI from "openai";
+import type { ChatChunk } from "../../contract/chat-chunk.js";
+import type { ChatRequest } from "../../contract/chat-request.js";
+import type { ChatResponse } from "../../contract/chat-response.js";
+import { ProviderError, type GatewayError } from "../../errors.js";
+import type { AdapterContext, AdapterOptions, ProviderAdapter } from "../adapter.js";
+import { fromOpenAIEmbeddings, fromOpenAIResponse } from "./from-openai-response.js";
+import { fromOpenAIError, providerLabel } from "./openai-errors.js";
+import { OpenAIChunkStream } from "./openai-stream.js";
+import { toOpenAIRequest, toOpenAIStreamRequest } from "./to-openai-request.js";
+
+const API_KEY_VARIABLE = "OPENAI_API_KEY";
+const DEFAULT_BASE_URL = "https://api.openai.com/v1";
+
+/** The subset of the SDK's per-request options we set (its own type is not a public export). */
+interface RequestOptions {
+  signal: AbortSignal;
+  maxRetries: number;
+  timeout?: number;
+}
+
+/**
+ * Options for `openai()`. `baseURL` points it at any OpenAI-compatible server (a local model
+ * server, a proxy, Azure's v1 endpoint); such servers often need no key, but the SDK insists
+ * on one, so pass any placeholder (`apiKey: "unused"`).
+ *
+ * @example
+ * openai({ apiKey: process.env.OPENAI_API_KEY })
+ * openai({ baseURL: "http://127.0.0.1:11434/v1", apiKey: "unused", name: "ollama" })
+ * openai({ client: new OpenAI({ organization: "org-123" }) })
+ */
+export interface OpenAIAdapterOptions extends AdapterOptions<OpenAI> {}
+
+/**
+ * The OpenAI adapter over the official `openai` SDK. Since OpenAI's chat shape is the
+ * gateway's own, requests pass through unchanged apart from `model` and streaming options.
+ *
+ * The SDK's retries are switched off on every call (`maxRetries: 0`, a per-request option,
+ * so a `client` you pass keeps its own settings elsewhere): the gateway owns retries.
+ */
+export class OpenAIAdapter implements ProviderAdapter {
+  readonly name: string;
+  readonly serverAddress: string | undefined;
+  private client: OpenAI | undefined;
+
+  constructor(private readonly options: OpenAIAdapterOptions = {}) {
+    this.name = options.name ?? "openai";
+    // Without a key, the client waits for the first call: a gateway can be built (in tests,
+    // before secrets load) without one, and the call then says what is missing.
+    this.client = options.client ?? this.createClient();
+    const baseURL = this.client?.baseURL ?? options.baseURL ?? process.env.OPENAI_BASE_URL ?? DEFAULT_BASE_URL;
+    this.serverAddress = hostOf(baseURL);
+  }
+
+  async chat(request: ChatRequest, ctx: AdapterContext): Promise<ChatResponse> {
+    let payload: unknown;
+    try {
+      payload = await this.resolveClient().chat.completions.create(
+        toOpenAIRequest(request, ctx.model),
+        this.requestOptions(ctx, ctx.signal),
+      );
+    } catch (error) {
+      throw this.toError(error, ctx.signal);
+    }
+    return fromOpenAIResponse(payload, ctx.model, this.name);
+  }
+
+  stream(request: ChatRequest, ctx: AdapterContext): AsyncIterable<ChatChunk> {
+    return new OpenAIChunkStream({
+      open: (signal) =>
+        this.resolveClient().chat.completions.create(toOpenAIStreamRequest(request, ctx.model), this.requestOptions(ctx, signal)),
+      signal: ctx.signal,
+      model: ctx.model,
+      provider: this.name,
+      toError: (error, signal) => this.toError(error, signal),
+    });
+  }
+
+  async embed(input: string[], ctx: AdapterContext): Promise<number[][]> {
+    if (input.length === 0) return [];
+    let payload: unknown;
+    try {
+      // Asked for explicitly, so the SDK hands back the strings and we decode them: a
+      // compatible server that ignores the format and sends floats still works.
+      payload = await this.resolveClient().embeddings.create(
+        { model: ctx.model, input, encoding_format: "base64" },
+        this.requestOptions(ctx, ctx.signal),
+      );
+    } catch (error) {
+      throw this.toError(error, ctx.signal);
+    }
+    return fromOpenAIEmbeddings(payload, input.length, this.name);
+  }
+
+  private requestOptions(ctx: AdapterContext, signal: AbortSignal): RequestOptions {
+    const options: RequestOptions = { signal, maxRetries: 0 };
+    if (Number.isFinite(ctx.timeoutMs) && ctx.timeoutMs > 0) options.timeout = ctx.timeoutMs;
+    return options;
+  }
+
+  private createClient(): OpenAI | undefined {
+    const apiKey = this.options.apiKey ?? process.env[API_KEY_VARIABLE];
+    if (!apiKey) return undefined;
+    return new OpenAI({
+      apiKey,
+      baseURL: this.options.baseURL,
+      defaultHeaders: this.options.headers,
+      maxRetries: 0,
+    });
+  }
+
+  private resolveClient(): OpenAI {
+    this.client ??= this.createClient();
+    if (this.client) return this.client;
+    throw new ProviderError(
+      `${providerLabel(this.name)} API key missing: pass { apiKey } to openai() or set ${API_KEY_VARIABLE}`,
+      { provider: this.name, status: 401, retryable: false, type: "missing_api_key" },
+    );
+  }
+
+  private toError(error: unknown, signal: AbortSignal): GatewayError {
+    return fromOpenAIError(error, { provider: this.name, signal, secrets: this.secrets() });
+  }
+
+  /** What a server might echo back that must not reach a message: the key and credential headers. */
+  private secrets(): string[] {
+    const secrets: string[] = [];
+    const key = this.client?.apiKey ?? this.options.apiKey;
+    if (key) secrets.push(key);
+    for (const [name, value] of Object.entries(this.options.headers ?? {})) {
+      if (/authorization|api-key|token|secret/i.test(name)) secrets.push(value.replace(/^Bearer\s+/i, ""));
+    }
+    return secrets;
+  }
+}
+
+/** Host name only: never the user info or path a base URL may carry. */
+function hostOf(baseURL: string): string | undefined {
+  try {
+    return new URL(baseURL).hostname || undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,189 @@
+import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, OpenAIError } from "openai";
+import { GatewayError, ProviderError, isRetryableStatus } from "../../errors.js";
+
+/** Longest Retry-After we report: past it a hint is more likely a misconfiguration than a plan. */
+const MAX_RETRY_AFTER_MS = 10 * 60_000;
+/** Provider messages can be whole HTML pages from a proxy; keep what a log line can hold. */
+const MAX_MESSAGE_LENGTH = 300;
+
+/**
+ * A 429 that is not a rate limit but an empty account: waiting will not refill it. Checked
+ * against both `code` and `type`, because OpenAI puts it in both and compatible servers pick one.
+ */
+const QUOTA_EXHAUSTED = new Set(["insufficient_quota", "billing_hard_limit_reached"]);
+
+/**
+ * Error types inside a 200 stream (no status to go by) that say the request or the account
+ * is wrong: retrying cannot help. Others (`server_error`, `overloaded`, unknown) may pass.
+ */
+const NEVER_RETRYABLE_IN_STREAM = new Set([
+  ...QUOTA_EXHAUSTED,
+  "invalid_request_error",
+  "invalid_api_key",
+  "authentication_error",
+  "permission_error",
+  "permission_denied",
+  "not_found_error",
+  "model_not_found",
+  "context_length_exceeded",
+]);
+
+export interface OpenAIErrorContext {
+  /** The adapter's name, reported as `ProviderError.provider`. */
+  provider: string;
+  /** The caller's signal: once aborted, any failure is reported as an abort. */
+  signal?: AbortSignal;
+  /** Values scrubbed from messages (API key, auth header values) should a server echo them. */
+  secrets?: readonly string[];
+}
+
+/**
+ * The one place that turns what the `openai` SDK throws into a `GatewayError`: HTTP errors
+ * by status (via `isRetryableStatus`) refined by OpenAI's error type, errors inside a 200
+ * stream by type alone, transport failures as retryable. Messages are short and never carry
+ * headers or keys; HTTP errors get no `cause`, since the SDK error holds the raw body.
+ */
+export function fromOpenAIError(error: unknown, context: OpenAIErrorContext): GatewayError {
+  const { provider } = context;
+  const label = providerLabel(provider);
+  if (error instanceof GatewayError) return error;
+  if (context.signal?.aborted || isSdkError(error, APIUserAbortError)) {
+    return new ProviderError(`${label} request aborted`, { provider, retryable: false, type: "aborted" });
+  }
+  if (isSdkError(error, APIConnectionTimeoutError)) {
+    return new ProviderError(`${label} request timed out`, { provider, retryable: true, type: "timeout" });
+  }
+  if (isSdkError(error, APIConnectionError)) {
+    return new ProviderError(`${label} connection error: ${scrub(deepestMessage(error), context.secrets)}`, {
+      provider,
+      retryable: true,
+      type: "connection_error",
+      cause: error.cause,
+    });
+  }
+  if (isSdkError(error, APIError)) return fromApiError(error, context, label);
+  if (isSdkError(error, OpenAIError)) {
+    // The SDK refusing to send (bad client options): the same on every try.
+    return new ProviderError(`${label} client error: ${scrub(error.message, context.secrets)}`, {
+      provider,
+      retryable: false,
+      type: "client_error",
+    });
+  }
+  if (error instanceof SyntaxError) {
+    return new ProviderError(`${label} sent a malformed stream event: ${error.message}`, {
+      provider,
+      retryable: true,
+      type: "invalid_response",
+    });
+  }
+  // Anything else escaping the SDK is the transport failing (e.g. undici's `terminated`
+  // when the connection drops mid-stream): a later try can succeed.
+  const message = error instanceof Error ? deepestMessage(error) : String(error);
+  return new ProviderError(`${label} connection error: ${scrub(message, context.secrets)}`, {
+    provider,
+    retryable: true,
+    type: "connection_error",
+    cause: error,
+  });
+}
+
+function fromApiError(error: APIError, context: OpenAIErrorContext, label: string): ProviderError {
+  const { status } = error;
+  const body: unknown = error.error;
+  const bodyMessage = isRecord(body) && typeof body.message === "string" ? body.message : undefined;
+  const type = stringOrUndefined(error.code) ?? stringOrUndefined(error.type);
+  const kinds = [stringOrUndefined(error.code), stringOrUndefined(error.type)];
+  const isAny = (set: ReadonlySet<string>): boolean => kinds.some((kind) => kind !== undefined && set.has(kind));
+  // The status decides, refined for an exhausted quota; an error inside a 200 stream has no
+  // status of its own, so its type decides.
+  const retryable =
+    status !== undefined ? isRetryableStatus(status) && !isAny(QUOTA_EXHAUSTED) : !isAny(NEVER_RETRYABLE_IN_STREAM);
+
+  const rawMessage = bodyMessage ?? error.message.replace(/^\d{3} /, "");
+  const requestId = stringOrUndefined(error.requestID);
+  const message =
+    `${label} ${status ?? "stream error"}: ${scrub(rawMessage, context.secrets)}` +
+    (requestId ? ` (request ${requestId})` : "");
+  return new ProviderError(message, {
+    provider: context.provider,
+    status,
+    retryable,
+    retryAfterMs: parseRetryAfter(error.headers),
+    type,
+  });
+}
+
+/** How messages name the provider: "OpenAI", or the name an OpenAI-compatible adapter was given. */
+export function providerLabel(provider: string): string {
+  return provider === "openai" ? "OpenAI" : provider;
+}
+
+/**
+ * Milliseconds to wait per the response headers: `retry-after-ms` (OpenAI's, precise) first,
+ * then `retry-after` as seconds or an HTTP date. Capped at ten minutes; absent or garbled
+ * headers give `undefined`.
+ */
+export function parseRetryAfter(headers: unknown, now = Date.now()): number | undefined {
+  if (!isHeaders(headers)) return undefined;
+  const precise = headers.get("retry-after-ms");
+  if (precise !== null && precise.trim() !== "") {
+    const ms = Number(precise);
+    if (Number.isFinite(ms) && ms >= 0) return Math.min(ms, MAX_RETRY_AFTER_MS);
+  }
+  const value = headers.get("retry-after")?.trim();
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return seconds >= 0 ? Math.min(seconds * 1000, MAX_RETRY_AFTER_MS) : undefined;
+  const date = Date.parse(value);
+  if (Number.isNaN(date)) return undefined;
+  return Math.min(Math.max(0, date - now), MAX_RETRY_AFTER_MS);
+}
+
+/**
+ * `instanceof`, or the same class name up the prototype chain: a `client` built from another
+ * copy of the SDK (the ESM and CJS builds, a nested install) throws classes we did not import.
+ */
+function isSdkError<T extends abstract new (...args: never[]) => Error>(error: unknown, type: T): error is InstanceType<T> {
+  if (error instanceof type) return true;
+  if (!(error instanceof Error)) return false;
+  let prototype: unknown = Object.getPrototypeOf(error);
+  for (let depth = 0; depth < 8 && isRecord(prototype); depth++) {
+    if ((prototype.constructor as { name?: unknown } | undefined)?.name === type.name) return true;
+    prototype = Object.getPrototypeOf(prototype);
+  }
+  return false;
+}
+
+/** undici wraps the useful words (`ECONNREFUSED`, `other side closed`) a cause or two down. */
+function deepestMessage(error: Error): string {
+  let message = error.message;
+  let cause: unknown = error.cause;
+  for (let depth = 0; depth < 4 && cause instanceof Error; depth++) {
+    if (cause.message) message = `${message} (${cause.message})`;
+    cause = cause.cause;
+  }
+  return message;
+}
+
+/** Removes known secrets and anything shaped like an OpenAI key, then trims to a log line. */
+function scrub(text: string, secrets: readonly string[] = []): string {
+  let result = text;
+  for (const secret of secrets) {
+    if (secret.length >= 4) result = result.split(secret).join("[redacted]");
+  }
+  result = result.replace(/sk-[A-Za-z0-9_-]{8,}/g, "sk-[redacted]");
+  return result.length > MAX_MESSAGE_LENGTH ? `${result.slice(0, MAX_MESSAGE_LENGTH)}…` : result;
+}
+
+function isHeaders(value: unknown): value is { get(name: string): string | null } {
+  return isRecord(value) && typeof value.get === "function";
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null;
+}
+
+function stringOrUndefined(value: unknown): string | undefined {
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
