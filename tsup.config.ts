@@ -5,6 +5,9 @@ import { defineConfig } from "tsup";
 export default defineConfig({
   entry: {
     index: "src/index.ts",
+    openai: "src/openai.ts",
+    anthropic: "src/anthropic.ts",
+    google: "src/google.ts",
     testing: "src/testing.ts",
   },
   format: ["esm", "cjs"],

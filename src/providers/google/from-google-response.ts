@@ -1,0 +1,156 @@
+import { randomUUID } from "node:crypto";
+import { z } from "zod";
+import type { ToolCall } from "../../contract/chat-request.js";
+import type { ChatResponse, Usage } from "../../contract/chat-response.js";
+import { ProviderError } from "../../errors.js";
+import { mapGoogleFinishReason } from "./map-google-finish-reason.js";
+
+// Lenient on purpose: unknown fields are ignored and enums read as plain strings, so a field or a
+// finish reason Google adds later cannot break a call.
+const partSchema = z.object({
+  text: z.string().optional(),
+  thought: z.boolean().optional(),
+  functionCall: z
+    .object({ id: z.string().optional(), name: z.string(), args: z.record(z.string(), z.unknown()).optional() })
+    .optional(),
+});
+
+const usageSchema = z.object({
+  promptTokenCount: z.number().optional(),
+  candidatesTokenCount: z.number().optional(),
+  totalTokenCount: z.number().optional(),
+  thoughtsTokenCount: z.number().optional(),
+  cachedContentTokenCount: z.number().optional(),
+});
+
+const responseSchema = z.object({
+  candidates: z
+    .array(
+      z.object({
+        content: z.object({ parts: z.array(partSchema).optional() }).optional(),
+        finishReason: z.string().optional(),
+      }),
+    )
+    .optional(),
+  promptFeedback: z.object({ blockReason: z.string().optional() }).optional(),
+  usageMetadata: usageSchema.optional(),
+  modelVersion: z.string().optional(),
+  responseId: z.string().optional(),
+  /** Google reports a failure inside an SSE stream as a chunk carrying only `error`. */
+  error: z
+    .object({
+      code: z.number().optional(),
+      message: z.string().optional(),
+      status: z.string().optional(),
+      details: z.array(z.unknown()).optional(),
+    })
+    .optional(),
+});
+
+export type GoogleResponse = z.infer<typeof responseSchema>;
+export type GoogleUsage = z.infer<typeof usageSchema>;
+export type GoogleResponsePart = z.infer<typeof partSchema>;
+
+/** Checks a `GenerateContentResponse` (or one stream chunk) without trusting its shape. */
+export function parseGoogleResponse(payload: unknown, provider: string): GoogleResponse {
+  const parsed = responseSchema.safeParse(payload);
+  if (parsed.success) return parsed.data;
+  const where = parsed.error.issues[0]?.path.join(".") || "(root)";
+  throw new ProviderError(`Gemini returned a response this adapter cannot read (at ${where})`, {
+    provider,
+    retryable: true,
+    type: "invalid_response",
+  });
+}
+
+/**
+ * Gemini's token counts in OpenAI's shape. Thinking tokens are output tokens (billed as
+ * output), so they count in `completion_tokens` and are broken out as `reasoning_tokens`.
+ */
+export function toUsage(usage: GoogleUsage): Usage {
+  const promptTokens = usage.promptTokenCount ?? 0;
+  const thoughts = usage.thoughtsTokenCount;
+  const completionTokens = (usage.candidatesTokenCount ?? 0) + (thoughts ?? 0);
+  const result: Usage = {
+    prompt_tokens: promptTokens,
+    completion_tokens: completionTokens,
+    total_tokens: usage.totalTokenCount ?? promptTokens + completionTokens,
+  };
+  if (usage.cachedContentTokenCount !== undefined) {
+    result.prompt_tokens_details = { cached_tokens: usage.cachedContentTokenCount };
+  }
+  if (thoughts !== undefined) result.completion_tokens_details = { reasoning_tokens: thoughts };
+  return result;
+}
+
+/**
+ * Gemini has no ids for function calls (the API sometimes sends one; then it is kept). A random
+ * key per response keeps ids unique across the turns of a conversation, which callers key
+ * tool results by.
+ */
+export function toolCallIdFactory(): (part: NonNullable<GoogleResponsePart["functionCall"]>, index: number) => string {
+  const key = randomUUID().replace(/-/g, "").slice(0, 12);
+  return (call, index) => call.id ?? `call_${key}_${index}`;
+}
+
+/** The visible text of a turn: Gemini's thought summaries are not part of the answer. */
+export function textOf(parts: readonly GoogleResponsePart[]): string | undefined {
+  const texts = parts.filter((part) => part.text !== undefined && part.thought !== true).map((part) => part.text);
+  return texts.length > 0 ? texts.join("") : undefined;
+}
+
+export interface ResponseMeta {
+  provider: string;
+  /** The deployment's model, used when Gemini does not report `modelVersion`. */
+  model: string;
+}
+
+/**
+ * Translates a Gemini `GenerateContentResponse` to an OpenAI chat completion. A prompt Gemini
+ * blocked (no candidates, `promptFeedback.blockReason`) is an answer, not an error: it reads as
+ * `finish_reason: "content_filter"` with `content: null`, like an OpenAI filtered completion,
+ * because retrying the same prompt would be blocked again.
+ */
+export function fromGoogleResponse(payload: unknown, meta: ResponseMeta): ChatResponse {
+  const response = parseGoogleResponse(payload, meta.provider);
+  const candidate = response.candidates?.[0];
+  const blocked = candidate === undefined && response.promptFeedback?.blockReason !== undefined;
+  if (candidate === undefined && !blocked) {
+    throw new ProviderError("Gemini returned no candidates and no block reason", {
+      provider: meta.provider,
+      retryable: true,
+      type: "empty_response",
+    });
+  }
+  const parts = candidate?.content?.parts ?? [];
+  const idFor = toolCallIdFactory();
+  const toolCalls: ToolCall[] = [];
+  for (const part of parts) {
+    if (part.functionCall === undefined) continue;
+    toolCalls.push({
+      id: idFor(part.functionCall, toolCalls.length),
+      type: "function",
+      function: { name: part.functionCall.name, arguments: JSON.stringify(part.functionCall.args ?? {}) },
+    });
+  }
+  const result: ChatResponse = {
+    id: response.responseId ?? `chatcmpl-${randomUUID()}`,
+    object: "chat.completion",
+    created: Math.floor(Date.now() / 1000),
+    model: response.modelVersion ?? meta.model,
+    choices: [
+      {
+        index: 0,
+        message: {
+          role: "assistant",
+          content: textOf(parts) ?? null,
+          ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+        },
+        finish_reason: blocked ? "content_filter" : mapGoogleFinishReason(candidate?.finishReason, toolCalls.length > 0),
+        logprobs: null,
+      },
+    ],
+  };
+  if (response.usageMetadata) result.usage = toUsage(response.usageMetadata);
+  return result;
+}

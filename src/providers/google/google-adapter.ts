@@ -1,0 +1,236 @@
+import {
+  GoogleGenerativeAI,
+  type EmbedContentRequest,
+  type GenerateContentRequest,
+  type GenerativeModel,
+  type RequestOptions,
+} from "@google/generative-ai";
+import { z } from "zod";
+import type { ChatChunk } from "../../contract/chat-chunk.js";
+import type { ChatRequest } from "../../contract/chat-request.js";
+import type { ChatResponse } from "../../contract/chat-response.js";
+import { ConfigError, ProviderError } from "../../errors.js";
+import type { AdapterContext, AdapterOptions, ProviderAdapter } from "../adapter.js";
+import { fromGoogleResponse } from "./from-google-response.js";
+import { toGatewayError, type GoogleErrorContext } from "./google-errors.js";
+import { toChatChunks } from "./google-stream.js";
+import { toGoogleRequest, type GoogleGenerateRequest } from "./to-google-request.js";
+
+/**
+ * Options for `google()`. With `client`, the client's own API key is used and `apiKey` is
+ * ignored; `baseURL` and `headers` still apply, because this SDK takes them per model rather
+ * than per client.
+ *
+ * @example
+ * const adapter = google({ apiKey: process.env.GEMINI_API_KEY });
+ * const local = google({ apiKey: "test", baseURL: "http://127.0.0.1:8080" });
+ */
+export type GoogleOptions = AdapterOptions<GoogleGenerativeAI>;
+
+const DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com";
+/** Model objects are cheap but keyed by caller-chosen names: keep a bounded number. */
+const MAX_CACHED_MODELS = 64;
+/** `batchEmbedContents` takes at most 100 requests per call. */
+const MAX_EMBED_BATCH = 100;
+/** Header names whose values are credentials, kept out of every message. */
+const SECRET_HEADER = /auth|key|token|secret|cookie/i;
+
+const embedResponseSchema = z.object({ embedding: z.object({ values: z.array(z.number()) }) });
+const batchEmbedResponseSchema = z.object({ embeddings: z.array(z.object({ values: z.array(z.number()) })) });
+
+/**
+ * The Google Gemini adapter, on the official `@google/generative-ai` SDK. The SDK sends the API
+ * key as the `x-goog-api-key` header (never in the URL) and has no retries of its own; the
+ * gateway owns retries. `apiKey` defaults to `GEMINI_API_KEY`, then `GOOGLE_API_KEY`; without
+ * one, each call fails with a non-retryable `ProviderError` of type `missing_api_key`.
+ *
+ * @example
+ * import { google } from "modelgate/google";
+ * const gateway = createGateway({ providers: { google: google() }, models: { fast: "google/gemini-2.5-flash" } });
+ */
+export function google(options: GoogleOptions = {}): ProviderAdapter {
+  return new GoogleAdapter(options);
+}
+
+class GoogleAdapter implements ProviderAdapter {
+  readonly name: string;
+  readonly serverAddress: string;
+  private readonly client: GoogleGenerativeAI | undefined;
+  private readonly requestOptions: RequestOptions;
+  private readonly models = new Map<string, GenerativeModel>();
+  private readonly errors: GoogleErrorContext;
+
+  constructor(options: GoogleOptions) {
+    this.name = options.name ?? "gcp.gemini";
+    const baseURL = (options.baseURL ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
+    this.serverAddress = hostOf(baseURL);
+    const headers = checkHeaders(options.headers);
+    // No `timeout` here: the SDK arms a timer per call it never clears; the gateway's signal times calls out.
+    this.requestOptions = { baseUrl: baseURL, ...(headers ? { customHeaders: headers } : {}) };
+    const apiKey = options.client?.apiKey ?? options.apiKey ?? process.env.GEMINI_API_KEY ?? process.env.GOOGLE_API_KEY;
+    this.client = options.client ?? (apiKey ? new GoogleGenerativeAI(apiKey) : undefined);
+    const secretHeaders = Object.entries(headers ?? {}).filter(([name]) => SECRET_HEADER.test(name));
+    this.errors = {
+      provider: this.name,
+      secrets: [apiKey ?? "", ...secretHeaders.map(([, value]) => value)].filter((secret) => secret.length > 0),
+    };
+  }
+
+  async chat(request: ChatRequest, ctx: AdapterContext): Promise<ChatResponse> {
+    const body = toGoogleRequest(request, this.name);
+    const model = this.model(ctx.model);
+    const link = linkSignal(ctx.signal);
+    try {
+      const result = await model.generateContent(asSdkRequest(body), { signal: link.signal });
+      return fromGoogleResponse(result.response, { provider: this.name, model: ctx.model });
+    } catch (error) {
+      throw toGatewayError(error, this.errors, ctx.signal);
+    } finally {
+      link.release();
+    }
+  }
+
+  async *stream(request: ChatRequest, ctx: AdapterContext): AsyncGenerator<ChatChunk> {
+    const body = toGoogleRequest(request, this.name);
+    const model = this.model(ctx.model);
+    const link = linkSignal(ctx.signal);
+    try {
+      const result = await model.generateContentStream(asSdkRequest(body), { signal: link.signal });
+      // The SDK tees the body into an aggregate promise we never read; it rejects when we abort.
+      result.response.catch(() => {});
+      yield* toChatChunks(result.stream, { provider: this.name, model: ctx.model }, this.errors);
+    } catch (error) {
+      throw toGatewayError(error, this.errors, ctx.signal);
+    } finally {
+      // Ends the HTTP request when the consumer stops early; a no-op after a complete stream.
+      link.abort();
+      link.release();
+    }
+  }
+
+  async embed(input: string[], ctx: AdapterContext): Promise<number[][]> {
+    if (input.length === 0) return [];
+    const model = this.model(ctx.model);
+    const link = linkSignal(ctx.signal);
+    try {
+      if (input.length === 1) {
+        const response = await model.embedContent(embedRequest(input[0] ?? ""), { signal: link.signal });
+        return [this.parse(embedResponseSchema, response).embedding.values];
+      }
+      const vectors: number[][] = [];
+      for (let start = 0; start < input.length; start += MAX_EMBED_BATCH) {
+        const batch = input.slice(start, start + MAX_EMBED_BATCH);
+        const response = await model.batchEmbedContents({ requests: batch.map(embedRequest) }, { signal: link.signal });
+        const { embeddings } = this.parse(batchEmbedResponseSchema, response);
+        if (embeddings.length !== batch.length) {
+          throw new ProviderError(`Gemini returned ${embeddings.length} embeddings for ${batch.length} inputs`, {
+            provider: this.name,
+            retryable: true,
+            type: "invalid_response",
+          });
+        }
+        vectors.push(...embeddings.map((embedding) => embedding.values));
+      }
+      return vectors;
+    } catch (error) {
+      throw toGatewayError(error, this.errors, ctx.signal);
+    } finally {
+      link.release();
+    }
+  }
+
+  /** The SDK's per-model object, made once per model name (bounded, least recently used leaves first). */
+  private model(name: string): GenerativeModel {
+    if (this.client === undefined) {
+      throw new ProviderError(
+        "No Google Gemini API key: pass google({ apiKey }) or set GEMINI_API_KEY (or GOOGLE_API_KEY)",
+        { provider: this.name, retryable: false, type: "missing_api_key" },
+      );
+    }
+    let model = this.models.get(name);
+    if (model !== undefined) {
+      this.models.delete(name);
+    } else {
+      model = this.client.getGenerativeModel({ model: name }, this.requestOptions);
+      if (this.models.size >= MAX_CACHED_MODELS) {
+        const oldest = this.models.keys().next();
+        if (!oldest.done) this.models.delete(oldest.value);
+      }
+    }
+    this.models.set(name, model);
+    return model;
+  }
+
+  private parse<T>(schema: z.ZodType<T>, payload: unknown): T {
+    const parsed = schema.safeParse(payload);
+    if (parsed.success) return parsed.data;
+    throw new ProviderError("Gemini returned an embedding response this adapter cannot read", {
+      provider: this.name,
+      retryable: true,
+      type: "invalid_response",
+    });
+  }
+}
+
+/**
+ * Our request type is a superset of the SDK's (which lags the API: `seed`, `thinkingConfig`,
+ * JSON-schema parameters); the SDK serializes it with `JSON.stringify` unchanged.
+ */
+function asSdkRequest(body: GoogleGenerateRequest): GenerateContentRequest {
+  return body as unknown as GenerateContentRequest;
+}
+
+function embedRequest(text: string): EmbedContentRequest {
+  return { content: { role: "user", parts: [{ text }] } };
+}
+
+function hostOf(baseURL: string): string {
+  try {
+    return new URL(baseURL).hostname;
+  } catch {
+    throw new ConfigError([{ path: "baseURL", message: "expected an absolute URL, e.g. https://generativelanguage.googleapis.com" }]);
+  }
+}
+
+/** Fails at construction, with no header values in the message, what the SDK would reject on every call. */
+function checkHeaders(headers: Record<string, string> | undefined): Record<string, string> | undefined {
+  if (headers === undefined) return undefined;
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    if (lower === "x-goog-api-key") {
+      throw new ConfigError([{ path: `headers.${name}`, message: "set the key with the apiKey option" }]);
+    }
+    if (lower === "x-goog-api-client") {
+      throw new ConfigError([{ path: `headers.${name}`, message: "reserved by the Google SDK" }]);
+    }
+    try {
+      new Headers([[name, value]]);
+    } catch {
+      throw new ConfigError([{ path: `headers.${name}`, message: "not a valid HTTP header name or value" }]);
+    }
+  }
+  return headers;
+}
+
+interface LinkedSignal {
+  readonly signal: AbortSignal;
+  abort(): void;
+  release(): void;
+}
+
+/**
+ * A signal per call that follows the gateway's. The SDK adds an abort listener to whatever
+ * signal it gets and never removes it; a per-call signal keeps those from piling up, and lets
+ * a stream end its own request when the consumer stops.
+ */
+function linkSignal(parent: AbortSignal): LinkedSignal {
+  const controller = new AbortController();
+  const onAbort = (): void => controller.abort();
+  if (parent.aborted) controller.abort();
+  else parent.addEventListener("abort", onAbort, { once: true });
+  return {
+    signal: controller.signal,
+    abort: () => controller.abort(),
+    release: () => parent.removeEventListener("abort", onAbort),
+  };
+}

@@ -1,0 +1,303 @@
+import type { ChatMessage, ChatRequest, ImagePart, TextPart, ToolChoice } from "../../contract/chat-request.js";
+import { requestedMaxTokens } from "../../contract/chat-request.js";
+import { InvalidRequestError, type Issue } from "../../errors.js";
+import { toGoogleSchema, type GoogleSchema } from "./to-google-schema.js";
+
+/** One part of a Gemini turn, as the REST API takes it. */
+export type GooglePart =
+  | { text: string }
+  | { inlineData: { mimeType: string; data: string } }
+  | { fileData: { mimeType: string; fileUri: string } }
+  | { functionCall: { name: string; args: Record<string, unknown> } }
+  | { functionResponse: { name: string; response: Record<string, unknown> } };
+
+export interface GoogleContent {
+  role: "user" | "model";
+  parts: GooglePart[];
+}
+
+export interface GoogleFunctionDeclaration {
+  name: string;
+  description?: string;
+  parameters?: GoogleSchema;
+}
+
+export interface GoogleGenerationConfig {
+  temperature?: number;
+  topP?: number;
+  maxOutputTokens?: number;
+  stopSequences?: string[];
+  seed?: number;
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+  responseMimeType?: string;
+  responseSchema?: GoogleSchema;
+  thinkingConfig?: { thinkingBudget: number };
+}
+
+/**
+ * A `generateContent` body. Our own type rather than the SDK's: the SDK (0.24) lags the API
+ * (`seed`, `thinkingConfig`, JSON-schema parameters) and sends the object as JSON unchanged.
+ */
+export interface GoogleGenerateRequest {
+  contents: GoogleContent[];
+  systemInstruction?: { role: "system"; parts: { text: string }[] };
+  tools?: { functionDeclarations: GoogleFunctionDeclaration[] }[];
+  toolConfig?: {
+    functionCallingConfig: { mode: "AUTO" | "ANY" | "NONE"; allowedFunctionNames?: string[] };
+  };
+  generationConfig?: GoogleGenerationConfig;
+}
+
+/**
+ * Thinking budgets for `reasoning_effort`, as Google's own OpenAI-compatible endpoint maps them
+ * (low 1K, medium 8K, high 24K tokens). `minimal` turns thinking off where the model allows it.
+ */
+const THINKING_BUDGETS = { minimal: 0, low: 1024, medium: 8192, high: 24_576 } as const;
+
+/** Image types Gemini reads, by file extension, for https URLs (Gemini needs the MIME type up front). */
+const IMAGE_TYPES: Readonly<Record<string, string>> = {
+  png: "image/png",
+  jpg: "image/jpeg",
+  jpeg: "image/jpeg",
+  webp: "image/webp",
+  heic: "image/heic",
+  heif: "image/heif",
+};
+
+const DATA_URL = /^data:([^;,]+)((?:;[^;,]*)*?);base64,(.*)$/s;
+
+function unsupported(path: string, what: string): Issue {
+  return { path, message: `${what} is not supported by Google Gemini` };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function joinText(content: string | TextPart[]): string {
+  return typeof content === "string" ? content : content.map((part) => part.text).join("");
+}
+
+/**
+ * Translates an OpenAI chat request to a Gemini `generateContent` body. Pure.
+ *
+ * - system/developer messages become `systemInstruction`; Gemini has one, so they must come
+ *   before the conversation. assistant becomes "model"; tool results become `functionResponse`
+ *   parts of a user turn; consecutive turns of the same role merge (Gemini wants them alternating).
+ * - Not sent, on purpose: `user` and `metadata` (caller bookkeeping with no effect on the output),
+ *   `json_schema.name` (an identifier), tool `strict` (Gemini checks calls against the declaration
+ *   itself), `parallel_tool_calls: true` (Gemini's own behaviour), `stream`/`stream_options`
+ *   (the gateway picks `chat` or `stream`), `model` (the adapter uses the deployment's model).
+ * - Everything else Gemini cannot express is an `InvalidRequestError` listing each path.
+ */
+export function toGoogleRequest(request: ChatRequest, provider: string): GoogleGenerateRequest {
+  const issues: Issue[] = [];
+  const body: GoogleGenerateRequest = { contents: convertMessages(request.messages, issues) };
+  const system = systemParts(request.messages, issues);
+  if (system.length > 0) body.systemInstruction = { role: "system", parts: system };
+
+  if (request.tools && request.tools.length > 0) {
+    body.tools = [
+      {
+        functionDeclarations: request.tools.map((tool, index) => {
+          const declaration: GoogleFunctionDeclaration = { name: tool.function.name };
+          if (tool.function.description !== undefined) declaration.description = tool.function.description;
+          const parameters = tool.function.parameters;
+          // Gemini rejects an OBJECT schema with no properties; a function without arguments omits it.
+          if (parameters !== undefined && !hasNoProperties(parameters)) {
+            declaration.parameters = toGoogleSchema(parameters, `tools[${index}].function.parameters`, issues);
+          }
+          return declaration;
+        }),
+      },
+    ];
+  }
+  if (request.tool_choice !== undefined) body.toolConfig = { functionCallingConfig: toFunctionCallingConfig(request.tool_choice) };
+  if (request.parallel_tool_calls === false) {
+    issues.push(unsupported("parallel_tool_calls", "parallel_tool_calls: false (Gemini may always call several functions in one turn)"));
+  }
+
+  const config = generationConfig(request, issues);
+  if (Object.keys(config).length > 0) body.generationConfig = config;
+
+  if (body.contents.length === 0) {
+    issues.push({ path: "messages", message: "Google Gemini needs at least one user, assistant or tool message" });
+  }
+  if (issues.length > 0) throw new InvalidRequestError(issues, `Chat request cannot be served by ${provider} (Google Gemini):`);
+  return body;
+}
+
+function hasNoProperties(schema: Record<string, unknown>): boolean {
+  const properties = schema.properties;
+  return schema.type === "object" && (properties === undefined || (isPlainObject(properties) && Object.keys(properties).length === 0));
+}
+
+function systemParts(messages: readonly ChatMessage[], issues: Issue[]): { text: string }[] {
+  const parts: { text: string }[] = [];
+  let conversationStarted = false;
+  messages.forEach((message, index) => {
+    if (message.role !== "system" && message.role !== "developer") {
+      conversationStarted = true;
+      return;
+    }
+    if (conversationStarted) {
+      issues.push({
+        path: `messages[${index}].role`,
+        message: "Google Gemini takes system instructions only before the conversation: move this message first",
+      });
+      return;
+    }
+    const text = joinText(message.content);
+    if (text.length > 0) parts.push({ text });
+  });
+  return parts;
+}
+
+function convertMessages(messages: readonly ChatMessage[], issues: Issue[]): GoogleContent[] {
+  const contents: GoogleContent[] = [];
+  const functionNames = new Map<string, string>();
+  const append = (role: GoogleContent["role"], parts: GooglePart[]): void => {
+    if (parts.length === 0) return;
+    const last = contents[contents.length - 1];
+    if (last?.role === role) last.parts.push(...parts);
+    else contents.push({ role, parts });
+  };
+
+  messages.forEach((message, index) => {
+    const path = `messages[${index}]`;
+    if ("name" in message && message.name !== undefined) {
+      issues.push(unsupported(`${path}.name`, "a participant name"));
+    }
+    switch (message.role) {
+      case "system":
+      case "developer":
+        return; // gathered by systemParts
+      case "user":
+        append(
+          "user",
+          typeof message.content === "string"
+            ? [{ text: message.content }]
+            : message.content.map((part, partIndex) =>
+                part.type === "text" ? { text: part.text } : imagePart(part, `${path}.content[${partIndex}]`, issues),
+              ),
+        );
+        return;
+      case "assistant": {
+        const parts: GooglePart[] = [];
+        const text = message.content == null ? "" : joinText(message.content);
+        if (text.length > 0) parts.push({ text });
+        // A refusal is what the model said in that turn: replay it as text.
+        if (message.refusal) parts.push({ text: message.refusal });
+        message.tool_calls?.forEach((call, callIndex) => {
+          functionNames.set(call.id, call.function.name);
+          const args = parseArguments(call.function.arguments, `${path}.tool_calls[${callIndex}].function.arguments`, issues);
+          parts.push({ functionCall: { name: call.function.name, args } });
+        });
+        append("model", parts);
+        return;
+      }
+      case "tool": {
+        const name = functionNames.get(message.tool_call_id);
+        if (name === undefined) {
+          issues.push({
+            path: `${path}.tool_call_id`,
+            message: "no earlier assistant tool call has this id (Google Gemini needs the function's name)",
+          });
+          return;
+        }
+        append("user", [{ functionResponse: { name, response: toolResult(joinText(message.content)) } }]);
+        return;
+      }
+    }
+  });
+  return contents;
+}
+
+function parseArguments(text: string, path: string, issues: Issue[]): Record<string, unknown> {
+  if (text.trim() === "") return {};
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (isPlainObject(parsed)) return parsed;
+  } catch {
+    // reported below
+  }
+  issues.push({ path, message: "expected a JSON object (Google Gemini takes function arguments as an object)" });
+  return {};
+}
+
+/** Gemini wants a JSON object back from a function: a JSON object result passes as is, anything else is wrapped. */
+function toolResult(text: string): Record<string, unknown> {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (isPlainObject(parsed)) return parsed;
+  } catch {
+    // plain text
+  }
+  return { content: text };
+}
+
+function imagePart(part: ImagePart, path: string, issues: Issue[]): GooglePart {
+  const { url, detail } = part.image_url;
+  if (detail !== undefined && detail !== "auto") issues.push(unsupported(`${path}.image_url.detail`, `detail '${detail}'`));
+  const data = DATA_URL.exec(url);
+  if (data?.[1] !== undefined && data[3] !== undefined) return { inlineData: { mimeType: data[1], data: data[3] } };
+  if (url.startsWith("data:")) {
+    issues.push({ path: `${path}.image_url.url`, message: "expected a base64 data: URL (data:<type>;base64,...) for Google Gemini" });
+    return { text: "" };
+  }
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed?.protocol !== "https:") {
+    issues.push({ path: `${path}.image_url.url`, message: "Google Gemini takes images as base64 data: URLs or https URLs" });
+    return { text: "" };
+  }
+  const extension = /\.([a-z0-9]+)$/i.exec(parsed.pathname)?.[1]?.toLowerCase();
+  const mimeType = extension === undefined ? undefined : IMAGE_TYPES[extension];
+  if (mimeType === undefined) {
+    issues.push({
+      path: `${path}.image_url.url`,
+      message: `Google Gemini needs the image type of an https URL, and it cannot be inferred from the path (known: ${Object.keys(IMAGE_TYPES).join(", ")}); send a data: URL instead`,
+    });
+    return { text: "" };
+  }
+  return { fileData: { mimeType, fileUri: url } };
+}
+
+function toFunctionCallingConfig(choice: ToolChoice): NonNullable<GoogleGenerateRequest["toolConfig"]>["functionCallingConfig"] {
+  if (choice === "auto") return { mode: "AUTO" };
+  if (choice === "none") return { mode: "NONE" };
+  if (choice === "required") return { mode: "ANY" };
+  return { mode: "ANY", allowedFunctionNames: [choice.function.name] };
+}
+
+function generationConfig(request: ChatRequest, issues: Issue[]): GoogleGenerationConfig {
+  const config: GoogleGenerationConfig = {};
+  if (request.temperature !== undefined) config.temperature = request.temperature;
+  if (request.top_p !== undefined) config.topP = request.top_p;
+  const maxTokens = requestedMaxTokens(request);
+  if (maxTokens !== undefined) config.maxOutputTokens = maxTokens;
+  if (request.stop !== undefined) config.stopSequences = typeof request.stop === "string" ? [request.stop] : request.stop;
+  if (request.seed !== undefined) config.seed = request.seed;
+  if (request.presence_penalty !== undefined) config.presencePenalty = request.presence_penalty;
+  if (request.frequency_penalty !== undefined) config.frequencyPenalty = request.frequency_penalty;
+  if (request.reasoning_effort !== undefined) config.thinkingConfig = { thinkingBudget: THINKING_BUDGETS[request.reasoning_effort] };
+
+  const format = request.response_format;
+  if (format?.type === "json_object") config.responseMimeType = "application/json";
+  if (format?.type === "json_schema") {
+    config.responseMimeType = "application/json";
+    const { schema, description } = format.json_schema;
+    if (schema !== undefined) {
+      const converted = toGoogleSchema(schema, "response_format.json_schema.schema", issues);
+      // OpenAI shows the description to the model; the schema's root description is Gemini's place for it.
+      if (description !== undefined && converted.description === undefined) converted.description = description;
+      config.responseSchema = converted;
+    }
+  }
+  return config;
+}
