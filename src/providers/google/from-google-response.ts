@@ -143,7 +143,9 @@ export function fromGoogleResponse(payload: unknown, meta: ResponseMeta): ChatRe
         index: 0,
         message: {
           role: "assistant",
-          content: textOf(parts) ?? null,
+          // An empty answer is "" (as OpenAI, the other adapters and the stream accumulator say);
+          // null only beside tool calls or for a blocked prompt.
+          content: textOf(parts) ?? (toolCalls.length > 0 || blocked ? null : ""),
           ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
         },
         finish_reason: blocked ? "content_filter" : mapGoogleFinishReason(candidate?.finishReason, toolCalls.length > 0),
