@@ -10,6 +10,19 @@ import { gatewayConfigSchema, type GatewayConfigInput } from "./config/schema.js
 import { ConfigError, GatewayClosedError, InvalidRequestError, type Issue } from "./errors.js";
 import { GatewayEvents, type GatewayEventListener, type GatewayEventName } from "./events.js";
 import { createRouter } from "./middleware/router.js";
+import { createAccess } from "./middleware/access.js";
+import { createSpend } from "./middleware/spend.js";
+import { createLimitStack } from "./limits/limit-stack.js";
+import { createPriceBook, type PriceBook } from "./cost/model-catalog.js";
+import type { SpendReporter } from "./spend/spend-ledger.js";
+import { createTelemetryMiddleware } from "./middleware/telemetry.js";
+import { createAttemptTelemetry } from "./middleware/attempt-telemetry.js";
+import { GatewayTelemetry } from "./telemetry/gateway-telemetry.js";
+import { readEnvironment } from "./telemetry/read-environment.js";
+import { createCache } from "./middleware/cache.js";
+import { sharedCacheTier } from "./cache/shared-cache-tier.js";
+import { joinCooldownSharing } from "./routing/join-cooldown-sharing.js";
+import type { CacheStats } from "./cache/cache-stats.js";
 import type { AttemptContext } from "./pipeline/attempt-context.js";
 import { compose, type Middleware } from "./pipeline/compose.js";
 import type { CallContext, ChatOptions } from "./pipeline/context.js";
@@ -38,10 +51,17 @@ export interface Gateway {
   off<Name extends GatewayEventName>(name: Name, listener: GatewayEventListener<Name>): void;
   /** Aborts calls in flight, releases timers and stores. Further calls throw `GatewayClosedError`. */
   close(): Promise<void>;
+  /** Who spent what: `gateway.spend.report({ by: "user", since })`, costliest first. */
+  spend: SpendReporter;
+  /** Counters since `createGateway`, one section per configured feature. */
+  stats(): GatewayStats;
 }
 
-/** No model facts until the catalog is wired in. */
-const noFacts: ModelFactsLookup = () => undefined;
+/** What `gateway.stats()` returns; a section is present when its feature is configured. */
+export interface GatewayStats {
+  /** Hits, misses, bytes and evictions per cache tier, and calls de-duplicated in flight. */
+  cache?: CacheStats;
+}
 
 /**
  * Builds a gateway from a config, validated at once: a bad config throws `ConfigError`
@@ -56,7 +76,7 @@ export function createGateway(config: GatewayConfig): Gateway {
   if (!parsed.success) throw new ConfigError(toIssues(parsed.error));
   const settings = parsed.data;
   const issues: Issue[] = [];
-  const table: RouteTable = buildRouteTable(settings.providers, settings.models ?? {}, noFacts, issues);
+  const table: RouteTable = buildRouteTable(settings.providers, settings.models ?? {}, factsFrom(createPriceBook(settings.prices)), issues);
   if (issues.length > 0) throw new ConfigError(issues);
 
   const closeController = new AbortController();
@@ -73,10 +93,32 @@ export function createGateway(config: GatewayConfig): Gateway {
   const attemptMiddleware: Middleware<AttemptContext>[] = [];
   const closers: (() => Promise<void> | void)[] = [];
   // [slot: telemetry]
+  const telemetry = new GatewayTelemetry(settings.telemetry, readEnvironment("OTEL_SEMCONV_STABILITY_OPT_IN"));
+  callMiddleware.push(createTelemetryMiddleware(telemetry, events));
+  attemptMiddleware.push(createAttemptTelemetry(telemetry));
+  closers.push(telemetry.subscribe(events));
   // [slot: spend]
+  const spend = createSpend(settings.spend);
+  callMiddleware.push(spend.middleware);
+  closers.push(() => spend.close());
   // [slot: access]
+  if (settings.keys) callMiddleware.push(createAccess(settings.keys));
   // [slot: cache]
+  // A `store` that can hold answers (redisStore) becomes the shared tier behind the LRU.
+  const cacheStore = settings.cache ? sharedCacheTier(settings.cache, settings.store) : undefined;
+  const cache = settings.cache ? createCache(settings.cache, { providers: settings.providers, table, events, store: cacheStore }) : undefined;
+  if (cache) {
+    callMiddleware.push(cache.middleware);
+    closers.push(() => cache.close());
+  }
   // [slot: limits]
+  const limits = createLimitStack({ keys: settings.keys, users: settings.users, onLimit: settings.onLimit, store: settings.store, table, events });
+  callMiddleware.push(...limits.callMiddleware);
+  attemptMiddleware.push(...limits.attemptMiddleware);
+  closers.push(() => limits.close());
+  // [slot: cooldown sharing] a `store` that relays cooldowns (redisStore) shares ejections.
+  const cooldownShare = joinCooldownSharing(settings.store, health, events, uniqueDeployments(table));
+  if (cooldownShare) closers.unshift(() => cooldownShare.leave());
 
   const runAttempt = compose(attemptMiddleware, forward);
   const router = createRouter({
@@ -139,6 +181,12 @@ export function createGateway(config: GatewayConfig): Gateway {
   return {
     chat: chat as Gateway["chat"],
     health: () => health.report(uniqueDeployments(table)),
+    spend: spend.reporter,
+    stats() {
+      const stats: GatewayStats = {};
+      if (cache) stats.cache = cache.stats();
+      return stats;
+    },
     on: (name, listener) => events.on(name, listener),
     off: (name, listener) => events.off(name, listener),
     async close() {
@@ -170,6 +218,11 @@ function unknownModel(model: string, table: RouteTable, providers: string[]): In
       message: `'${model}' is not a declared model (have: ${declared.join(", ") || "none"}) nor 'provider/model' with a configured provider (have: ${providers.join(", ")})`,
     },
   ]);
+}
+
+/** Catalog facts with the config's `prices` on top, for the route table. */
+function factsFrom(prices: PriceBook): ModelFactsLookup {
+  return (provider, model) => prices.factsOf(model, provider);
 }
 
 function uniqueDeployments(table: RouteTable) {

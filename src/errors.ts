@@ -21,7 +21,8 @@ export type GatewayErrorCode =
   | "all_failed"
   | "timeout"
   | "aborted"
-  | "gateway_closed";
+  | "gateway_closed"
+  | "store_unavailable";
 
 export abstract class GatewayError extends Error {
   abstract readonly code: GatewayErrorCode;
@@ -169,6 +170,27 @@ export class GatewayClosedError extends GatewayError {
   override readonly name = "GatewayClosedError";
   constructor() {
     super("The gateway is closed");
+  }
+}
+
+/**
+ * A shared state store (Redis) could not be reached and its `onError` policy for this concern
+ * is `"closed"`: the call is refused rather than admitted unchecked. Distinct from
+ * `RateLimitError`, whose `retryAfterMs` promises that a retry then succeeds; nothing here
+ * says when the store returns, and operators alert on this code, not on ordinary limits.
+ */
+export class StoreUnavailableError extends GatewayError {
+  readonly code = "store_unavailable" as const;
+  override readonly name = "StoreUnavailableError";
+  constructor(
+    /** What the store could not check: RPM/TPM limits or budgets. */
+    readonly concern: "limits" | "budgets",
+    cause?: unknown,
+  ) {
+    super(
+      `The shared state store is unavailable, so ${concern} cannot be checked and the call is refused (onError: "closed")`,
+      cause === undefined ? undefined : { cause },
+    );
   }
 }
 

@@ -53,8 +53,12 @@ export interface CacheEvent extends CallIdentity {
 export interface LimitEvent extends CallIdentity {
   scope: "key" | "user" | "deployment";
   kind: "rpm" | "tpm" | "budget";
-  action: "rejected" | "queued";
+  /** `skipped`: a deployment at its limit was passed over for the next candidate. */
+  action: "rejected" | "queued" | "skipped";
+  /** Expected wait (queued) or time until the limit would admit the call (rejected, skipped). */
   waitMs: number;
+  /** The deployment passed over, for `skipped`. */
+  deployment?: string;
 }
 
 export interface ErrorEvent extends CallIdentity {

@@ -52,6 +52,20 @@ export {
   TimeoutError,
   AbortError,
   GatewayClosedError,
+  StoreUnavailableError,
   isRetryableStatus,
 } from "./errors.js";
 export type { Issue, GatewayErrorCode, LimitScope, FailedAttempt, ProviderErrorFields } from "./errors.js";
+export type { GatewayStats } from "./create-gateway.js";
+export type { CacheStats, ExactCacheStats, SemanticCacheStats } from "./cache/cache-stats.js";
+export type { CacheConfig, EmbedFunction } from "./cache/cache-config.js";
+export type { CacheScope } from "./cache/cache-key.js";
+export type { TelemetryConfig } from "./telemetry/telemetry-config.js";
+export { memoryStore } from "./stores/memory-store.js";
+export type { StateStore, TokenDraw, TokenResult, BudgetCounter, BudgetReservation, BudgetResult } from "./stores/store.js";
+export { memorySpendStore } from "./spend/memory-spend-store.js";
+export type { MemorySpendStoreOptions } from "./spend/memory-spend-store.js";
+export type { SpendStore } from "./spend/spend-store.js";
+export type { SpendRecord, SpendQuery, SpendReportRow, SpendDimension } from "./spend/spend-record.js";
+export type { SpendReporter } from "./spend/spend-ledger.js";
+export type { BudgetConfig, LimitConfig, KeyConfig, OnLimit } from "./limits/limits-schema.js";

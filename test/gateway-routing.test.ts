@@ -280,6 +280,36 @@ describe("fallbacks", () => {
   });
 });
 
+describe("requests a provider cannot express", () => {
+  const refuses = (field: string) => ({
+    name: "strict",
+    chat: () => Promise.reject(new InvalidRequestError([{ path: field, message: `strict cannot express '${field}'` }])),
+    stream: () => {
+      throw new InvalidRequestError([{ path: field, message: `strict cannot express '${field}'` }]);
+    },
+  });
+
+  it("moves on to a deployment that can serve them, without retrying or cooling", async () => {
+    const able = mockProvider({ reply: "served" });
+    const gateway = createGateway({
+      providers: { strict: refuses("seed"), able },
+      models: { m: { deployments: ["strict/x"], fallbacks: ["able/y"] } },
+      retry: fastRetry,
+    });
+    const res = await gateway.chat({ ...ask("m"), seed: 7 });
+    expect(res.choices[0]?.message.content).toBe("served");
+    expect(res.gateway.attempts.map((attempt) => attempt.errorCode ?? "ok")).toEqual(["request_invalid", "ok"]);
+    expect(gateway.health().find((row) => row.deployment === "strict/x")?.state).toBe("healthy");
+  });
+
+  it("throws the InvalidRequestError when no deployment can serve them", async () => {
+    const gateway = createGateway({ providers: { strict: refuses("seed") }, models: { m: "strict/x" }, retry: fastRetry });
+    const error = await gateway.chat({ ...ask("m"), seed: 7 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidRequestError);
+    expect((error as InvalidRequestError).issues).toEqual([{ path: "seed", message: "strict cannot express 'seed'" }]);
+  });
+});
+
 describe("cooldown", () => {
   it("skips a deployment after repeated failures, then probes and recovers it", async () => {
     const a = mockProvider({ fail: { status: 503, times: 3 } });

@@ -1,5 +1,8 @@
 import { z } from "zod";
 import type { ProviderAdapter } from "../providers/adapter.js";
+import { telemetryConfigSchema } from "../telemetry/telemetry-config.js";
+import { budgetSchema, keySchema, limitSchema, limitsConfigFields } from "../limits/limits-schema.js";
+import { cacheConfigSchema } from "../cache/cache-config.js";
 
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
@@ -57,16 +60,6 @@ const routeSchema = z
   })
   .strict();
 
-const budgetSchema = z
-  .object({ usd: usd, period: z.enum(["day", "week", "month", "total"]) })
-  .strict();
-
-const limitSchema = z
-  .object({ rpm: positiveInt.optional(), tpm: positiveInt.optional(), budget: budgetSchema.optional() })
-  .strict();
-
-const keySchema = limitSchema.extend({ models: z.array(z.string().min(1)).optional() }).strict();
-
 export const gatewayConfigSchema = z
   .object({
     providers: z.record(z.string().regex(/^[^/\s]+$/, "provider names may not contain '/' or spaces"), providerAdapter),
@@ -90,6 +83,11 @@ export const gatewayConfigSchema = z
       })
       .strict()
       .optional(),
+    ...limitsConfigFields(priceSchema),
+    /** Exact and semantic answer cache; off when absent. */
+    cache: cacheConfigSchema.optional(),
+    /** Tracer, meter and content capture; defaults to the global OpenTelemetry API. */
+    telemetry: telemetryConfigSchema.optional(),
   })
   .strict();
 

@@ -9,5 +9,6 @@ export const chatOptionsSchema = z
     timeoutMs: z.number().int().positive().optional(),
     deadlineMs: z.number().int().positive().optional(),
     cache: z.enum(["default", "bypass", "refresh"]).optional(),
+    semanticThreshold: z.number().gt(0).lte(1, "expected a cosine similarity in (0, 1]").optional(),
   })
   .strict();

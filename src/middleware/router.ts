@@ -3,12 +3,13 @@ import type { Deployment, Route, RouteTable } from "../config/resolve-routes.js"
 import {
   AllDeploymentsFailedError,
   GatewayError,
+  InvalidRequestError,
   ProviderError,
   RateLimitError,
   TimeoutError,
   type FailedAttempt,
 } from "../errors.js";
-import type { GatewayEvents } from "../events.js";
+import type { CooldownEvent, GatewayEvents } from "../events.js";
 import { estimatePromptTokens } from "../limits/token-estimate.js";
 import type { AttemptContext } from "../pipeline/attempt-context.js";
 import type { CallContext } from "../pipeline/context.js";
@@ -58,6 +59,12 @@ export function createRouter(options: RouterOptions): (ctx: CallContext) => Prom
     },
     { once: true },
   );
+
+  /** To listeners, and onto the call's trace: a cooldown is one of the call's moments too. */
+  function reportCooldown(ctx: CallContext, cooldown: CooldownEvent): void {
+    events.emit("cooldown", cooldown);
+    ctx.trace?.event("cooldown", cooldown);
+  }
 
   async function tryDeployment(ctx: CallContext, route: Route, deployment: Deployment): Promise<DeploymentOutcome> {
     for (let attempt = 1; ; attempt++) {
@@ -141,7 +148,7 @@ export function createRouter(options: RouterOptions): (ctx: CallContext) => Prom
 
       const cooledFor = health.failure(deployment.id, probe);
       if (cooledFor !== undefined) {
-        events.emit("cooldown", { deployment: deployment.id, durationMs: cooledFor, reason: probe ? "probe-failed" : "failures" });
+        reportCooldown(ctx, { deployment: deployment.id, durationMs: cooledFor, reason: probe ? "probe-failed" : "failures" });
         return { kind: "failed", error: failure };
       }
       if (attempt > options.retries) return { kind: "failed", error: failure };
@@ -150,13 +157,17 @@ export function createRouter(options: RouterOptions): (ctx: CallContext) => Prom
       if (retryAfterMs !== undefined && retryAfterMs > options.maxDelayMs) {
         // Waiting that long would hold the caller; cool the deployment and move on instead.
         if (health.coolFor(deployment.id, retryAfterMs)) {
-          events.emit("cooldown", { deployment: deployment.id, durationMs: retryAfterMs, reason: "retry-after" });
+          reportCooldown(ctx, { deployment: deployment.id, durationMs: retryAfterMs, reason: "retry-after" });
         }
         return { kind: "failed", error: failure };
       }
       const delayMs = retryAfterMs ?? backoffDelay(attempt, options.minDelayMs, options.maxDelayMs);
       if (performance.now() + delayMs >= ctx.deadline) return { kind: "failed", error: failure };
-      if (events.has("retry")) events.emit("retry", { ...identityOf(ctx), deployment: deployment.id, attempt, delayMs, error: failure });
+      if (events.has("retry") || ctx.trace) {
+        const retried = { ...identityOf(ctx), deployment: deployment.id, attempt, delayMs, error: failure };
+        events.emit("retry", retried);
+        ctx.trace?.event("retry", retried);
+      }
       if (delayMs > 0) {
         await sleep(delayMs, ctx.signal).catch(() => {
           throw abortReason(ctx.signal);
@@ -167,6 +178,7 @@ export function createRouter(options: RouterOptions): (ctx: CallContext) => Prom
 
   return async function route(ctx: CallContext): Promise<void> {
     const failures: FailedAttempt[] = [];
+    const unsupported: InvalidRequestError[] = [];
     let firstBackInMs = Number.POSITIVE_INFINITY;
     let capacityBackInMs = Number.POSITIVE_INFINITY;
     let cooling = 0;
@@ -176,7 +188,11 @@ export function createRouter(options: RouterOptions): (ctx: CallContext) => Prom
 
     for (const current of routeChain(ctx.route, table)) {
       if (previous) {
-        if (events.has("fallback")) events.emit("fallback", { ...identityOf(ctx), from: previous.name, to: current.name });
+        if (events.has("fallback") || ctx.trace) {
+          const fellBack = { ...identityOf(ctx), from: previous.name, to: current.name };
+          events.emit("fallback", fellBack);
+          ctx.trace?.event("fallback", fellBack);
+        }
       }
       previous = current;
       for (const deployment of orderDeployments(current.strategy, current.deployments, health)) {
@@ -197,11 +213,27 @@ export function createRouter(options: RouterOptions): (ctx: CallContext) => Prom
           capacityBackInMs = Math.min(capacityBackInMs, outcome.skip.retryAfterMs);
           continue;
         }
+        if (outcome.error instanceof InvalidRequestError) {
+          // This provider cannot express the request (e.g. `seed` on Anthropic); another
+          // deployment or fallback may. Nothing was sent, so nothing cools down.
+          unsupported.push(outcome.error);
+          failures.push({ deployment: deployment.id, error: outcome.error });
+          continue;
+        }
         if (!isRetryable(outcome.error)) throw outcome.error;
         failures.push({ deployment: deployment.id, error: outcome.error });
       }
     }
 
+    if (unsupported.length > 0 && unsupported.length === failures.length && cooling === 0 && skippedForCapacity === 0) {
+      // Every candidate refused the request as asked: that is the caller's to fix, so say what.
+      throw unsupported.length === 1
+        ? unsupported[0]!
+        : new InvalidRequestError(
+            unsupported.flatMap((error) => error.issues),
+            "No deployment of this route or its fallbacks can serve the request as asked:",
+          );
+    }
     if (failures.length === 0 && skippedForCapacity > 0 && cooling === 0) {
       throw new RateLimitError("deployment", capacityBackInMs, `every deployment of '${ctx.route.name}' is at its RPM/TPM limit`);
     }

@@ -1,7 +1,8 @@
 import type { ChatRequest } from "../contract/chat-request.js";
 import type { ChatChunk } from "../contract/chat-chunk.js";
-import type { AttemptRecord, CacheOutcome, ChatResponse } from "../contract/chat-response.js";
+import type { AttemptRecord, CacheOutcome, ChatResponse, Usage } from "../contract/chat-response.js";
 import type { Deployment, Route } from "../config/resolve-routes.js";
+import type { GatewayEventMap } from "../events.js";
 
 /** How a call may use the cache. */
 export type CacheMode = "default" | "bypass" | "refresh";
@@ -21,6 +22,11 @@ export interface ChatOptions {
   /** One deadline over every retry and fallback, overriding the config's `deadlineMs`. */
   deadlineMs?: number;
   cache?: CacheMode;
+  /**
+   * Semantic-cache similarity this call requires; never below the config's
+   * `cache.semantic.minThreshold` (which defaults to `threshold`).
+   */
+  semanticThreshold?: number;
 }
 
 /** The deployment that served a call, and under which route. */
@@ -59,4 +65,32 @@ export interface CallContext {
   savedUsd: number;
   /** Prompt-token estimate, computed once by whoever first needs it. */
   promptTokenEstimate?: number;
+  /**
+   * The usage `costUsd` was computed from, set by the cost step when the call settles: the
+   * provider's, or an estimate when it sent none that made sense (see `costEstimated`).
+   * Unset for a cache hit (nothing was billed).
+   */
+  usage?: Usage;
+  /** True when `usage` is an estimate or the served model has no known price (cost then 0). */
+  costEstimated?: boolean;
+  /**
+   * The call's trace, set by the telemetry middleware (outermost) before anything else runs.
+   * Middleware report what happened inside the call through it (`ctx.trace?.event("retry", payload)`)
+   * so that it lands on this call's span; they stay ignorant of OpenTelemetry.
+   */
+  trace?: CallTrace;
+}
+
+/** The moments of a call worth a mark on its trace, named and shaped like the public events. */
+export type CallTraceEventName = "retry" | "fallback" | "cooldown" | "limit" | "cache";
+
+/**
+ * A per-call hook onto the call's trace. The router reports `retry`, `fallback` and `cooldown`;
+ * limits report `limit` (a throttle wait, or a rejection just before throwing); the cache reports
+ * `cache` on a hit. Payloads are the public event payloads (src/events.ts), so a middleware that
+ * already builds one for `events.emit` passes the same object. Never throws; costs little when
+ * no tracer records.
+ */
+export interface CallTrace {
+  event<Name extends CallTraceEventName>(name: Name, payload: GatewayEventMap[Name]): void;
 }

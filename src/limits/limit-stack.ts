@@ -1,0 +1,76 @@
+import type { Deployment, RouteTable } from "../config/resolve-routes.js";
+import type { GatewayEvents } from "../events.js";
+import { createCost } from "../middleware/cost.js";
+import { createDeploymentLimits, deploymentLimitsApply } from "../middleware/deployment-limits.js";
+import { createLimits, limitsApply } from "../middleware/limits.js";
+import type { AttemptContext } from "../pipeline/attempt-context.js";
+import type { Middleware } from "../pipeline/compose.js";
+import type { CallContext } from "../pipeline/context.js";
+import { memoryStore } from "../stores/memory-store.js";
+import type { StateStore } from "../stores/store.js";
+import type { KeyConfig, LimitConfig, OnLimit } from "./limits-schema.js";
+import { createOpenAITokenizer } from "./openai-tokenizer.js";
+
+export interface LimitStackOptions {
+  keys: Readonly<Record<string, KeyConfig>> | undefined;
+  users: LimitConfig | undefined;
+  onLimit: OnLimit | undefined;
+  store: StateStore | undefined;
+  table: RouteTable;
+  events: GatewayEvents;
+  /** Epoch ms; tests move it with fake `Date`. */
+  now?: () => number;
+}
+
+/** The limits step, the cost step and the deployment-limit attempt step, as configured. */
+export interface LimitStack {
+  /** Outermost first: key/user limits (when any are configured), then cost (always). */
+  readonly callMiddleware: Middleware<CallContext>[];
+  /** Deployment RPM/TPM, when any deployment declares them. */
+  readonly attemptMiddleware: Middleware<AttemptContext>[];
+  close(): Promise<void>;
+}
+
+/**
+ * Builds what `createGateway` registers at its limits slot. Only what the config asks for is
+ * registered: a gateway without `keys`/`users` caps or deployment limits runs just the cost step.
+ */
+export function createLimitStack(options: LimitStackOptions): LimitStack {
+  const now = options.now ?? Date.now;
+  const store = options.store ?? memoryStore();
+  const keys = options.keys ?? {};
+  const deployments = declaredDeployments(options.table);
+  const tokenizer = createOpenAITokenizer();
+  const callMiddleware: Middleware<CallContext>[] = [];
+  const attemptMiddleware: Middleware<AttemptContext>[] = [];
+
+  const anyTpm = Object.values(keys).some((key) => key.tpm !== undefined) || options.users?.tpm !== undefined || deployments.some((d) => d.tpm !== undefined);
+  if (anyTpm) tokenizer.load();
+
+  if (limitsApply(keys, options.users)) {
+    const onLimit = options.onLimit ?? "reject";
+    callMiddleware.push(
+      createLimits({
+        table: options.table,
+        keys,
+        users: options.users,
+        queue: onLimit === "reject" ? undefined : onLimit.queue,
+        store,
+        events: options.events,
+        tokenizer,
+        now,
+      }),
+    );
+  }
+  callMiddleware.push(createCost());
+  if (deploymentLimitsApply(deployments)) {
+    attemptMiddleware.push(createDeploymentLimits({ store, events: options.events, tokenizer, now }));
+  }
+  return { callMiddleware, attemptMiddleware, close: () => store.close() };
+}
+
+function declaredDeployments(table: RouteTable): Deployment[] {
+  const seen = new Map<string, Deployment>();
+  for (const route of table.routes.values()) for (const deployment of route.deployments) seen.set(deployment.id, deployment);
+  return [...seen.values()];
+}

@@ -1,0 +1,15 @@
+import type { GatewayEvents, LimitEvent } from "../events.js";
+import type { CallContext } from "../pipeline/context.js";
+import { identityOf } from "../pipeline/identity.js";
+
+/** What a limit did to a call, without who the call was for. */
+export type LimitOutcome = Pick<LimitEvent, "scope" | "kind" | "action" | "waitMs" | "deployment">;
+
+/** Emits the `limit` event and marks the call's trace; builds nothing when nobody listens. */
+export function reportLimit(events: GatewayEvents, ctx: CallContext, outcome: LimitOutcome): void {
+  const listening = events.has("limit");
+  if (!listening && !ctx.trace) return;
+  const payload: LimitEvent = { ...identityOf(ctx), ...outcome };
+  if (listening) events.emit("limit", payload);
+  ctx.trace?.event("limit", payload);
+}

@@ -1,0 +1,274 @@
+import type { RouteTable } from "../config/resolve-routes.js";
+import { CACHE_DEFAULTS, type CacheConfig } from "../cache/cache-config.js";
+import { cacheKeysFor, scopePrefix } from "../cache/cache-key.js";
+import { hitRate, type CacheStats } from "../cache/cache-stats.js";
+import type { CacheStore } from "../cache/cache-store.js";
+import { isStorable, parseAnswer, serializeAnswer, type CachedAnswer } from "../cache/cached-answer.js";
+import { createEmbedder, type Embedder } from "../cache/embedder.js";
+import { memoryCacheStore } from "../cache/memory-cache-store.js";
+import { SemanticIndex } from "../cache/semantic-index.js";
+import { semanticTextOf } from "../cache/semantic-text.js";
+import { SingleFlight, type FlightResult } from "../cache/single-flight.js";
+import { replayChunks, responseToChunks } from "../cache/stream-replay.js";
+import { AllDeploymentsFailedError, InvalidRequestError, ProviderError, RateLimitError, TimeoutError } from "../errors.js";
+import type { GatewayEvents } from "../events.js";
+import type { ProviderAdapter } from "../providers/adapter.js";
+import type { Middleware } from "../pipeline/compose.js";
+import type { CallContext, Served } from "../pipeline/context.js";
+import { identityOf } from "../pipeline/identity.js";
+import { whenSettled } from "../pipeline/settle.js";
+import { abortReason } from "../routing/abortable.js";
+
+/** A follower whose leader failed for its own reasons follows at most this many flights, then calls alone. */
+const MAX_FOLLOW_ROUNDS = 3;
+
+export interface CacheDependencies {
+  providers: Readonly<Record<string, ProviderAdapter>>;
+  table: RouteTable;
+  events: GatewayEvents;
+  /** The answer store; the in-process LRU when absent. */
+  store?: CacheStore;
+}
+
+/** The cache as the gateway holds it: its middleware, its counters, its closer. */
+export interface CacheLayer {
+  readonly middleware: Middleware<CallContext>;
+  stats(): CacheStats;
+  close(): Promise<void>;
+}
+
+interface SemanticTier {
+  embedder: Embedder;
+  index: SemanticIndex;
+  threshold: number;
+  /** Floor for a call's own `semanticThreshold`. */
+  minThreshold: number;
+  maxMessages: number;
+}
+
+/**
+ * Builds the cache middleware: exact lookup, single-flight, semantic lookup, then the rest of
+ * the pipeline; the answer is stored when the call settles (for a stream, when it ended
+ * whole). It sits outside limits and the router, so a hit spends no rate limit or budget, and
+ * inside spend and telemetry, which see hits too. Throws `ConfigError` when `semantic.embed`
+ * names a provider that is missing or cannot embed.
+ */
+export function createCache(config: CacheConfig, dependencies: CacheDependencies): CacheLayer {
+  const { table, events } = dependencies;
+  const ttlMs = config.exact?.ttlMs ?? CACHE_DEFAULTS.ttlMs;
+  const maxBytes = config.exact?.maxBytes ?? CACHE_DEFAULTS.maxBytes;
+  const scope = config.scope ?? CACHE_DEFAULTS.scope;
+  const semantic: SemanticTier | undefined = config.semantic && {
+    embedder: createEmbedder(config.semantic.embed, dependencies.providers, config.semantic.embedTimeoutMs ?? CACHE_DEFAULTS.embedTimeoutMs),
+    index: new SemanticIndex(config.semantic.maxEntries ?? CACHE_DEFAULTS.maxEntries, config.semantic.ttlMs ?? ttlMs),
+    threshold: config.semantic.threshold,
+    minThreshold: config.semantic.minThreshold ?? config.semantic.threshold,
+    maxMessages: config.semantic.maxMessages ?? CACHE_DEFAULTS.maxMessages,
+  };
+  const store = dependencies.store ?? memoryCacheStore({ maxBytes, ttlMs });
+  const flights = new SingleFlight();
+  const counts = { exactHits: 0, exactMisses: 0, semanticHits: 0, semanticMisses: 0 };
+  let closed = false;
+
+  /** A store that cannot answer (a shared tier down) is a miss, never a failed call. */
+  function read(key: string): Promise<string | undefined> {
+    return store.get(key).catch(() => undefined);
+  }
+
+  /** The deployment that first served a stored answer, so `res.gateway` names it on a hit. */
+  function servedBy(answer: CachedAnswer): Served | undefined {
+    const route = table.resolve(answer.route);
+    const deployment = route?.deployments.find((candidate) => candidate.id === answer.deployment);
+    return route && deployment ? { route, deployment } : undefined;
+  }
+
+  function serve(ctx: CallContext, answer: CachedAnswer, outcome: "exact" | "semantic", served: Served | undefined): void {
+    if (ctx.stream) ctx.chunks = replayChunks(responseToChunks(answer.response));
+    else ctx.response = answer.response;
+    ctx.cache = outcome;
+    ctx.costUsd = 0;
+    ctx.savedUsd = answer.costUsd;
+    if (served) ctx.served = served;
+    const listening = events.has("cache");
+    if (listening || ctx.trace) {
+      const event = { ...identityOf(ctx), outcome, savedUsd: answer.costUsd };
+      if (listening) events.emit("cache", event);
+      ctx.trace?.event("cache", event);
+    }
+  }
+
+  /**
+   * Waits on an identical call in flight, if any; true when one answered this call. The check
+   * for a live flight and the caller's `lead()` after a false must happen in the same tick, or
+   * concurrent calls would all see no flight and all lead: hence no `await` before the check.
+   */
+  function follow(ctx: CallContext, key: string): Promise<boolean> | false {
+    const flight = flights.current(key, performance.now());
+    if (!flight) return false;
+    return flights
+      .follow(
+        flight,
+        ctx.signal,
+        ctx.deadline - performance.now(),
+        () => new TimeoutError(Math.round(ctx.deadline - ctx.startedAt), "Call deadline"),
+        () => abortReason(ctx.signal),
+      )
+      .then((result) => {
+        if (result.kind === "error") throw result.error;
+        const answer = result.kind === "answer" ? parseAnswer(result.text) : undefined;
+        if (result.kind !== "answer" || !answer) return false;
+        serve(ctx, answer, result.outcome, result.served);
+        return true;
+      });
+  }
+
+  const middleware: Middleware<CallContext> = async function cache(ctx, next) {
+    const mode = ctx.options.cache ?? "default";
+    if (mode === "bypass" || !ctx.route.cache) {
+      ctx.cache = "bypass";
+      return next();
+    }
+    const semanticText = semantic ? semanticTextOf(ctx.request, semantic.maxMessages) : undefined;
+    const keys = cacheKeysFor(
+      ctx.request,
+      ctx.route.name,
+      scopePrefix(scope, ctx.options.key, ctx.options.user),
+      semanticText !== undefined,
+    );
+
+    if (mode === "default") {
+      const stored = await read(keys.exact);
+      const answer = stored === undefined ? undefined : parseAnswer(stored);
+      if (answer) {
+        counts.exactHits++;
+        serve(ctx, answer, "exact", servedBy(answer));
+        return;
+      }
+      counts.exactMisses++;
+      for (let round = 0; round < MAX_FOLLOW_ROUNDS; round++) {
+        const followed = follow(ctx, keys.exact);
+        if (followed === false) break;
+        if (await followed) return;
+      }
+    }
+
+    // Lead a flight unless one is live (a refresh, or a follower out of rounds, calls alone).
+    // A stream leads none: its flight would land only when its consumer reads it to the end,
+    // and a consumer that awaits two identical streams before reading either would deadlock.
+    const flight =
+      ctx.stream || flights.current(keys.exact, performance.now()) ? undefined : flights.lead(keys.exact, ctx.deadline);
+    let embedding: Float32Array | undefined;
+    try {
+      if (semantic && semanticText !== undefined && keys.partition !== undefined) {
+        embedding = await semantic.embedder.embed(semanticText, ctx.signal);
+        if (embedding && mode === "default") {
+          const hit = await semanticLookup(semantic, keys.partition, embedding, ctx.options.semanticThreshold);
+          if (hit) {
+            counts.semanticHits++;
+            serve(ctx, hit.answer, "semantic", servedBy(hit.answer));
+            if (flight) flights.land(flight, { kind: "answer", text: hit.text, outcome: "semantic", served: ctx.served });
+            return;
+          }
+          counts.semanticMisses++;
+        }
+      }
+      await next();
+    } catch (error) {
+      if (flight) flights.land(flight, failureForFollowers(error));
+      throw error;
+    }
+
+    whenSettled(ctx, (settlement) => {
+      const response = settlement.error === undefined && !settlement.abandoned ? settlement.response : undefined;
+      if (!response) {
+        // No whole answer (a failed call, or a stream that broke or was abandoned): nothing to
+        // store; followers, if any, have received nothing and try again.
+        if (flight) flights.land(flight, { kind: "rerun" });
+        return;
+      }
+      const served = ctx.served;
+      const text = serializeAnswer({
+        response,
+        costUsd: ctx.costUsd,
+        route: served?.route.name ?? ctx.route.name,
+        deployment: served?.deployment.id ?? "",
+      });
+      if (isStorable(response)) {
+        store.set(keys.exact, text, ttlMs).then(
+          () => {
+            // Indexed only once stored, so a match never points at an answer not there yet.
+            if (!closed && semantic && embedding && keys.partition !== undefined) semantic.index.add(keys.partition, keys.exact, embedding);
+          },
+          () => {
+            // A store that cannot take the answer costs a future hit, never this call.
+          },
+        );
+      }
+      // Followers get the answer even when it is not stored (cut by `length`): they asked the same.
+      if (flight) flights.land(flight, { kind: "answer", text, outcome: "exact", served });
+    });
+  };
+
+  async function semanticLookup(
+    tier: SemanticTier,
+    partition: string,
+    embedding: Float32Array,
+    requested: number | undefined,
+  ): Promise<{ answer: CachedAnswer; text: string } | undefined> {
+    // A call may be stricter than the config, or looser down to the configured floor, never below.
+    const threshold = Math.max(tier.minThreshold, requested ?? tier.threshold);
+    const match = tier.index.search(partition, embedding, threshold);
+    if (!match) return undefined;
+    const text = await read(match.id);
+    const answer = text === undefined ? undefined : parseAnswer(text);
+    if (text === undefined || !answer) {
+      // The answer expired or was evicted from the store: the vector is useless now.
+      tier.index.delete(match.id);
+      return undefined;
+    }
+    return { answer, text };
+  }
+
+  return {
+    middleware,
+    stats() {
+      const usage = store.usage?.() ?? { bytes: 0, entries: 0, evictions: 0 };
+      const stats: CacheStats = {
+        exact: { hits: counts.exactHits, misses: counts.exactMisses, hitRate: hitRate(counts.exactHits, counts.exactMisses), ...usage },
+        inflightDeduplicated: flights.deduplicated,
+      };
+      if (semantic) {
+        stats.semantic = {
+          hits: counts.semanticHits,
+          misses: counts.semanticMisses,
+          hitRate: hitRate(counts.semanticHits, counts.semanticMisses),
+          entries: semantic.index.size,
+          embedFailures: semantic.embedder.failures,
+        };
+      }
+      return stats;
+    },
+    async close() {
+      closed = true;
+      flights.clear();
+      semantic?.index.clear();
+      await store.close();
+    },
+  };
+}
+
+/**
+ * What followers of a failed leader get. When the providers failed (after the router's
+ * retries and fallbacks), another try now would fail the same way: followers get the error.
+ * When the leader failed for its own reasons (its abort or deadline, its key's or user's
+ * limits, the gateway closing), followers try again, one of them leading.
+ */
+function failureForFollowers(error: unknown): FlightResult {
+  const shared =
+    error instanceof ProviderError ||
+    error instanceof AllDeploymentsFailedError ||
+    error instanceof InvalidRequestError ||
+    (error instanceof RateLimitError && error.scope === "deployment");
+  return shared ? { kind: "error", error } : { kind: "rerun" };
+}
+

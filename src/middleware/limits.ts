@@ -1,0 +1,215 @@
+import { requestedMaxTokens } from "../contract/chat-request.js";
+import type { Deployment, Route, RouteTable } from "../config/resolve-routes.js";
+import { estimateMaxCostUsd } from "../cost/cost.js";
+import { BudgetExceededError } from "../errors.js";
+import type { GatewayEvents } from "../events.js";
+import { BudgetGuard, type BudgetHold, type BudgetScope } from "../limits/budget-guard.js";
+import type { BudgetConfig, LimitConfig } from "../limits/limits-schema.js";
+import type { OpenAITokenizer } from "../limits/openai-tokenizer.js";
+import { RateLimiter, type LimitDraw } from "../limits/rate-limiter.js";
+import { reachableDeployments } from "../limits/reachable-deployments.js";
+import { reportLimit } from "../limits/report-limit.js";
+import { DEFAULT_MAX_OUTPUT_TOKENS, estimatePromptTokens } from "../limits/token-estimate.js";
+import type { Middleware } from "../pipeline/compose.js";
+import type { CallContext } from "../pipeline/context.js";
+import { whenSettled } from "../pipeline/settle.js";
+import type { StateStore } from "../stores/store.js";
+
+export interface LimitsOptions {
+  table: RouteTable;
+  /** Key caps by key name; keys without caps may be left out. */
+  keys: Readonly<Record<string, LimitConfig>>;
+  /** Default caps per end user, counted per (key, user). */
+  users: LimitConfig | undefined;
+  /** `undefined`: reject at once. */
+  queue: { maxWaitMs: number } | undefined;
+  store: StateStore;
+  events: GatewayEvents;
+  tokenizer: OpenAITokenizer;
+  now: () => number;
+}
+
+/** Shapes of one scope's buckets and its budget, built once at `createGateway`. */
+interface ScopePlan {
+  readonly rpm: number | undefined;
+  readonly tpm: number | undefined;
+  readonly budget: BudgetConfig | undefined;
+}
+
+/** A key's draws, built once: the RPM draw is reused as is, the TPM draw gets each call's amount. */
+interface KeyPlan extends ScopePlan {
+  readonly id: string;
+  readonly label: string;
+  readonly rpmDraw: LimitDraw | undefined;
+  readonly tpmDraw: LimitDraw | undefined;
+}
+
+/** What a route's calls can reach, computed once per route. */
+interface Reach {
+  readonly deployments: readonly Deployment[];
+  /** The largest output any of them may produce (catalog cap, else the default). */
+  readonly maxOutputTokens: number;
+  /** The first deployment's model: it picks the tokenizer. */
+  readonly primaryModel: string;
+}
+
+/**
+ * A reservation outlives the call's deadline by this much, for a stream still being read; a hold
+ * never settled (a stream nobody reads or closes) lapses after it.
+ */
+const STREAM_HOLD_MS = 3_600_000;
+
+/** True when any key or the users section caps something. */
+export function limitsApply(keys: Readonly<Record<string, LimitConfig>>, users: LimitConfig | undefined): boolean {
+  return Object.values(keys).some(hasCaps) || (users !== undefined && hasCaps(users));
+}
+
+function hasCaps(config: LimitConfig): boolean {
+  return config.rpm !== undefined || config.tpm !== undefined || config.budget !== undefined;
+}
+
+/**
+ * Key and user limits, just outside the router: RPM/TPM buckets taken before the call (rejected
+ * or queued by `onLimit`), then the worst-case cost reserved on key and user budgets; after the
+ * call, TPM is settled to the reported usage and budgets to the actual cost. Whatever was taken
+ * is given back on every path: rejection, provider error, abort, timeout, abandoned stream.
+ * Cache hits never get here, so they cost no RPM, TPM or budget.
+ *
+ * The TPM draw is the prompt (OpenAI's tokenizer for OpenAI models when loaded, else the
+ * estimate) plus the most output the call may produce: `max_completion_tokens` / `max_tokens`,
+ * else the largest catalog output cap among the deployments it can reach, else 4,096.
+ * The budget reservation is the worst cost among those deployments (prompt at the input price,
+ * that output at the output price); deployments without a known price reserve nothing and
+ * cost 0 (recorded as estimated).
+ */
+export function createLimits(options: LimitsOptions): Middleware<CallContext> {
+  const { table, events, tokenizer } = options;
+  const limiter = new RateLimiter(options.store, options.queue, options.now);
+  const budgets = new BudgetGuard(options.store, options.now);
+  const keyPlans = new Map<string, KeyPlan>();
+  for (const [name, config] of Object.entries(options.keys)) {
+    if (!hasCaps(config)) continue;
+    const id = `key:${name}`;
+    const label = `key '${name}'`;
+    const plan = planOf(config);
+    keyPlans.set(name, { ...plan, id, label, rpmDraw: rpmDraw(plan, id, "key", label), tpmDraw: tpmDraw(plan, id, "key", label, 0) });
+  }
+  const userPlan = options.users && hasCaps(options.users) ? planOf(options.users) : undefined;
+  // Keyed by the route object: declared routes live as long as the gateway, direct ones are capped.
+  const reaches = new WeakMap<Route, Reach>();
+
+  const reachOf = (route: Route): Reach => {
+    let reach = reaches.get(route);
+    if (!reach) {
+      const deployments = reachableDeployments(route, table);
+      let maxOutputTokens = 0;
+      for (const deployment of deployments) {
+        maxOutputTokens = Math.max(maxOutputTokens, deployment.maxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS);
+      }
+      reach = { deployments, maxOutputTokens: maxOutputTokens || DEFAULT_MAX_OUTPUT_TOKENS, primaryModel: route.deployments[0]?.model ?? "" };
+      reaches.set(route, reach);
+    }
+    return reach;
+  };
+
+  return async function limits(ctx, next) {
+    const { key, user } = ctx.options;
+    const keyPlan = key === undefined ? undefined : keyPlans.get(key);
+    const forUser = user === undefined ? undefined : userPlan;
+    if (!keyPlan && !forUser) return next();
+
+    const usesTokens = keyPlan?.tpm !== undefined || forUser?.tpm !== undefined;
+    const usesBudget = keyPlan?.budget !== undefined || forUser?.budget !== undefined;
+    let reservedTokens = 0;
+    let worstCaseUsd = 0;
+    if (usesTokens || usesBudget) {
+      const reach = reachOf(ctx.route);
+      const countText = usesTokens ? tokenizer.counterFor(reach.primaryModel) : undefined;
+      const prompt = (ctx.promptTokenEstimate ??= estimatePromptTokens(ctx.request, countText));
+      const requested = requestedMaxTokens(ctx.request);
+      reservedTokens = prompt + (requested ?? reach.maxOutputTokens);
+      if (usesBudget) worstCaseUsd = worstCase(reach.deployments, prompt, requested);
+    }
+
+    const draws: LimitDraw[] = [];
+    if (keyPlan?.rpmDraw) draws.push(keyPlan.rpmDraw);
+    if (keyPlan?.tpmDraw) draws.push({ ...keyPlan.tpmDraw, amount: reservedTokens });
+    const forUserId = forUser ? userId(key, user!) : "";
+    if (forUser) {
+      const rpm = rpmDraw(forUser, forUserId, "user", "user");
+      const tpm = tpmDraw(forUser, forUserId, "user", "user", reservedTokens);
+      if (rpm) draws.push(rpm);
+      if (tpm) draws.push(tpm);
+    }
+    if (draws.length > 0) {
+      await limiter.acquire(draws, ctx.signal, (hit) =>
+        reportLimit(events, ctx, { scope: hit.draw.scope, kind: hit.draw.kind, action: hit.action, waitMs: hit.waitMs }),
+      );
+    }
+
+    let hold: BudgetHold | undefined;
+    if (usesBudget) {
+      const scopes: BudgetScope[] = [];
+      if (keyPlan?.budget) scopes.push({ scope: "key", id: keyPlan.id, label: keyPlan.label, budget: keyPlan.budget });
+      if (forUser?.budget) scopes.push({ scope: "user", id: forUserId, label: "user", budget: forUser.budget });
+      try {
+        hold = await budgets.reserve(scopes, worstCaseUsd, Math.max(0, ctx.deadline - performance.now()) + STREAM_HOLD_MS);
+      } catch (error) {
+        // The call never ran: it takes no requests or tokens either.
+        limiter.refund(draws);
+        if (error instanceof BudgetExceededError) reportLimit(events, ctx, { scope: error.scope, kind: "budget", action: "rejected", waitMs: 0 });
+        throw error;
+      }
+    }
+
+    try {
+      await next();
+    } catch (error) {
+      // No answer: tokens go back; requests too unless a provider was actually asked.
+      const attempted = ctx.attempts.length > 0;
+      limiter.refund(attempted ? draws.filter((draw) => draw.kind === "tpm") : draws);
+      if (hold) budgets.settle(hold, 0);
+      throw error;
+    }
+
+    whenSettled(ctx, () => {
+      if (usesTokens && ctx.usage) {
+        const actual = ctx.usage.prompt_tokens + ctx.usage.completion_tokens;
+        // Reserved minus used: a refund, or a further charge when the call used more.
+        limiter.refund(draws.filter((draw) => draw.kind === "tpm").map((draw) => ({ ...draw, amount: reservedTokens - actual })));
+      }
+      if (hold) budgets.settle(hold, ctx.costUsd);
+    });
+  };
+}
+
+function planOf(config: LimitConfig): ScopePlan {
+  return { rpm: config.rpm, tpm: config.tpm, budget: config.budget };
+}
+
+/** A user is counted per key: tenants' user ids may collide. Length-prefixed so no two pairs share a name. */
+function userId(key: string | undefined, user: string): string {
+  const scope = key ?? "";
+  return `user:${scope.length}:${scope}:${user}`;
+}
+
+function rpmDraw(plan: ScopePlan, id: string, scope: "key" | "user", label: string): LimitDraw | undefined {
+  if (plan.rpm === undefined) return undefined;
+  return { key: `rpm:${id}`, amount: 1, capacity: plan.rpm, refillPerMs: plan.rpm / 60_000, scope, kind: "rpm", label: `${label} RPM limit ${plan.rpm}` };
+}
+
+function tpmDraw(plan: ScopePlan, id: string, scope: "key" | "user", label: string, tokens: number): LimitDraw | undefined {
+  if (plan.tpm === undefined) return undefined;
+  return { key: `tpm:${id}`, amount: tokens, capacity: plan.tpm, refillPerMs: plan.tpm / 60_000, scope, kind: "tpm", label: `${label} TPM limit ${plan.tpm}` };
+}
+
+/** The most the call can cost on any deployment it can reach; unpriced deployments count 0. */
+function worstCase(deployments: readonly Deployment[], promptTokens: number, requested: number | undefined): number {
+  let worst = 0;
+  for (const deployment of deployments) {
+    if (!deployment.price) continue;
+    const output = requested ?? deployment.maxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS;
+    worst = Math.max(worst, estimateMaxCostUsd(promptTokens, output, deployment.price));
+  }
+  return worst;
+}

@@ -1,0 +1,117 @@
+/** How an `Outbox` hands items on. */
+export interface OutboxOptions<Item> {
+  /**
+   * Delivers items in order and says how many went through; the rest (or all, when it throws)
+   * stay queued and are retried later, starting with the first undelivered one.
+   */
+  deliver(items: readonly Item[]): number | Promise<number>;
+  /** Most items kept waiting; past it the oldest are dropped (and counted). */
+  maxPending: number;
+  /** First retry delay after a failed delivery; doubles per failure up to `maxRetryMs`. */
+  minRetryMs: number;
+  maxRetryMs: number;
+  /** Most items per delivery. */
+  batchSize: number;
+}
+
+/**
+ * A bounded, ordered hand-off to something that may fail (a database, a user's hook): items
+ * are delivered in a microtask after they arrive, batched, one delivery at a time; a failed
+ * delivery keeps its items and retries them with backoff; `close()` makes one last attempt.
+ * Nothing is delivered twice by the outbox itself: only items not reported delivered are retried.
+ */
+export class Outbox<Item> {
+  private pending: Item[] = [];
+  private running: Promise<void> | undefined;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private flushQueued = false;
+  private failures = 0;
+  private closed = false;
+  /** Items dropped because the buffer was full while deliveries kept failing. */
+  dropped = 0;
+
+  constructor(private readonly options: OutboxOptions<Item>) {}
+
+  /** Items waiting (not counting a delivery in flight). */
+  get size(): number {
+    return this.pending.length;
+  }
+
+  push(item: Item): void {
+    this.pending.push(item);
+    this.trim();
+    // One microtask per burst, not per item; a backoff in progress decides the next attempt.
+    // After close() an item still gets its one delivery attempt (a stream read to its end late).
+    if (this.flushQueued || this.running || this.retryTimer) return;
+    this.flushQueued = true;
+    queueMicrotask(() => {
+      this.flushQueued = false;
+      void this.flush();
+    });
+  }
+
+  /** Delivers what is waiting now (cutting short any backoff); resolves when done or failed. */
+  async flush(): Promise<void> {
+    if (this.retryTimer) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+    }
+    // Bounded: each pass either empties the queue or stops at the first failure.
+    for (let pass = 0; pass < 2 && this.running; pass++) await this.running;
+    if (this.running || this.pending.length === 0) return;
+    this.running = this.drain();
+    try {
+      await this.running;
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  /** One last delivery attempt; afterwards nothing is retried. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.flush();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0, this.options.batchSize);
+      let delivered = 0;
+      try {
+        delivered = Math.max(0, Math.min(batch.length, await this.options.deliver(batch)));
+      } catch {
+        delivered = 0;
+      }
+      if (delivered === batch.length) {
+        this.failures = 0;
+        continue;
+      }
+      this.pending.unshift(...batch.slice(delivered));
+      this.trim();
+      this.failures++;
+      this.scheduleRetry();
+      return;
+    }
+  }
+
+  private scheduleRetry(): void {
+    if (this.closed || this.retryTimer) return;
+    const delay = Math.min(this.options.maxRetryMs, this.options.minRetryMs * 2 ** Math.min(30, this.failures - 1));
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.flush();
+    }, delay);
+    // A retry must not keep the process alive on its own.
+    this.retryTimer.unref?.();
+  }
+
+  private trim(): void {
+    const excess = this.pending.length - this.options.maxPending;
+    if (excess > 0) {
+      this.pending.splice(0, excess);
+      this.dropped += excess;
+    }
+  }
+}

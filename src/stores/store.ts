@@ -1,0 +1,93 @@
+/**
+ * State that outlives a call: token buckets (RPM/TPM) and budget counters (USD). Every
+ * operation is one atomic step over all the buckets or counters it names (all or nothing),
+ * so that a shared implementation maps each to one server-side script (one Lua call in Redis)
+ * and concurrent calls, in one process or a fleet, can neither over-admit nor overspend.
+ * Everything a store holds expires: buckets once refilled, counters at the end of their
+ * period, reservations at their `expiresAt`.
+ *
+ * Times are epoch milliseconds passed in by the caller (`now`), so one clock decides.
+ */
+export interface StateStore {
+  /**
+   * Takes `amount` tokens from every bucket, or from none: all succeed or nothing changes.
+   * A bucket holds at most `capacity` tokens and refills continuously at `refillPerMs`.
+   * A draw larger than `capacity` is admitted once the bucket is full and leaves it in debt
+   * (a negative level the refill pays off), so an oversized request is slow, never impossible.
+   *
+   * @example
+   * await store.consumeTokens([{ key: "rpm:key:team-a", amount: 1, capacity: 60, refillPerMs: 60 / 60_000 }], Date.now());
+   * // { ok: true, retryAfterMs: 0, blocking: -1, levels: [59] }
+   */
+  consumeTokens(draws: readonly TokenDraw[], now: number): Promise<TokenResult>;
+  /** What `consumeTokens` would answer, changing nothing (for queue wait estimates). */
+  peekTokens(draws: readonly TokenDraw[], now: number): Promise<TokenResult>;
+  /**
+   * Gives `amount` tokens back to each bucket (capped at `capacity`); a negative `amount`
+   * takes more (debt floored at `-capacity`): how a reservation is settled to actual usage.
+   */
+  refundTokens(draws: readonly TokenDraw[], now: number): Promise<void>;
+  /**
+   * Reserves `amountUsd` on every counter, or on none: rejected when, on any counter,
+   * spent + reserved + `amountUsd` would exceed its `limitUsd`. Reservations past their
+   * `expiresAt` no longer count (a process that died cannot hold a budget forever).
+   */
+  reserveBudget(reservation: BudgetReservation, counters: readonly BudgetCounter[], now: number): Promise<BudgetResult>;
+  /**
+   * Ends a reservation on each counter and adds what the call actually cost. Safe to call for
+   * a reservation that already expired: the actual cost is added all the same, once.
+   */
+  settleBudget(reservationId: string, counters: readonly BudgetCounter[], actualUsd: number, now: number): Promise<void>;
+  /** Releases timers and connections. */
+  close(): Promise<void>;
+}
+
+/** One token bucket touched by an operation, with its shape (the store keeps only levels). */
+export interface TokenDraw {
+  /** Unique per scope and limit, e.g. `rpm:key:team-a`. */
+  readonly key: string;
+  /** Tokens to take (consume) or give back (refund). */
+  readonly amount: number;
+  /** Most tokens the bucket holds: the burst. */
+  readonly capacity: number;
+  /** Tokens added per millisecond (`rpm / 60_000`). */
+  readonly refillPerMs: number;
+}
+
+/** The answer of `consumeTokens` and `peekTokens`. */
+export interface TokenResult {
+  ok: boolean;
+  /** 0 when `ok`; else milliseconds until every bucket holds enough for its draw. */
+  retryAfterMs: number;
+  /** Index of the draw whose bucket makes the caller wait longest; -1 when `ok`. */
+  blocking: number;
+  /** Each bucket's level, in tokens: after the take when `ok`, else as it stands. */
+  levels: number[];
+}
+
+/** One budget counter: what a scope may spend in one period. */
+export interface BudgetCounter {
+  /** Unique per scope and period, e.g. `budget:key:team-a:month:2025-06-01`. */
+  readonly key: string;
+  readonly limitUsd: number;
+  /** When the counter may be forgotten (end of its period plus a grace), epoch ms; `Infinity` for never. */
+  readonly expiresAt: number;
+}
+
+/** A worst-case amount held against budgets while a call runs. */
+export interface BudgetReservation {
+  /** Unique across every process sharing the store. */
+  readonly id: string;
+  readonly amountUsd: number;
+  /** When the hold lapses if never settled, epoch ms. */
+  readonly expiresAt: number;
+}
+
+/** The answer of `reserveBudget`. */
+export interface BudgetResult {
+  ok: boolean;
+  /** Index of the first counter that refused; -1 when `ok`. */
+  blocking: number;
+  /** Per counter: spent plus reserved by other calls, in USD (before this reservation). */
+  spentUsd: number[];
+}
