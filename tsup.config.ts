@@ -8,6 +8,7 @@ export default defineConfig({
     openai: "src/openai.ts",
     anthropic: "src/anthropic.ts",
     google: "src/google.ts",
+    redis: "src/redis.ts",
     testing: "src/testing.ts",
   },
   format: ["esm", "cjs"],

@@ -1,0 +1,112 @@
+/**
+ * Lua for budget counters, run with EVALSHA (ioredis `defineCommand`): a reservation is one
+ * atomic step over every counter it names, so a fleet's concurrent calls can never reserve
+ * past a limit between them.
+ *
+ * A counter is two keys: a hash `{ spent, reserved, h:<reservation id>: amount }` and a sorted
+ * set of its holds scored by expiry. Amounts are whole nanodollars kept as integers by
+ * HINCRBY on decimal strings from the caller, so sums never drift and never pass through a
+ * Lua number that Redis would print with 14 digits. Expired holds are swept (a bounded number
+ * per call) before a counter is read; a settled hold leaves a tombstone `"s"` until its expiry,
+ * so a settlement sent twice (a replay after a timeout that did reach the server) counts once
+ * (within `TOMBSTONE_MS`).
+ *
+ * Expiry instants are the server's clock plus lifetimes the caller computed from its own `now`,
+ * so no two clocks are ever compared.
+ */
+
+/**
+ * How long a tombstone outlives its settlement (at most; never past the hold's own expiry):
+ * long enough for the replays that follow a timeout (they back off up to 5 s), short enough
+ * that a busy fleet's tombstones stay a few MB.
+ */
+const TOMBSTONE_MS = 120_000;
+
+/** Holds swept per counter per call: bounded work; leftovers only over-count, never under. */
+const SWEEP_LIMIT = 256;
+
+const PRELUDE = `
+local time = redis.call("TIME")
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+-- HINCRBY refuses "-0"; amounts are canonical decimal strings from the caller.
+local function decrease(counter, field, amount)
+  if amount ~= "0" then redis.call("HINCRBY", counter, field, "-" .. amount) end
+end
+local function sweep(counter, holds)
+  local expired = redis.call("ZRANGEBYSCORE", holds, "-inf", now, "LIMIT", 0, ${SWEEP_LIMIT})
+  for _, id in ipairs(expired) do
+    local amount = redis.call("HGET", counter, "h:" .. id)
+    if amount and amount ~= "s" then decrease(counter, "reserved", amount) end
+    redis.call("HDEL", counter, "h:" .. id)
+    redis.call("ZREM", holds, id)
+  end
+end
+local function keep_for(counter, holds, ttl)
+  if ttl ~= "-1" then
+    redis.call("PEXPIRE", counter, ttl)
+    redis.call("PEXPIRE", holds, ttl)
+  end
+end
+`;
+
+/**
+ * KEYS: counter hash, holds set, per counter. ARGV: reservation id, amount (nanodollars),
+ * lifetime ms, then per counter limit (nanodollars) and TTL ms ("-1": never expires).
+ * Returns { ok (1|0), blocking (0-based, -1), used nanodollars per counter... }. A reservation
+ * id already held (a resent command) is answered ok without holding twice.
+ */
+export const RESERVE_BUDGET = `${PRELUDE}
+local id = ARGV[1]
+local amount = ARGV[2]
+local expires_at = now + tonumber(ARGV[3])
+local counters = #KEYS / 2
+local used = {}
+local blocking = -1
+local already = true
+for i = 1, counters do
+  local counter, holds = KEYS[i * 2 - 1], KEYS[i * 2]
+  sweep(counter, holds)
+  local stored = redis.call("HMGET", counter, "spent", "reserved", "h:" .. id)
+  if not stored[3] then already = false end
+  used[i] = tonumber(stored[1] or "0") + tonumber(stored[2] or "0")
+  if blocking == -1 and used[i] + tonumber(amount) > tonumber(ARGV[2 + i * 2]) then blocking = i - 1 end
+end
+if already then blocking = -1 end
+if blocking == -1 and not already then
+  for i = 1, counters do
+    local counter, holds = KEYS[i * 2 - 1], KEYS[i * 2]
+    redis.call("HSET", counter, "h:" .. id, amount)
+    redis.call("HINCRBY", counter, "reserved", amount)
+    redis.call("ZADD", holds, expires_at, id)
+    keep_for(counter, holds, ARGV[3 + i * 2])
+  end
+end
+local reply = { blocking == -1 and 1 or 0, blocking }
+for i = 1, counters do reply[i + 2] = string.format("%.17g", used[i]) end
+return reply
+`;
+
+/**
+ * KEYS: counter hash, holds set, per counter. ARGV: reservation id, actual cost (nanodollars),
+ * then per counter TTL ms ("-1": never expires). Ends the hold and adds the actual cost; a hold
+ * that already lapsed adds the cost all the same; a tombstone (settled before) adds nothing.
+ */
+export const SETTLE_BUDGET = `${PRELUDE}
+local id = ARGV[1]
+local actual = ARGV[2]
+for i = 1, #KEYS / 2 do
+  local counter, holds = KEYS[i * 2 - 1], KEYS[i * 2]
+  local held = redis.call("HGET", counter, "h:" .. id)
+  if held ~= "s" then
+    if held then
+      decrease(counter, "reserved", held)
+      redis.call("HSET", counter, "h:" .. id, "s")
+      local expires_at = tonumber(redis.call("ZSCORE", holds, id))
+      if expires_at and expires_at > now + ${TOMBSTONE_MS} then redis.call("ZADD", holds, now + ${TOMBSTONE_MS}, id) end
+    end
+    redis.call("HINCRBY", counter, "spent", actual)
+    keep_for(counter, holds, ARGV[2 + i])
+  end
+end
+return 1
+`;

@@ -1,0 +1,59 @@
+import type { SharedCacheStore } from "../../cache/tiered-cache-store.js";
+import type { RedisKeys } from "./redis-keys.js";
+import type { RedisLink } from "./redis-link.js";
+
+/** GET and PTTL in one round trip: a tier in front then keeps a copy no longer than Redis does. */
+const GET_WITH_TTL = `
+local value = redis.call("GET", KEYS[1])
+if not value then return false end
+return { value, redis.call("PTTL", KEYS[1]) }
+`;
+
+/**
+ * The answer cache in Redis: string values with a PX TTL under the store's prefix. It never
+ * fails a call: while Redis is unreachable (or the link is paused after a failure) `get`
+ * misses at once and `set` is skipped. Values larger than `maxValueBytes` are not stored.
+ * Redis itself bounds the total: run it with `maxmemory` and an eviction policy
+ * (`volatile-lru`), as every entry has a TTL.
+ */
+export function redisCacheStore(link: RedisLink, keys: RedisKeys, maxValueBytes: number): SharedCacheStore {
+  const getWithTtl = link.defineScript("cache_get", GET_WITH_TTL);
+
+  async function getEntry(key: string): Promise<{ value: string; ttlMs: number } | undefined> {
+    if (!(await link.usable())) return undefined;
+    try {
+      const reply = await link.run(() => getWithTtl(1, keys.cache(key)));
+      if (!Array.isArray(reply) || typeof reply[0] !== "string") return undefined;
+      const ttlMs = Number(reply[1]);
+      // PTTL is -1 for a key without expiry (set by someone else): treat as just expired.
+      return ttlMs > 0 ? { value: reply[0], ttlMs } : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  return {
+    getEntry,
+    async get(key) {
+      return (await getEntry(key))?.value;
+    },
+    async set(key, value, ttlMs) {
+      if (Buffer.byteLength(value) > maxValueBytes || !(await link.usable())) return;
+      try {
+        await link.run(() => link.client.set(keys.cache(key), value, "PX", Math.max(1, Math.ceil(ttlMs))));
+      } catch {
+        // A missed store costs a future hit, never this call.
+      }
+    },
+    async delete(key) {
+      if (!(await link.usable())) return;
+      try {
+        await link.run(() => link.client.del(keys.cache(key)));
+      } catch {
+        // Expires on its own.
+      }
+    },
+    // The connection belongs to the store as a whole; `redisStore().close()` releases it.
+    async close() {},
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * One process of a test fleet: a gateway over mock providers and `redisStore`, driven by its
+ * parent over IPC (`child_process.fork` with `--import tsx`). Each message is answered once;
+ * errors travel as `{ code, name, message }`.
+ */
+import { createGateway, GatewayError, type Gateway, type GatewayConfig } from "../../src/index.js";
+import { redisStore } from "../../src/redis.js";
+import { mockProvider, type MockProvider } from "../../src/testing.js";
+
+/** How the parent describes this process's gateway. */
+export interface FleetStart {
+  type: "start";
+  url: string;
+  prefix: string;
+  onError: "open" | "closed";
+  /** Mock providers by name: what each answers, and whether it fails every call with `failStatus`. */
+  providers: Record<string, { reply: string; failStatus?: number }>;
+  /** The rest of the gateway config (models, keys, users, cache, cooldown, prices, retry). */
+  config: Omit<GatewayConfig, "providers" | "store">;
+}
+
+export interface FleetChat {
+  type: "chat";
+  id: number;
+  requests: { model: string; content: string; key?: string; user?: string; maxTokens?: number }[];
+}
+
+export interface FleetQuery {
+  type: "health" | "calls" | "close";
+  id: number;
+}
+
+export type FleetMessage = FleetStart | FleetChat | FleetQuery;
+
+/** One chat's outcome as the parent sees it. */
+export interface FleetOutcome {
+  ok: boolean;
+  content?: string;
+  cache?: string;
+  deployment?: string;
+  costUsd?: number;
+  code?: string;
+  message?: string;
+}
+
+let gateway: Gateway | undefined;
+const mocks: Record<string, MockProvider> = {};
+
+function reply(message: object): void {
+  process.send?.(message);
+}
+
+async function chatOnce(request: FleetChat["requests"][number]): Promise<FleetOutcome> {
+  try {
+    const response = await gateway!.chat(
+      { model: request.model, messages: [{ role: "user", content: request.content }], max_tokens: request.maxTokens ?? 10 },
+      { key: request.key, user: request.user },
+    );
+    return {
+      ok: true,
+      content: response.choices[0]?.message.content ?? undefined,
+      cache: response.gateway.cache,
+      deployment: response.gateway.deployment,
+      costUsd: response.gateway.costUsd,
+    };
+  } catch (error) {
+    const code = error instanceof GatewayError ? error.code : "unexpected";
+    return { ok: false, code, message: error instanceof Error ? error.message.split("\n")[0] : String(error) };
+  }
+}
+
+process.on("message", async (message: FleetMessage) => {
+  if (message.type === "start") {
+    for (const [name, spec] of Object.entries(message.providers)) {
+      mocks[name] = mockProvider({
+        name,
+        reply: spec.reply,
+        usage: { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20 },
+        fail: spec.failStatus === undefined ? undefined : { status: spec.failStatus, times: Number.POSITIVE_INFINITY },
+      });
+    }
+    const store = redisStore({ url: message.url }, { prefix: message.prefix, onError: message.onError });
+    gateway = createGateway({ ...message.config, providers: mocks, store } as GatewayConfig);
+    reply({ type: "started" });
+    return;
+  }
+  if (message.type === "chat") {
+    const outcomes = await Promise.all(message.requests.map(chatOnce));
+    reply({ id: message.id, outcomes });
+    return;
+  }
+  if (message.type === "health") {
+    reply({ id: message.id, health: gateway!.health() });
+    return;
+  }
+  if (message.type === "calls") {
+    reply({ id: message.id, calls: Object.fromEntries(Object.entries(mocks).map(([name, mock]) => [name, mock.calls])) });
+    return;
+  }
+  await gateway?.close();
+  reply({ id: message.id });
+  process.disconnect?.();
+});

@@ -1,0 +1,143 @@
+/**
+ * A real redis-server for tests: started on a free loopback port in a temp dir, with no
+ * persistence (`--save "" --appendonly no`), and stopped after. Never skipped: when
+ * redis-server is not installed the tests fail and say how to install it.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createConnection, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const READY_TIMEOUT_MS = 5_000;
+const STOP_TIMEOUT_MS = 5_000;
+/** Tries with a new port when another process took the one we picked in between. */
+const START_TRIES = 3;
+
+export interface RedisServer {
+  readonly port: number;
+  /** `redis://127.0.0.1:<port>` */
+  readonly url: string;
+  /** SIGKILL, as a crash: the data is gone, the port free. */
+  kill(): Promise<void>;
+  /** SIGSTOP / SIGCONT: the server stalls with its connections open. */
+  pause(): void;
+  resume(): void;
+  /** Starts a new empty server on the same port. */
+  restart(): Promise<void>;
+  /** Stops the server (SIGTERM) and removes its directory. */
+  stop(): Promise<void>;
+}
+
+/** Fails with instructions when redis-server is missing. */
+export function requireRedisServer(): void {
+  const probe = spawnSync("redis-server", ["--version"], { encoding: "utf8" });
+  if (probe.error || probe.status !== 0) {
+    throw new Error(
+      "redis-server is not installed, and the Redis tests need a real one (they start it on a free loopback port). " +
+        "Install it: `apt-get install -y redis-server` (Debian/Ubuntu; .ci/run does this) or `brew install redis`.",
+    );
+  }
+}
+
+export async function startRedisServer(): Promise<RedisServer> {
+  requireRedisServer();
+  const directory = mkdtempSync(join(tmpdir(), "modelgate-redis-"));
+  let lastError: unknown;
+  for (let attempt = 0; attempt < START_TRIES; attempt++) {
+    const port = await freePort();
+    try {
+      const child = await launch(port, directory);
+      return handle(port, directory, child);
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  rmSync(directory, { recursive: true, force: true });
+  throw lastError;
+}
+
+function handle(port: number, directory: string, first: ChildProcess): RedisServer {
+  let child: ChildProcess | undefined = first;
+  const killOnExit = (): void => {
+    child?.kill("SIGKILL");
+  };
+  process.once("exit", killOnExit);
+  const end = async (signal: NodeJS.Signals): Promise<void> => {
+    const running = child;
+    child = undefined;
+    if (!running || running.exitCode !== null || running.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => running.once("exit", () => resolve()));
+    running.kill("SIGCONT");
+    running.kill(signal);
+    const timer = setTimeout(() => running.kill("SIGKILL"), STOP_TIMEOUT_MS);
+    await exited;
+    clearTimeout(timer);
+  };
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    kill: () => end("SIGKILL"),
+    pause: () => {
+      child?.kill("SIGSTOP");
+    },
+    resume: () => {
+      child?.kill("SIGCONT");
+    },
+    async restart() {
+      await end("SIGKILL");
+      child = await launch(port, directory);
+    },
+    async stop() {
+      await end("SIGTERM");
+      process.off("exit", killOnExit);
+      rmSync(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+async function launch(port: number, directory: string): Promise<ChildProcess> {
+  const child = spawn(
+    "redis-server",
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory, "--loglevel", "warning"],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
+  let stderr = "";
+  child.stderr?.on("data", (data: Buffer) => {
+    if (stderr.length < 4_000) stderr += data.toString();
+  });
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`redis-server exited (${child.exitCode}) on port ${port}: ${stderr}`);
+    if (await answersPing(port)) return child;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  child.kill("SIGKILL");
+  throw new Error(`redis-server did not answer PING on port ${port} within ${READY_TIMEOUT_MS} ms: ${stderr}`);
+}
+
+function answersPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: "127.0.0.1", port });
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(500, () => done(false));
+    socket.once("error", () => done(false));
+    socket.once("connect", () => socket.write("PING\r\n"));
+    socket.once("data", (data) => done(data.toString().startsWith("+PONG")));
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
