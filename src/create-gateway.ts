@@ -106,7 +106,15 @@ export function createGateway(config: GatewayConfig): Gateway {
   // [slot: cache]
   // A `store` that can hold answers (redisStore) becomes the shared tier behind the LRU.
   const cacheStore = settings.cache ? sharedCacheTier(settings.cache, settings.store) : undefined;
-  const cache = settings.cache ? createCache(settings.cache, { providers: settings.providers, table, events, store: cacheStore }) : undefined;
+  let cache: ReturnType<typeof createCache> | undefined;
+  try {
+    cache = settings.cache ? createCache(settings.cache, { providers: settings.providers, table, events, store: cacheStore }) : undefined;
+  } catch (error) {
+    // The cache refuses a config it can only judge now (an embedder naming a provider that
+    // cannot embed): what was built before it must not keep timers or subscriptions alive.
+    for (const close of closers) void Promise.resolve().then(close).catch(() => {});
+    throw error;
+  }
   if (cache) {
     callMiddleware.push(cache.middleware);
     closers.push(() => cache.close());
