@@ -148,11 +148,7 @@ export class RateLimiter {
         ({ blocking, waitMs } = this.waitBehindQueue(waiter, peek));
       }
     } catch (error) {
-      waiter.trying = false;
-      if (!waiter.done) {
-        this.leave(waiter);
-        waiter.reject(error);
-      }
+      this.failWaiter(waiter, error);
       return;
     }
     const draw = waiter.draws[blocking]!;
@@ -214,11 +210,7 @@ export class RateLimiter {
     try {
       result = await this.store.consumeTokens(waiter.draws, this.now());
     } catch (error) {
-      waiter.trying = false;
-      if (!waiter.done) {
-        this.leave(waiter);
-        waiter.reject(error);
-      }
+      this.failWaiter(waiter, error);
       return;
     }
     waiter.trying = false;
@@ -243,6 +235,14 @@ export class RateLimiter {
   }
 
   /** Removes a waiter from every queue it is in, and gives the next ones their turn. */
+  /** A store that failed while a queued call was being admitted fails that call, once. */
+  private failWaiter(waiter: Waiter, error: unknown): void {
+    waiter.trying = false;
+    if (waiter.done) return;
+    this.leave(waiter);
+    waiter.reject(error);
+  }
+
   private leave(waiter: Waiter): void {
     waiter.done = true;
     if (waiter.timer) clearTimeout(waiter.timer);
