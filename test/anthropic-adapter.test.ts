@@ -740,6 +740,50 @@ describe("errors", () => {
     expect((errors[0] as ProviderError).status).toBe(401);
   });
 
+  it("never lets a credential header's value reach an error, its JSON or its cause chain", async () => {
+    const TOKEN = "tok-SECRET-123";
+    // The fake echoes the header it received into its error body, as a misbehaving proxy might.
+    const echo = () => ({
+      kind: "fail" as const,
+      status: 403,
+      type: "permission_error",
+      message: `proxy refused token ${String(fake.requests.at(-1)?.headers["x-proxy-token"])}`,
+    });
+    fake.enqueue(echo, echo);
+    const chat = adapter({ headers: { "x-proxy-token": TOKEN } });
+    const errors = [
+      await rejection(chat.chat(chatRequest(), context())),
+      await rejection(collect(chat.stream(chatRequest(), context()))),
+    ];
+    expect(fake.requests[0]!.headers["x-proxy-token"]).toBe(TOKEN);
+    for (const error of errors) {
+      expect(error).toBeInstanceOf(ProviderError);
+      expect(error).toMatchObject({ status: 403, type: "permission_error", retryable: false });
+      expect((error as ProviderError).message).toContain("proxy refused token [redacted]");
+      expect(JSON.stringify(error)).not.toContain(TOKEN);
+      const seen = new Set<unknown>();
+      for (let current: unknown = error; current !== undefined && !seen.has(current); ) {
+        seen.add(current);
+        expect(inspect(current, { depth: 20 })).not.toContain(TOKEN);
+        expect(String(current)).not.toContain(TOKEN);
+        current = current instanceof Error ? current.cause : undefined;
+      }
+    }
+  });
+
+  it("keeps a proxy's 5,000-character HTML error page to a log line", async () => {
+    const page = `<html><head><title>502 Bad Gateway</title></head><body>${"Bad gateway. ".repeat(400)}</body></html>`.slice(0, 5000);
+    expect(page).toHaveLength(5000);
+    fake.enqueue({ kind: "raw", status: 502, headers: { "content-type": "text/html" }, body: page });
+    const error = await rejection(adapter().chat(chatRequest(), context()));
+    expect(error).toBeInstanceOf(ProviderError);
+    expect(error).toMatchObject({ status: 502, retryable: true });
+    const message = (error as ProviderError).message;
+    expect(message).toMatch(/^anthropic answered HTTP 502: <html><head><title>502 Bad Gateway/);
+    expect(message.length).toBeLessThanOrEqual(301);
+    expect(message.endsWith("…")).toBe(true);
+  });
+
   it("fails calls without a key clearly, reads the variable lazily, and never sends a request", async () => {
     vi.stubEnv("ANTHROPIC_API_KEY", "");
     const chat = anthropic({ baseURL: fake.url });

@@ -4,6 +4,7 @@ import type { ChatRequest } from "../../contract/chat-request.js";
 import type { ChatResponse } from "../../contract/chat-response.js";
 import { ProviderError } from "../../errors.js";
 import type { AdapterContext, AdapterOptions, ProviderAdapter } from "../adapter.js";
+import { credentialHeaderValues } from "../scrub-secrets.js";
 import { fromAnthropicError } from "./anthropic-errors.js";
 import { toChatChunks } from "./anthropic-stream.js";
 import { fromAnthropicResponse } from "./from-anthropic-response.js";
@@ -67,7 +68,15 @@ export function anthropic(options: AnthropicOptions = {}): ProviderAdapter {
     maxRetries: 0,
     timeout: ctx.timeoutMs > 0 ? Math.min(ctx.timeoutMs, MAX_TIMER_MS) : MAX_TIMER_MS,
   });
-  const errorContext = (ctx: AdapterContext) => ({ provider: name, signal: ctx.signal, secrets: [apiKey, options.apiKey] });
+  /** What a server might echo back that must not reach an error: the key and credential headers' values. */
+  const secrets = (): (string | null | undefined)[] => [
+    apiKey,
+    options.apiKey,
+    options.client?.apiKey,
+    options.client?.authToken,
+    ...credentialHeaderValues(options.headers),
+  ];
+  const errorContext = (ctx: AdapterContext) => ({ provider: name, signal: ctx.signal, secrets: secrets() });
 
   return {
     name,

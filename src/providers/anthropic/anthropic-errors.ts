@@ -1,7 +1,7 @@
-import { inspect } from "node:util";
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "@anthropic-ai/sdk";
 import { AbortError, GatewayError, ProviderError, isRetryableStatus } from "../../errors.js";
 import { abortReason } from "../../routing/abortable.js";
+import { safeCause, scrubSecrets } from "../scrub-secrets.js";
 
 /**
  * Anthropic's error types that settle retryability whatever the status says. A stream's
@@ -45,27 +45,26 @@ export interface AnthropicErrorContext {
   provider: string;
   /** The attempt's signal: once it aborted, its reason wins over whatever the SDK threw. */
   signal?: AbortSignal;
-  /** Strings scrubbed from any message we build, should a server or proxy echo them. */
-  secrets?: readonly (string | undefined)[];
+  /** The API key and credential header values: scrubbed from messages, and no `cause` that holds one. */
+  secrets?: readonly (string | null | undefined)[];
 }
 
 /**
  * Any failure of an Anthropic call as a `GatewayError`: HTTP errors and stream `error` events
  * become `ProviderError` with the provider's error type; connection failures are retryable.
- * The SDK error rides along as `cause`: it holds the response's headers and body, never the request's.
+ * Messages are scrubbed of secrets and credential shapes and cut to a log line (`scrubSecrets`). The
+ * SDK error rides along as `cause` (it holds the response's headers and body, never the request's)
+ * unless a secret appears anywhere in it.
  */
 export function fromAnthropicError(error: unknown, context: AnthropicErrorContext): GatewayError {
   if (context.signal?.aborted) return abortReason(context.signal);
   if (error instanceof GatewayError) return error;
   const provider = context.provider;
-  const redact = (text: string): string => {
-    let result = text;
-    for (const secret of context.secrets ?? []) if (secret) result = result.split(secret).join("[redacted]");
-    return result;
-  };
+  // Every message we build: configured secrets and credential shapes masked, cut to a log line.
+  const redact = (text: string): string => scrubSecrets(text, context.secrets);
 
   // The SDK error is a useful cause (request id, response headers) unless the server echoed a secret into it.
-  const cause = mentionsSecret(error, context.secrets) ? undefined : error;
+  const cause = safeCause(error, context.secrets);
 
   if (error instanceof APIUserAbortError) return new AbortError();
   if (error instanceof APIConnectionTimeoutError) {
@@ -87,7 +86,8 @@ export function fromAnthropicError(error: unknown, context: AnthropicErrorContex
   if (error instanceof APIError) {
     const status = typeof error.status === "number" ? error.status : undefined;
     const type = error.type ?? undefined;
-    const detail = error.apiMessage ?? error.message;
+    // A body that is not Anthropic's error JSON (a proxy's HTML page) comes as the message, after the status.
+    const detail = error.apiMessage ?? error.message.replace(/^\d{3} /, "");
     const where = status === undefined ? "an error event mid-stream" : `HTTP ${status}`;
     return new ProviderError(redact(`${provider} answered ${where}${type ? ` (${type})` : ""}: ${detail}`), {
       provider,
@@ -112,13 +112,6 @@ export function fromAnthropicError(error: unknown, context: AnthropicErrorContex
     provider,
     retryable: true,
     type: "connection_error",
-    cause: error,
+    cause,
   });
-}
-
-function mentionsSecret(error: unknown, secrets: readonly (string | undefined)[] | undefined): boolean {
-  const present = secrets?.filter((secret): secret is string => Boolean(secret)) ?? [];
-  if (present.length === 0) return false;
-  const text = inspect(error, { depth: 8 });
-  return present.some((secret) => text.includes(secret));
 }

@@ -11,6 +11,7 @@ import type { ChatRequest } from "../../contract/chat-request.js";
 import type { ChatResponse } from "../../contract/chat-response.js";
 import { ConfigError, ProviderError } from "../../errors.js";
 import type { AdapterContext, AdapterOptions, ProviderAdapter } from "../adapter.js";
+import { credentialHeaderValues } from "../scrub-secrets.js";
 import { fromGoogleResponse } from "./from-google-response.js";
 import { toGatewayError, type GoogleErrorContext } from "./google-errors.js";
 import { toChatChunks } from "./google-stream.js";
@@ -32,8 +33,6 @@ const DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com";
 const MAX_CACHED_MODELS = 64;
 /** `batchEmbedContents` takes at most 100 requests per call. */
 const MAX_EMBED_BATCH = 100;
-/** Header names whose values are credentials, kept out of every message. */
-const SECRET_HEADER = /auth|key|token|secret|cookie/i;
 
 const embedResponseSchema = z.object({ embedding: z.object({ values: z.array(z.number()) }) });
 const batchEmbedResponseSchema = z.object({ embeddings: z.array(z.object({ values: z.array(z.number()) })) });
@@ -69,10 +68,10 @@ class GoogleAdapter implements ProviderAdapter {
     this.requestOptions = { baseUrl: baseURL, ...(headers ? { customHeaders: headers } : {}) };
     const apiKey = options.client?.apiKey ?? options.apiKey ?? process.env.GEMINI_API_KEY ?? process.env.GOOGLE_API_KEY;
     this.client = options.client ?? (apiKey ? new GoogleGenerativeAI(apiKey) : undefined);
-    const secretHeaders = Object.entries(headers ?? {}).filter(([name]) => SECRET_HEADER.test(name));
     this.errors = {
       provider: this.name,
-      secrets: [apiKey ?? "", ...secretHeaders.map(([, value]) => value)].filter((secret) => secret.length > 0),
+      // The key and the values of credential headers: kept out of every message and cause.
+      secrets: [apiKey ?? "", ...credentialHeaderValues(headers)].filter((secret) => secret.length > 0),
     };
   }
 

@@ -6,6 +6,7 @@ import {
 } from "@google/generative-ai";
 import { AbortError, GatewayError, ProviderError, isRetryableStatus } from "../../errors.js";
 import { abortReason } from "../../routing/abortable.js";
+import { safeCause, scrubSecrets } from "../scrub-secrets.js";
 
 /** What error translation needs to know about the adapter. */
 export interface GoogleErrorContext {
@@ -86,7 +87,7 @@ export function classifyGoogleError(error: GoogleStatusError, context: GoogleErr
   if (error.status === 429 && isDailyQuota(error.details)) retryable = false;
   const type = error.googleStatus ?? (error.status === undefined ? undefined : CANONICAL_STATUS[error.status]);
   const label = [error.status, type].filter((part) => part !== undefined).join(" ");
-  return new ProviderError(scrub(`Gemini ${label}: ${error.message}`, context.secrets), {
+  return new ProviderError(scrubSecrets(`Gemini ${label}: ${error.message}`, context.secrets), {
     provider: context.provider,
     status: error.status,
     retryable,
@@ -120,7 +121,7 @@ export function toGatewayError(error: unknown, context: GoogleErrorContext, sign
     );
   }
   if (error instanceof GoogleGenerativeAIRequestInputError) {
-    return new ProviderError(scrub(`Gemini request rejected by the SDK: ${sdkMessage(error)}`, context.secrets), {
+    return new ProviderError(scrubSecrets(`Gemini request rejected by the SDK: ${sdkMessage(error)}`, context.secrets), {
       provider: context.provider,
       retryable: false,
       type: "invalid_request",
@@ -128,7 +129,7 @@ export function toGatewayError(error: unknown, context: GoogleErrorContext, sign
     });
   }
   if (error instanceof GoogleGenerativeAIResponseError) {
-    return new ProviderError(scrub(`Gemini response unusable: ${sdkMessage(error)}`, context.secrets), {
+    return new ProviderError(scrubSecrets(`Gemini response unusable: ${sdkMessage(error)}`, context.secrets), {
       provider: context.provider,
       retryable: false,
       type: "response_blocked",
@@ -137,7 +138,7 @@ export function toGatewayError(error: unknown, context: GoogleErrorContext, sign
   }
   // No HTTP status: a connection that failed, dropped mid-body, or a stream cut short.
   const message = error instanceof Error ? sdkMessage(error) : String(error);
-  return new ProviderError(scrub(`Gemini request failed without a response: ${message}`, context.secrets), {
+  return new ProviderError(scrubSecrets(`Gemini request failed without a response: ${message}`, context.secrets), {
     provider: context.provider,
     retryable: isRetryableStatus(undefined),
     type: "network_error",
@@ -161,20 +162,4 @@ function fetchErrorMessage(error: GoogleGenerativeAIFetchError): string {
     if (message.endsWith(suffix)) message = message.slice(0, -suffix.length);
   }
   return message;
-}
-
-/** Replaces each secret in `text`; a no-op unless something upstream echoed one. */
-export function scrub(text: string, secrets: readonly string[]): string {
-  let result = text;
-  for (const secret of secrets) {
-    if (secret.length > 0) result = result.split(secret).join("[redacted]");
-  }
-  return result;
-}
-
-/** The SDK error as `cause` for debugging, unless any of its text holds a secret. */
-function safeCause(cause: unknown, secrets: readonly string[]): unknown {
-  if (cause === undefined) return undefined;
-  const text = cause instanceof Error ? `${cause.message}\n${cause.stack ?? ""}` : String(cause);
-  return secrets.some((secret) => secret.length > 0 && text.includes(secret)) ? undefined : cause;
 }

@@ -4,6 +4,7 @@ import type { ChatRequest } from "../../contract/chat-request.js";
 import type { ChatResponse } from "../../contract/chat-response.js";
 import { ProviderError, type GatewayError } from "../../errors.js";
 import type { AdapterContext, AdapterOptions, ProviderAdapter } from "../adapter.js";
+import { credentialHeaderValues } from "../scrub-secrets.js";
 import { fromOpenAIEmbeddings, fromOpenAIResponse } from "./from-openai-response.js";
 import { fromOpenAIError, providerLabel } from "./openai-errors.js";
 import { OpenAIChunkStream } from "./openai-stream.js";
@@ -124,13 +125,8 @@ export class OpenAIAdapter implements ProviderAdapter {
 
   /** What a server might echo back that must not reach a message: the key and credential headers. */
   private secrets(): string[] {
-    const secrets: string[] = [];
     const key = this.client?.apiKey ?? this.options.apiKey;
-    if (key) secrets.push(key);
-    for (const [name, value] of Object.entries(this.options.headers ?? {})) {
-      if (/authorization|api-key|token|secret/i.test(name)) secrets.push(value.replace(/^Bearer\s+/i, ""));
-    }
-    return secrets;
+    return [...(key ? [key] : []), ...credentialHeaderValues(this.options.headers)];
   }
 }
 

@@ -1,10 +1,9 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, OpenAIError } from "openai";
 import { GatewayError, ProviderError, isRetryableStatus } from "../../errors.js";
+import { safeCause, scrubSecrets } from "../scrub-secrets.js";
 
 /** Longest Retry-After we report: past it a hint is more likely a misconfiguration than a plan. */
 const MAX_RETRY_AFTER_MS = 10 * 60_000;
-/** Provider messages can be whole HTML pages from a proxy; keep what a log line can hold. */
-const MAX_MESSAGE_LENGTH = 300;
 
 /**
  * A 429 that is not a rate limit but an empty account: waiting will not refill it. Checked
@@ -54,24 +53,24 @@ export function fromOpenAIError(error: unknown, context: OpenAIErrorContext): Ga
     return new ProviderError(`${label} request timed out`, { provider, retryable: true, type: "timeout" });
   }
   if (isSdkError(error, APIConnectionError)) {
-    return new ProviderError(`${label} connection error: ${scrub(deepestMessage(error), context.secrets)}`, {
+    return new ProviderError(`${label} connection error: ${scrubSecrets(deepestMessage(error), context.secrets)}`, {
       provider,
       retryable: true,
       type: "connection_error",
-      cause: error.cause,
+      cause: safeCause(error.cause, context.secrets),
     });
   }
   if (isSdkError(error, APIError)) return fromApiError(error, context, label);
   if (isSdkError(error, OpenAIError)) {
     // The SDK refusing to send (bad client options): the same on every try.
-    return new ProviderError(`${label} client error: ${scrub(error.message, context.secrets)}`, {
+    return new ProviderError(`${label} client error: ${scrubSecrets(error.message, context.secrets)}`, {
       provider,
       retryable: false,
       type: "client_error",
     });
   }
   if (error instanceof SyntaxError) {
-    return new ProviderError(`${label} sent a malformed stream event: ${error.message}`, {
+    return new ProviderError(`${label} sent a malformed stream event: ${scrubSecrets(error.message, context.secrets)}`, {
       provider,
       retryable: true,
       type: "invalid_response",
@@ -80,11 +79,11 @@ export function fromOpenAIError(error: unknown, context: OpenAIErrorContext): Ga
   // Anything else escaping the SDK is the transport failing (e.g. undici's `terminated`
   // when the connection drops mid-stream): a later try can succeed.
   const message = error instanceof Error ? deepestMessage(error) : String(error);
-  return new ProviderError(`${label} connection error: ${scrub(message, context.secrets)}`, {
+  return new ProviderError(`${label} connection error: ${scrubSecrets(message, context.secrets)}`, {
     provider,
     retryable: true,
     type: "connection_error",
-    cause: error,
+    cause: safeCause(error, context.secrets),
   });
 }
 
@@ -103,7 +102,7 @@ function fromApiError(error: APIError, context: OpenAIErrorContext, label: strin
   const rawMessage = bodyMessage ?? error.message.replace(/^\d{3} /, "");
   const requestId = stringOrUndefined(error.requestID);
   const message =
-    `${label} ${status ?? "stream error"}: ${scrub(rawMessage, context.secrets)}` +
+    `${label} ${status ?? "stream error"}: ${scrubSecrets(rawMessage, context.secrets)}` +
     (requestId ? ` (request ${requestId})` : "");
   return new ProviderError(message, {
     provider: context.provider,
@@ -164,16 +163,6 @@ function deepestMessage(error: Error): string {
     cause = cause.cause;
   }
   return message;
-}
-
-/** Removes known secrets and anything shaped like an OpenAI key, then trims to a log line. */
-function scrub(text: string, secrets: readonly string[] = []): string {
-  let result = text;
-  for (const secret of secrets) {
-    if (secret.length >= 4) result = result.split(secret).join("[redacted]");
-  }
-  result = result.replace(/sk-[A-Za-z0-9_-]{8,}/g, "sk-[redacted]");
-  return result.length > MAX_MESSAGE_LENGTH ? `${result.slice(0, MAX_MESSAGE_LENGTH)}…` : result;
 }
 
 function isHeaders(value: unknown): value is { get(name: string): string | null } {
