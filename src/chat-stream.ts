@@ -1,6 +1,12 @@
 import type { ChatChunk } from "./contract/chat-chunk.js";
 import type { GatewayChatResponse } from "./contract/chat-response.js";
 import { ChunkAccumulator } from "./contract/chunk-accumulator.js";
+import { AbortError, type GatewayError } from "./errors.js";
+
+/** After a `break` that follows the finish reason, how long to wait for the usage chunk. */
+const USAGE_GRACE_MS = 250;
+/** ... and at most how many chunks to read for it. */
+const USAGE_GRACE_CHUNKS = 8;
 
 /**
  * What `gateway.chat({ ..., stream: true })` resolves to: OpenAI-shaped chunks, then a final
@@ -14,7 +20,8 @@ import { ChunkAccumulator } from "./contract/chunk-accumulator.js";
 export class ChatStream implements AsyncIterable<ChatChunk> {
   private readonly accumulator = new ChunkAccumulator();
   private iterating = false;
-  private done: Promise<GatewayChatResponse>;
+  private abandonedBy: GatewayError | undefined;
+  private readonly done: Promise<GatewayChatResponse>;
   private resolveDone!: (response: GatewayChatResponse) => void;
   private rejectDone!: (error: unknown) => void;
 
@@ -42,15 +49,22 @@ export class ChatStream implements AsyncIterable<ChatChunk> {
         this.accumulator.add(result.value);
         yield result.value;
       }
+      // A stream stopped while nobody read it ends here without its end: say why.
+      if (this.abandonedBy) throw this.abandonedBy;
       completed = true;
-      this.resolveDone({ ...this.accumulator.toResponse(), gateway: this.gatewayInfo() });
+      this.complete();
     } catch (error) {
       this.rejectDone(error);
       throw error;
     } finally {
-      if (!completed) {
-        await this.source.return?.();
-        this.rejectDone(new Error("The stream was not read to its end"));
+      if (!completed && !this.abandonedBy) {
+        // A `break` right after the finish reason is the common way to stop reading; the usage
+        // chunk is still on its way, and without it the answer could be neither costed nor cached.
+        if (this.accumulator.finished && (await this.readToEnd())) this.complete();
+        else {
+          await this.source.return?.();
+          this.rejectDone(new Error("The stream was not read to its end"));
+        }
       }
     }
   }
@@ -68,9 +82,38 @@ export class ChatStream implements AsyncIterable<ChatChunk> {
     return this.done;
   }
 
-  /** Stops the stream and aborts the provider request; safe to call at any time. */
-  async abort(): Promise<void> {
+  /**
+   * Stops the stream and aborts the provider request; safe to call at any time. Every
+   * reservation the call held is released and what was delivered is recorded.
+   */
+  async abort(reason: GatewayError = new AbortError("The stream was aborted")): Promise<void> {
+    this.abandonedBy ??= reason;
     await this.source.return?.();
-    this.rejectDone(new Error("The stream was aborted"));
+    this.rejectDone(reason);
+  }
+
+  private complete(): void {
+    this.resolveDone({ ...this.accumulator.toResponse(), gateway: this.gatewayInfo() });
+  }
+
+  /** Reads what is left after the finish reason, bounded in chunks and time; true if it ended. */
+  private async readToEnd(): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), USAGE_GRACE_MS);
+    });
+    try {
+      for (let count = 0; count < USAGE_GRACE_CHUNKS; count++) {
+        const result = await Promise.race([this.source.next(), timeout]);
+        if (result === "timeout") return false;
+        if (result.done) return true;
+        this.accumulator.add(result.value);
+      }
+      return false;
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }

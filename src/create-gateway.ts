@@ -5,9 +5,9 @@ import type { GatewayChatResponse, GatewayInfo } from "./contract/chat-response.
 import { ChatStream } from "./chat-stream.js";
 import { DEFAULTS } from "./config/defaults.js";
 import { toIssues } from "./config/issues.js";
-import { buildRouteTable, type ModelFactsLookup, type RouteTable } from "./config/resolve-routes.js";
+import { buildRouteTable, declaredDeployments, type ModelFactsLookup, type RouteTable } from "./config/resolve-routes.js";
 import { gatewayConfigSchema, type GatewayConfigInput } from "./config/schema.js";
-import { ConfigError, GatewayClosedError, InvalidRequestError, type Issue } from "./errors.js";
+import { AbortError, ConfigError, GatewayClosedError, GatewayError, InvalidRequestError, type Issue } from "./errors.js";
 import { GatewayEvents, type GatewayEventListener, type GatewayEventName } from "./events.js";
 import { createRouter } from "./middleware/router.js";
 import { createAccess } from "./middleware/access.js";
@@ -25,6 +25,7 @@ import { joinCooldownSharing } from "./routing/join-cooldown-sharing.js";
 import type { CacheStats } from "./cache/cache-stats.js";
 import type { AttemptContext } from "./pipeline/attempt-context.js";
 import { compose, type Middleware } from "./pipeline/compose.js";
+import { whenSettled } from "./pipeline/settle.js";
 import type { CallContext, ChatOptions } from "./pipeline/context.js";
 import { forward } from "./routing/forward.js";
 import { HealthTracker, type DeploymentHealth } from "./routing/health.js";
@@ -125,7 +126,7 @@ export function createGateway(config: GatewayConfig): Gateway {
   attemptMiddleware.push(...limits.attemptMiddleware);
   closers.push(() => limits.close());
   // [slot: cooldown sharing] a `store` that relays cooldowns (redisStore) shares ejections.
-  const cooldownShare = joinCooldownSharing(settings.store, health, events, uniqueDeployments(table));
+  const cooldownShare = joinCooldownSharing(settings.store, health, events, declaredDeployments(table));
   if (cooldownShare) closers.unshift(() => cooldownShare.leave());
 
   const runAttempt = compose(attemptMiddleware, forward);
@@ -158,15 +159,36 @@ export function createGateway(config: GatewayConfig): Gateway {
     };
   }
 
-  async function chat(body: ChatBody, options: ChatOptions = {}): Promise<GatewayChatResponse | ChatStream> {
+  /** Calls that carry a caller's signal, so `close()` reaches them without a listener each. */
+  const linkedCalls = new Set<AbortController>();
+
+  async function chat(body: ChatBody, options?: ChatOptions): Promise<GatewayChatResponse | ChatStream> {
     if (closeController.signal.aborted) throw new GatewayClosedError();
     const startedAt = performance.now();
     const request = parseRequest(body);
-    const callOptions = parseOptions(options);
+    const callOptions = options === undefined ? NO_OPTIONS : parseOptions(options);
     const route = table.resolve(request.model);
     if (!route) throw unknownModel(request.model, table, Object.keys(settings.providers));
+    // Before anything records the key (spans, events): an unknown one may be a pasted secret.
+    if (settings.keys && callOptions.key !== undefined && !Object.hasOwn(settings.keys, callOptions.key)) throw unknownKey();
 
-    const signal = callOptions.signal ? AbortSignal.any([callOptions.signal, closeController.signal]) : closeController.signal;
+    // Not AbortSignal.any: on Node 20 each one stays attached to the long-lived close signal
+    // (nodejs/node#55351), a leak per call. One controller per call that has a signal instead.
+    let signal = closeController.signal;
+    let unlink: (() => void) | undefined;
+    const callerSignal = callOptions.signal;
+    if (callerSignal) {
+      const controller = new AbortController();
+      const onAbort = (): void => controller.abort(callerSignal.reason instanceof GatewayError ? callerSignal.reason : new AbortError());
+      if (callerSignal.aborted) onAbort();
+      else callerSignal.addEventListener("abort", onAbort, { once: true });
+      linkedCalls.add(controller);
+      unlink = () => {
+        callerSignal.removeEventListener("abort", onAbort);
+        linkedCalls.delete(controller);
+      };
+      signal = controller.signal;
+    }
     const ctx: CallContext = {
       request,
       options: callOptions,
@@ -180,15 +202,26 @@ export function createGateway(config: GatewayConfig): Gateway {
       costUsd: 0,
       savedUsd: 0,
     };
-    await pipeline(ctx);
-    if (ctx.chunks) return new ChatStream(ctx.chunks[Symbol.asyncIterator](), () => gatewayInfo(ctx));
+    try {
+      await pipeline(ctx);
+    } catch (error) {
+      unlink?.();
+      throw error;
+    }
+    if (ctx.chunks) {
+      if (unlink) whenSettled(ctx, unlink);
+      const stream = new ChatStream(ctx.chunks![Symbol.asyncIterator](), () => gatewayInfo(ctx));
+      ctx.abandonStream = (reason) => void stream.abort(reason);
+      return stream;
+    }
+    unlink?.();
     if (!ctx.response) throw new Error("modelgate: the pipeline finished without a response (a middleware bug)");
     return { ...ctx.response, gateway: gatewayInfo(ctx) };
   }
 
   return {
     chat: chat as Gateway["chat"],
-    health: () => health.report(uniqueDeployments(table)),
+    health: () => health.report(declaredDeployments(table)),
     spend: spend.reporter,
     stats() {
       const stats: GatewayStats = {};
@@ -199,11 +232,27 @@ export function createGateway(config: GatewayConfig): Gateway {
     off: (name, listener) => events.off(name, listener),
     async close() {
       if (closeController.signal.aborted) return;
-      closeController.abort(new GatewayClosedError());
+      const closed = new GatewayClosedError();
+      closeController.abort(closed);
+      for (const controller of linkedCalls) controller.abort(closed);
       events.clear();
-      for (const close of closers) await close();
+      // Each closer runs even when one before it fails: a throwing spend store must not keep
+      // a Redis connection open. The first failure is reported once all have run.
+      const results = await Promise.allSettled(closers.map((close) => Promise.resolve().then(close)));
+      const failed = results.find((result): result is PromiseRejectedResult => result.status === "rejected");
+      if (failed) throw failed.reason;
     },
   };
+}
+
+/** A call without options: parsed once, shared by every such call. */
+const NO_OPTIONS: ChatOptions = Object.freeze({});
+
+function unknownKey(): InvalidRequestError {
+  return new InvalidRequestError(
+    [{ path: "options.key", message: "is not a configured key (see `keys` in the gateway config)" }],
+    "Invalid chat options:",
+  );
 }
 
 function parseRequest(body: unknown): ChatRequest {
@@ -231,10 +280,4 @@ function unknownModel(model: string, table: RouteTable, providers: string[]): In
 /** Catalog facts with the config's `prices` on top, for the route table. */
 function factsFrom(prices: PriceBook): ModelFactsLookup {
   return (provider, model) => prices.factsOf(model, provider);
-}
-
-function uniqueDeployments(table: RouteTable) {
-  const seen = new Map<string, import("./config/resolve-routes.js").Deployment>();
-  for (const route of table.routes.values()) for (const deployment of route.deployments) seen.set(deployment.id, deployment);
-  return seen.values();
 }

@@ -538,3 +538,99 @@ function catchError(action: () => unknown): unknown {
   }
   throw new Error("expected an error");
 }
+
+describe("settling what nobody finishes", () => {
+  it("settles a stream nobody reads once it goes idle: in-flight released, spend recorded, a late read fails", async () => {
+    const provider = mockProvider({ reply: "never read" });
+    const gateway = createGateway({ providers: { provider }, streamIdleTimeoutMs: 40 });
+    const stream = await gateway.chat({ ...ask("provider/x"), stream: true });
+    expect(gateway.health()).toEqual([]); // direct routes are not declared; check through spend instead
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    const rows = await gateway.spend.report({ by: "model" });
+    expect(rows[0]?.requests).toBe(1);
+    await expect(stream.finalResponse()).rejects.toBeInstanceOf(TimeoutError);
+  });
+
+  it("releases a declared deployment's in-flight count when a paused stream is closed", async () => {
+    const provider = mockProvider({ reply: "a b c d e f" });
+    const gateway = createGateway({ providers: { provider }, models: { m: "provider/x" } });
+    const stream = await gateway.chat({ ...ask("m"), stream: true });
+    const iterator = stream[Symbol.asyncIterator]();
+    await iterator.next(); // read one chunk, then pause
+    expect(gateway.health()[0]?.inFlight).toBe(1);
+    await gateway.close();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(gateway.health()[0]?.inFlight).toBe(0);
+    await expect(iterator.next()).rejects.toMatchObject({ code: "gateway_closed" });
+  });
+
+  it("reads the usage after a break on the finish reason, so the answer is costed and cached", async () => {
+    const provider = mockProvider({ reply: "cached after break" });
+    const gateway = createGateway({
+      providers: { provider },
+      models: { m: "provider/x" },
+      prices: { x: { input: 1, output: 2 } },
+      cache: { exact: {} },
+    });
+    const stream = await gateway.chat({ ...ask("m"), stream: true });
+    for await (const chunk of stream) if (chunk.choices[0]?.finish_reason) break;
+    const final = await stream.finalResponse();
+    expect(final.usage?.completion_tokens).toBeGreaterThan(0);
+    expect(final.gateway.costUsd).toBeGreaterThan(0);
+    const again = await gateway.chat(ask("m"));
+    expect(again.gateway.cache).toBe("exact");
+    expect(provider.calls).toBe(1);
+  });
+});
+
+describe("what counts against a deployment's health", () => {
+  it("cools a deployment whose streams are cut midway", async () => {
+    const cut = mockProvider({ reply: "a b c d", fail: { status: 503, afterChunks: 2, times: Infinity } });
+    const gateway = createGateway({ providers: { cut }, models: { m: "cut/x" }, cooldown: { failures: 3, durationMs: 5_000 } });
+    const cooldowns: string[] = [];
+    gateway.on("cooldown", (event) => cooldowns.push(event.deployment));
+    for (let i = 0; i < 3; i++) {
+      const stream = await gateway.chat({ ...ask("m"), stream: true });
+      await stream.finalResponse().catch(() => {});
+    }
+    expect(gateway.health()[0]?.state).toBe("cooling");
+    expect(cooldowns).toEqual(["cut/x"]);
+  });
+
+  it("does not cool a deployment for a caller's own short timeout", async () => {
+    const steady = mockProvider({ latencyMs: 40 });
+    const gateway = createGateway({
+      providers: { steady },
+      models: { m: "steady/x" },
+      retry: { retries: 0 },
+      cooldown: { failures: 2, durationMs: 5_000 },
+    });
+    for (let i = 0; i < 3; i++) await gateway.chat(ask("m"), { timeoutMs: 5 }).catch(() => {});
+    expect(gateway.health()[0]).toMatchObject({ state: "healthy", recentFailures: 0 });
+    const res = await gateway.chat(ask("m"));
+    expect(res.gateway.deployment).toBe("steady/x");
+  });
+
+  it("cools a deployment for a long Retry-After even on the last try", async () => {
+    const limited = mockProvider({ fail: { status: 429, retryAfterMs: 60_000 } });
+    const gateway = createGateway({ providers: { limited }, models: { m: "limited/x" }, retry: { retries: 0 } });
+    await gateway.chat(ask("m")).catch(() => {});
+    expect(gateway.health()[0]?.state).toBe("cooling");
+    await expect(gateway.chat(ask("m"))).rejects.toMatchObject({ code: "all_failed" });
+    expect(limited.calls).toBe(1);
+  });
+});
+
+describe("virtual keys", () => {
+  it("rejects an unknown key before anything records it", async () => {
+    const gateway = createGateway({ providers: { p: mockProvider() }, keys: { "team-a": {} } });
+    const seen: unknown[] = [];
+    gateway.on("request", (event) => seen.push(event));
+    gateway.on("error", (event) => seen.push(event));
+    const error = (await gateway.chat(ask("p/x"), { key: "sk-pasted-secret" }).catch((e: unknown) => e)) as InvalidRequestError;
+    expect(error).toBeInstanceOf(InvalidRequestError);
+    expect(error.issues[0]?.path).toBe("options.key");
+    expect(error.message).not.toContain("sk-pasted-secret");
+    expect(seen).toEqual([]);
+  });
+});

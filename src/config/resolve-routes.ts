@@ -188,3 +188,27 @@ function sameDeployment(deployment: Deployment, config: DeploymentConfig): boole
     config.maxOutputTokens === undefined
   );
 }
+
+/** The route, then its fallbacks breadth-first, each route once: the order the router walks. */
+export function* routeChain(start: Route, table: RouteTable): Generator<Route> {
+  const seen = new Set<string>([start.name]);
+  const queue: Route[] = [start];
+  // Bounded: each route is queued once, and routes are finite.
+  for (let index = 0; index < queue.length; index++) {
+    const current = queue[index]!;
+    yield current;
+    for (const name of current.fallbacks) {
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const next = table.resolve(name);
+      if (next) queue.push(next);
+    }
+  }
+}
+
+/** Every deployment the config declares, once each. */
+export function declaredDeployments(table: RouteTable): Deployment[] {
+  const seen = new Map<string, Deployment>();
+  for (const route of table.routes.values()) for (const deployment of route.deployments) seen.set(deployment.id, deployment);
+  return [...seen.values()];
+}

@@ -45,6 +45,11 @@ export class ChunkAccumulator {
     }
   }
 
+  /** True once a chunk carried a finish reason: all that follows is usage. */
+  get finished(): boolean {
+    return this.finishReason !== null;
+  }
+
   /** True once any chunk arrived. */
   get hasContent(): boolean {
     return this.chunkCount > 0;

@@ -1,4 +1,4 @@
-import type { Deployment, RouteTable } from "../config/resolve-routes.js";
+import { declaredDeployments, type Deployment, type RouteTable } from "../config/resolve-routes.js";
 import type { GatewayEvents } from "../events.js";
 import { createCost } from "../middleware/cost.js";
 import { createDeploymentLimits, deploymentLimitsApply } from "../middleware/deployment-limits.js";
@@ -67,10 +67,4 @@ export function createLimitStack(options: LimitStackOptions): LimitStack {
     attemptMiddleware.push(createDeploymentLimits({ store, events: options.events, tokenizer, now }));
   }
   return { callMiddleware, attemptMiddleware, close: () => store.close() };
-}
-
-function declaredDeployments(table: RouteTable): Deployment[] {
-  const seen = new Map<string, Deployment>();
-  for (const route of table.routes.values()) for (const deployment of route.deployments) seen.set(deployment.id, deployment);
-  return [...seen.values()];
 }

@@ -1,14 +1,13 @@
-import { InvalidRequestError, ModelNotAllowedError } from "../errors.js";
+import { ModelNotAllowedError } from "../errors.js";
 import type { KeyConfig } from "../limits/limits-schema.js";
 import type { Middleware } from "../pipeline/compose.js";
 import type { CallContext } from "../pipeline/context.js";
 
 /**
- * Virtual-key access, checked before the cache can answer: with `keys` configured, a call naming
- * a key that is not declared is an `InvalidRequestError` on `options.key` (a typo must not run
- * unlimited; the key itself is not echoed, in case it is a secret), and a key with `models` may
- * use only those logical models (`ModelNotAllowedError`). A call without a key passes: it is
- * not a tenant's call, and no key limits apply to it.
+ * Virtual-key access, checked before the cache can answer: a key with `models` may use only
+ * those logical models (`ModelNotAllowedError`). An undeclared key never gets here: the gateway
+ * rejects it before the pipeline, without echoing it (it may be a pasted secret). A call
+ * without a key passes: it is not a tenant's call, and no key limits apply to it.
  * Registered only when `keys` is configured.
  */
 export function createAccess(keys: Readonly<Record<string, KeyConfig>>): Middleware<CallContext> {
@@ -19,9 +18,7 @@ export function createAccess(keys: Readonly<Record<string, KeyConfig>>): Middlew
   return async function access(ctx, next) {
     const key = ctx.options.key;
     if (key !== undefined) {
-      if (!allowed.has(key)) {
-        throw new InvalidRequestError([{ path: "options.key", message: "is not a configured key (see `keys` in the gateway config)" }], "Invalid chat options:");
-      }
+      // The gateway rejected unknown keys before the pipeline (before spans could record them).
       const models = allowed.get(key);
       if (models && !models.set.has(ctx.route.name)) throw new ModelNotAllowedError(key, ctx.route.name, models.list);
     }

@@ -15,6 +15,7 @@ import type { GatewayEvents } from "../events.js";
 import type { ProviderAdapter } from "../providers/adapter.js";
 import type { Middleware } from "../pipeline/compose.js";
 import type { CallContext, Served } from "../pipeline/context.js";
+import { deadlineExceeded } from "../pipeline/deadline.js";
 import { identityOf } from "../pipeline/identity.js";
 import { whenSettled } from "../pipeline/settle.js";
 import { abortReason } from "../routing/abortable.js";
@@ -110,7 +111,7 @@ export function createCache(config: CacheConfig, dependencies: CacheDependencies
         flight,
         ctx.signal,
         ctx.deadline - performance.now(),
-        () => new TimeoutError(Math.round(ctx.deadline - ctx.startedAt), "Call deadline"),
+        () => deadlineExceeded(ctx),
         () => abortReason(ctx.signal),
       )
       .then((result) => {

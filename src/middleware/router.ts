@@ -1,5 +1,5 @@
 import type { AttemptRecord } from "../contract/chat-response.js";
-import type { Deployment, Route, RouteTable } from "../config/resolve-routes.js";
+import { routeChain, type Deployment, type Route, type RouteTable } from "../config/resolve-routes.js";
 import {
   AllDeploymentsFailedError,
   GatewayError,
@@ -13,6 +13,7 @@ import type { CooldownEvent, GatewayEvents } from "../events.js";
 import { estimatePromptTokens } from "../limits/token-estimate.js";
 import type { AttemptContext } from "../pipeline/attempt-context.js";
 import type { CallContext } from "../pipeline/context.js";
+import { deadlineExceeded } from "../pipeline/deadline.js";
 import { identityOf } from "../pipeline/identity.js";
 import { abortReason } from "../routing/abortable.js";
 import { AttemptAbort } from "../routing/attempt-abort.js";
@@ -70,9 +71,10 @@ export function createRouter(options: RouterOptions): (ctx: CallContext) => Prom
     for (let attempt = 1; ; attempt++) {
       if (ctx.signal.aborted) throw abortReason(ctx.signal);
       const remaining = ctx.deadline - performance.now();
-      if (remaining <= 0) throw new TimeoutError(Math.round(ctx.deadline - ctx.startedAt), "Call deadline");
+      if (remaining <= 0) throw deadlineExceeded(ctx);
 
-      const perAttempt = ctx.options.timeoutMs ?? deployment.timeoutMs ?? options.timeoutMs;
+      const configuredTimeoutMs = deployment.timeoutMs ?? options.timeoutMs;
+      const perAttempt = ctx.options.timeoutMs ?? configuredTimeoutMs;
       const timeoutMs = Math.min(perAttempt, remaining);
       const abort = new AttemptAbort();
       // The timeout's error is built only if it fires: an Error captures a stack trace,
@@ -80,9 +82,7 @@ export function createRouter(options: RouterOptions): (ctx: CallContext) => Prom
       const timer = setTimeout(
         () =>
           abort.abort(
-            timeoutMs < perAttempt
-              ? new TimeoutError(Math.round(ctx.deadline - ctx.startedAt), "Call deadline")
-              : new TimeoutError(perAttempt),
+            timeoutMs < perAttempt ? deadlineExceeded(ctx) : new TimeoutError(perAttempt),
           ),
         timeoutMs,
       );
@@ -112,24 +112,36 @@ export function createRouter(options: RouterOptions): (ctx: CallContext) => Prom
         idleTimeoutMs: options.streamIdleTimeoutMs,
         abort: (reason) => abort.abort(reason),
         race: (work) => abort.race(work),
+        aborted: abort.aborted,
         onStreamEnd: (error) => {
-          if (error instanceof ProviderError && error.retryable) health.failure(deployment.id, false);
+          // A stream counts for its deployment only once it is over: one that is cut midway is
+          // a failure like any other, or a deployment that cuts every stream would stay healthy.
+          if (error === undefined) health.success(deployment.id, firstChunkMs);
+          else if (isRetryable(error)) {
+            const cooledFor = health.failure(deployment.id, probe);
+            if (cooledFor !== undefined) {
+              reportCooldown(ctx, { deployment: deployment.id, durationMs: cooledFor, reason: probe ? "probe-failed" : "failures" });
+            }
+          }
           release();
         },
       };
+      let firstChunkMs = 0;
 
       let failure: GatewayError;
       try {
         await options.runAttempt(attemptContext);
         const durationMs = performance.now() - startedAt;
-        health.success(deployment.id, durationMs);
         ctx.attempts.push(record(route, deployment, durationMs));
         ctx.served = { route, deployment };
         if (attemptContext.chunks) {
-          // The attempt stays open while the stream flows: its timer gives way to the idle timer.
+          // The attempt stays open while the stream flows: its timer gives way to the idle
+          // timer, and its health verdict waits for the stream's end (onStreamEnd).
           clearTimeout(timer);
+          firstChunkMs = durationMs;
           ctx.chunks = attemptContext.chunks;
         } else {
+          health.success(deployment.id, durationMs);
           release();
           ctx.response = attemptContext.response;
         }
@@ -146,21 +158,27 @@ export function createRouter(options: RouterOptions): (ctx: CallContext) => Prom
       if (failure instanceof TimeoutError && performance.now() >= ctx.deadline) throw failure;
       if (!isRetryable(failure)) return { kind: "failed", error: failure };
 
-      const cooledFor = health.failure(deployment.id, probe);
-      if (cooledFor !== undefined) {
-        reportCooldown(ctx, { deployment: deployment.id, durationMs: cooledFor, reason: probe ? "probe-failed" : "failures" });
-        return { kind: "failed", error: failure };
-      }
-      if (attempt > options.retries) return { kind: "failed", error: failure };
-
       const retryAfterMs = failure instanceof ProviderError ? failure.retryAfterMs : undefined;
       if (retryAfterMs !== undefined && retryAfterMs > options.maxDelayMs) {
-        // Waiting that long would hold the caller; cool the deployment and move on instead.
+        // Waiting that long would hold the caller; cool the deployment and move on instead,
+        // on the last try too, so the next calls do not knock on the same door.
         if (health.coolFor(deployment.id, retryAfterMs)) {
           reportCooldown(ctx, { deployment: deployment.id, durationMs: retryAfterMs, reason: "retry-after" });
         }
         return { kind: "failed", error: failure };
       }
+      // A timeout shorter than the deployment's own (a caller's `timeoutMs`, or the deadline)
+      // says more about the caller's patience than the deployment's health.
+      const blameDeployment = !(failure instanceof TimeoutError) || timeoutMs >= configuredTimeoutMs;
+      const cooledFor = blameDeployment ? health.failure(deployment.id, probe) : undefined;
+      if (cooledFor !== undefined) {
+        reportCooldown(ctx, { deployment: deployment.id, durationMs: cooledFor, reason: probe ? "probe-failed" : "failures" });
+        return { kind: "failed", error: failure };
+      }
+      if (attempt > options.retries) return { kind: "failed", error: failure };
+      // Cooled meanwhile by someone else (another call, or another process through the store).
+      if (health.unavailableForMs(deployment.id) > 0) return { kind: "failed", error: failure };
+
       const delayMs = retryAfterMs ?? backoffDelay(attempt, options.minDelayMs, options.maxDelayMs);
       if (performance.now() + delayMs >= ctx.deadline) return { kind: "failed", error: failure };
       if (events.has("retry") || ctx.trace) {
@@ -245,22 +263,6 @@ export function createRouter(options: RouterOptions): (ctx: CallContext) => Prom
     if (deployment.contextWindow === undefined) return true;
     ctx.promptTokenEstimate ??= estimatePromptTokens(ctx.request);
     return ctx.promptTokenEstimate + (requestedMaxTokens(ctx.request) ?? 0) <= deployment.contextWindow;
-  }
-}
-
-/** The requested route, then its fallbacks breadth-first, each route once. */
-function* routeChain(start: Route, table: RouteTable): Generator<Route> {
-  const seen = new Set<string>([start.name]);
-  const queue: Route[] = [start];
-  for (let index = 0; index < queue.length; index++) {
-    const current = queue[index]!;
-    yield current;
-    for (const name of current.fallbacks) {
-      if (seen.has(name)) continue;
-      seen.add(name);
-      const next = table.resolve(name);
-      if (next) queue.push(next);
-    }
   }
 }
 

@@ -24,6 +24,8 @@ export interface AttemptContext {
   readonly abort: (reason: GatewayError) => void;
   /** Settles with `work`, or rejects as soon as this attempt is aborted (timeout, caller, close). */
   readonly race: <T>(work: Promise<T>) => Promise<T>;
+  /** Rejects with the reason when this attempt is aborted; never resolves. */
+  readonly aborted: Promise<never>;
   /** Runs once when this attempt's stream is over (ended, failed or abandoned). */
   readonly onStreamEnd: (error: GatewayError | undefined) => void;
   /** Set by forward on success without streaming. */

@@ -1,3 +1,4 @@
+import type { GatewayError } from "../errors.js";
 import type { ChatRequest } from "../contract/chat-request.js";
 import type { ChatChunk } from "../contract/chat-chunk.js";
 import type { AttemptRecord, CacheOutcome, ChatResponse, Usage } from "../contract/chat-response.js";
@@ -63,6 +64,11 @@ export interface CallContext {
   cache: CacheOutcome;
   costUsd: number;
   savedUsd: number;
+  /**
+   * Set by the gateway once it hands a stream to the caller: stops and settles the whole
+   * stream (every middleware's end-of-call work) when it is abandoned while nobody reads it.
+   */
+  abandonStream?: (reason: GatewayError) => void;
   /** Prompt-token estimate, computed once by whoever first needs it. */
   promptTokenEstimate?: number;
   /**

@@ -21,9 +21,11 @@ export async function forward(attempt: AttemptContext): Promise<void> {
     deployment: attempt.deployment.id,
     signal: attempt.signal,
     race: attempt.race,
+    aborted: attempt.aborted,
     idleTimeoutMs: attempt.idleTimeoutMs,
     abort: attempt.abort,
     onEnd: attempt.onStreamEnd,
+    onAbandoned: (reason) => attempt.call.abandonStream?.(reason),
   });
 }
 

@@ -14,6 +14,7 @@ export interface DeploymentHealth {
   deployment: string;
   provider: string;
   model: string;
+  /** `probing`: the one call after a cooldown is in flight; until it succeeds, `ejections` stays above 0. */
   state: "healthy" | "cooling" | "probing";
   /** Retryable failures inside the window. */
   recentFailures: number;
@@ -35,6 +36,12 @@ interface State {
   inFlight: number;
 }
 
+/**
+ * Deployments tracked at most. Direct `provider/model` names come from callers, so the map
+ * must not grow with every name tried; past this, healthy idle entries are forgotten first.
+ */
+const MAX_TRACKED = 4_096;
+
 /** Weight of the newest sample in the latency EWMA. */
 const EWMA_ALPHA = 0.3;
 
@@ -55,10 +62,22 @@ export class HealthTracker {
   private state(id: string): State {
     let state = this.states.get(id);
     if (!state) {
+      if (this.states.size >= MAX_TRACKED) this.forgetOneIdle();
       state = { failures: [], coolingUntil: 0, ejections: 0, probeInFlight: false, ewmaMs: undefined, inFlight: 0 };
       this.states.set(id, state);
     }
     return state;
+  }
+
+  /** Drops the oldest entry that holds nothing worth keeping (no calls, no cooldown). */
+  private forgetOneIdle(): void {
+    const now = this.now();
+    for (const [id, state] of this.states) {
+      if (state.inFlight === 0 && state.coolingUntil <= now && state.ejections === 0) {
+        this.states.delete(id);
+        return;
+      }
+    }
   }
 
   /** ms until the deployment may be tried, 0 when it may be tried now. */
@@ -147,7 +166,7 @@ export class HealthTracker {
         deployment: deployment.id,
         provider: deployment.provider,
         model: deployment.model,
-        state: coolingForMs > 0 ? "cooling" : state && state.ejections > 0 ? "probing" : "healthy",
+        state: coolingForMs > 0 ? "cooling" : state?.probeInFlight ? "probing" : "healthy",
         recentFailures: state ? state.failures.filter((at) => at >= windowStart).length : 0,
         coolingForMs,
         ejections: state?.ejections ?? 0,

@@ -8,19 +8,27 @@ export interface RelayOptions {
   signal: AbortSignal;
   /** Races a read against the attempt's abort. */
   race: <T>(work: Promise<T>) => Promise<T>;
-  /** Longest silence between chunks; past it the stream fails with a TimeoutError. */
+  /** Rejects when the attempt is aborted (timeout, caller, close). */
+  aborted: Promise<never>;
+  /** Longest silence between chunks, or between two reads by the consumer. */
   idleTimeoutMs: number;
   /** Aborts the upstream request (attempt controller). */
   abort(reason: GatewayError): void;
-  /** Called exactly once when the stream is over: ended, failed or abandoned. */
+  /** Called exactly once when the stream is over: ended, failed or abandoned (`undefined` error). */
   onEnd(error: GatewayError | undefined): void;
+  /**
+   * Called when the stream is abandoned while nobody is reading it (never read, or the
+   * consumer stopped reading): the call must settle now, not at some later read.
+   */
+  onAbandoned(reason: GatewayError): void;
 }
 
 /**
- * Delivers a provider stream after its first chunk: enforces the idle timeout, turns a stream
- * that stops without a finish reason (connection cut, no `[DONE]`) into an error from the
- * iterator rather than a clean but truncated end, and aborts the upstream request when the
- * consumer stops early.
+ * Delivers a provider stream after its first chunk. It enforces the idle timeout; it turns a
+ * stream that stops without a finish reason (connection cut, no `[DONE]`) into an error from
+ * the iterator rather than a clean but truncated end; it aborts the upstream request when the
+ * consumer stops early; and it settles a stream nobody reads once it is aborted (idle, caller,
+ * close), so reservations and in-flight counts never wait for a read that may not come.
  */
 export function relayStream(
   first: ChatChunk,
@@ -29,8 +37,14 @@ export function relayStream(
 ): AsyncIterableIterator<ChatChunk> {
   let pendingFirst: ChatChunk | undefined = first;
   let finished = false;
+  let reading = false;
+  let abandonedBy: GatewayError | undefined;
   let sawFinish = hasFinishReason(first);
-  const idle = setTimeout(() => options.abort(new TimeoutError(options.idleTimeoutMs, "Stream idle")), options.idleTimeoutMs);
+  // One timer for both silences: the provider's while we wait on it, the consumer's otherwise.
+  const idle = setTimeout(
+    () => options.abort(new TimeoutError(options.idleTimeoutMs, reading ? "Stream idle" : "Stream not read")),
+    options.idleTimeoutMs,
+  );
 
   const end = (error: GatewayError | undefined): void => {
     if (finished) return;
@@ -44,22 +58,37 @@ export function relayStream(
     throw failure;
   };
 
+  options.aborted.catch((reason: GatewayError) => {
+    // While a read is pending it fails through the race; otherwise nobody would notice.
+    if (reading || finished) return;
+    abandonedBy = reason;
+    end(undefined);
+    void upstream.return?.()?.catch(() => {});
+    options.onAbandoned(reason);
+  });
+
   return {
     [Symbol.asyncIterator]() {
       return this;
     },
     async next(): Promise<IteratorResult<ChatChunk>> {
+      if (abandonedBy) throw abandonedBy;
       if (pendingFirst) {
         const chunk = pendingFirst;
         pendingFirst = undefined;
+        idle.refresh();
         return { done: false, value: chunk };
       }
       if (finished) return { done: true, value: undefined };
       let result: IteratorResult<ChatChunk>;
+      reading = true;
+      idle.refresh();
       try {
         result = await options.race(upstream.next());
       } catch (error) {
         return fail(error);
+      } finally {
+        reading = false;
       }
       if (result.done) {
         if (!sawFinish) {
