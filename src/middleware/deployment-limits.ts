@@ -4,7 +4,7 @@ import type { Deployment } from "../config/resolve-routes.js";
 import type { GatewayEvents } from "../events.js";
 import type { OpenAITokenizer } from "../limits/openai-tokenizer.js";
 import { reportLimit } from "../limits/report-limit.js";
-import { DEFAULT_MAX_OUTPUT_TOKENS, estimatePromptTokens } from "../limits/token-estimate.js";
+import { DEFAULT_MAX_OUTPUT_TOKENS, promptTokensForLimit } from "../limits/token-estimate.js";
 import { watchStreamUsage } from "../limits/watch-stream-usage.js";
 import type { AttemptContext } from "../pipeline/attempt-context.js";
 import type { Middleware } from "../pipeline/compose.js";
@@ -59,7 +59,7 @@ export function createDeploymentLimits(options: DeploymentLimitsOptions): Middle
     if (plan.rpm) draws.push(plan.rpm);
     let tpm: TokenDraw | undefined;
     if (plan.tpm) {
-      const prompt = (call.promptTokenEstimate ??= estimatePromptTokens(call.request, tokenizer.counterFor(deployment.model)));
+      const prompt = (call.promptTokenEstimate ??= promptTokensForLimit(call.request, tokenizer.counterFor(deployment.model), deployment.tpm!));
       const output = requestedMaxTokens(call.request) ?? deployment.maxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS;
       tpm = { ...plan.tpm, amount: prompt + output };
       draws.push(tpm);

@@ -9,7 +9,7 @@ import type { OpenAITokenizer } from "../limits/openai-tokenizer.js";
 import { RateLimiter, type LimitDraw } from "../limits/rate-limiter.js";
 import { reachableDeployments } from "../limits/reachable-deployments.js";
 import { reportLimit } from "../limits/report-limit.js";
-import { DEFAULT_MAX_OUTPUT_TOKENS, estimatePromptTokens } from "../limits/token-estimate.js";
+import { DEFAULT_MAX_OUTPUT_TOKENS, promptTokensForLimit } from "../limits/token-estimate.js";
 import type { Middleware } from "../pipeline/compose.js";
 import type { CallContext } from "../pipeline/context.js";
 import { whenSettled } from "../pipeline/settle.js";
@@ -125,7 +125,8 @@ export function createLimits(options: LimitsOptions): Middleware<CallContext> {
     if (usesTokens || usesBudget) {
       const reach = reachOf(ctx.route);
       const countText = usesTokens ? tokenizer.counterFor(reach.primaryModel) : undefined;
-      const prompt = (ctx.promptTokenEstimate ??= estimatePromptTokens(ctx.request, countText));
+      const tightestTpm = Math.min(keyPlan?.tpm ?? Number.POSITIVE_INFINITY, forUser?.tpm ?? Number.POSITIVE_INFINITY);
+      const prompt = (ctx.promptTokenEstimate ??= promptTokensForLimit(ctx.request, countText, tightestTpm));
       const requested = requestedMaxTokens(ctx.request);
       reservedTokens = prompt + (requested ?? reach.maxOutputTokens);
       if (usesBudget) worstCaseUsd = worstCase(reach.deployments, prompt, requested);
