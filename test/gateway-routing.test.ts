@@ -634,3 +634,14 @@ describe("virtual keys", () => {
     expect(seen).toEqual([]);
   });
 });
+
+describe("mockProvider", () => {
+  it("remembers the latest 1,000 requests and keeps counting past them", async () => {
+    const provider = mockProvider();
+    const gateway = createGateway({ providers: { provider } });
+    for (let i = 0; i < 1_005; i++) await gateway.chat(ask("provider/x", `call ${i}`));
+    expect(provider.calls).toBe(1_005);
+    expect(provider.requests).toHaveLength(1_000);
+    expect(provider.requests[0]?.request.messages[0]).toMatchObject({ content: "call 5" });
+  });
+});

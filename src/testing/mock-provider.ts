@@ -6,6 +6,9 @@ import type { AdapterContext, ProviderAdapter } from "../providers/adapter.js";
 import { estimatePromptTokens } from "../limits/token-estimate.js";
 import { sleep } from "../routing/backoff.js";
 
+/** How many requests a mock remembers; `calls` keeps counting past it. */
+const MAX_RECORDED_REQUESTS = 1_000;
+
 /** A scripted failure: `{ status: 503, times: 2 }` fails the next two calls with a 503. */
 export interface MockFailure {
   /** HTTP status to fail with; undefined means a connection error. */
@@ -48,7 +51,7 @@ export interface MockProviderOptions {
 export interface MockProvider extends ProviderAdapter {
   /** Calls made (chat, stream and embed), including failed ones. */
   readonly calls: number;
-  /** Every request received, with the provider-side model it was sent for. */
+  /** The requests received (the latest 1,000), with the provider-side model each was sent for. */
   readonly requests: readonly { request: ChatRequest; model: string; stream: boolean }[];
   /** Adds failures to the script at run time (e.g. to start an outage mid-test). */
   failNext(failure: MockFailure): void;
@@ -109,6 +112,8 @@ export function mockProvider(options: MockProviderOptions = {}): MockProvider {
 
   const begin = async (request: ChatRequest, ctx: AdapterContext, stream: boolean): Promise<MockFailure | undefined> => {
     calls++;
+    // Bounded: a long test or a load loop must not keep every request it ever made.
+    if (requests.length >= MAX_RECORDED_REQUESTS) requests.shift();
     requests.push({ request, model: ctx.model, stream });
     const failure = nextFailure();
     if (options.latencyMs) await sleep(options.latencyMs, ctx.signal);
