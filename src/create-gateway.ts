@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { ChatRequest } from "./contract/chat-request.js";
 import { chatRequestSchema } from "./contract/chat-request.js";
 import { chatOptionsSchema } from "./contract/chat-options.js";
@@ -81,6 +82,10 @@ export function createGateway(config: GatewayConfig): Gateway {
   if (issues.length > 0) throw new ConfigError(issues);
 
   const closeController = new AbortController();
+  // Every call without a signal of its own waits on this one (backoff sleeps, queue waits,
+  // single-flight followers), each listener removed when its wait ends: many at once is
+  // concurrency, not a leak, so Node's warning past 10 would only be noise.
+  setMaxListeners(0, closeController.signal);
   const events = new GatewayEvents();
   const health = new HealthTracker({ ...DEFAULTS.cooldown, ...settings.cooldown });
   const retry = { ...DEFAULTS.retry, ...settings.retry };
