@@ -5,7 +5,7 @@
  *
  *   npm run bench                 full run (~2-3 min on 2 cores)
  *   BENCH_QUICK=1 npm run bench   smoke run (~30 s), RESULTS.md untouched
- *   BENCH_ONLY=overhead,memory    run only these sections (overhead, sdk, cache, memory, profile)
+ *   BENCH_ONLY=overhead,memory    run only these sections (overhead, sdk, cache, memory, redis, profile)
  */
 import { existsSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
@@ -72,6 +72,13 @@ if (wanted("cache")) {
   cacheRows = await cacheSection();
 }
 
+// 7: the shared store: chat() latency with limits and budgets on Redis vs memory.
+let redisRows: Row[] = [];
+if (wanted("redis")) {
+  log("7 redis (starts its own redis-server on loopback) ...");
+  redisRows = (await guarded("7 redis", redisSection)) ?? [];
+}
+
 // 6: memory, in a child with --expose-gc.
 let memory: MemoryOutcome | undefined;
 if (wanted("memory")) {
@@ -94,6 +101,7 @@ const rows: Row[] = [
   ...cacheRows,
   ...(overhead ? (overhead.limitRows.length ? overhead.limitRows : [missingRow("5 limits", "keys/users RPM/TPM/budget", limitsAbsence(overhead))]) : []),
   ...(memory?.rows ?? []),
+  ...redisRows,
   ...failures,
 ];
 
@@ -119,6 +127,12 @@ if (!quick && !only) {
 }
 log(`done in ${elapsedS.toFixed(0)} s`);
 process.exit(0);
+
+async function redisSection(): Promise<Row[]> {
+  const { benchRedis } = await import("./redis.js");
+  const result = await benchRedis({ quick });
+  return result.map((row) => ({ ...row, section: "7 redis" }));
+}
 
 async function cacheSection(): Promise<Row[]> {
   const file = join(benchDir, "cache.ts");
