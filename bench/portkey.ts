@@ -7,11 +7,12 @@
  * `x-portkey-custom-host: <base URL incl. /v1>` (127.0.0.1 is on its trusted custom hosts).
  */
 import { createRequire } from "node:module";
-import { createServer } from "node:net";
+
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { readFileSync } from "node:fs";
 import { spawnTracked, stop } from "./children.js";
+import { freePort } from "../test/fakes/free-port.js";
 
 export interface Portkey {
   /** Base URL for the OpenAI SDK, e.g. http://127.0.0.1:PORT/v1 */
@@ -76,16 +77,4 @@ async function waitUntilAnswers(url: string, timeoutMs: number, failed: () => st
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`Portkey did not answer on ${url} within ${timeoutMs} ms (${last})`);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }

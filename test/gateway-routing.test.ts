@@ -393,7 +393,14 @@ describe("timeouts and abort", () => {
     const elapsed = performance.now() - started;
     expect(elapsed).toBeLessThan(400);
     expect(slow.calls).toBeLessThanOrEqual(3);
-    expect(error).toBeInstanceOf(TimeoutError);
+    // Either the deadline cut an attempt (TimeoutError), or the next try could not start
+    // before it and no other candidate was left (all_failed, every attempt a timeout): which
+    // one depends on how late the machine's timers fire.
+    if (error instanceof AllDeploymentsFailedError) {
+      expect(error.attempts.map((attempt) => attempt.error.code)).toEqual(error.attempts.map(() => "timeout"));
+    } else {
+      expect(error).toBeInstanceOf(TimeoutError);
+    }
   });
 
   it("aborts an in-flight call at once and releases it", async () => {

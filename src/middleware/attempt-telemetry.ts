@@ -19,7 +19,7 @@ export function createAttemptTelemetry(telemetry: GatewayTelemetry): Middleware<
     try {
       await context.with(span.context, next);
     } catch (error) {
-      if (error instanceof DeploymentSkip) span.skip(error.reason);
+      if (error instanceof DeploymentSkip) span.markSkipped(error.reason);
       else span.fail(error);
       throw error;
     }

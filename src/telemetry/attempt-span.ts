@@ -96,7 +96,7 @@ export class AttemptSpan {
   }
 
   /** A deployment out of capacity was skipped before any request went out: no operation to measure. */
-  skip(reason: string): void {
+  markSkipped(reason: string): void {
     if (this.ended) return;
     this.ended = true;
     if (this.recording) this.span.setAttribute(MODELGATE_SKIPPED, reason);
