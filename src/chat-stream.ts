@@ -18,7 +18,9 @@ const USAGE_GRACE_CHUNKS = 8;
  * const final = await stream.finalResponse();
  */
 export class ChatStream implements AsyncIterable<ChatChunk> {
-  private readonly accumulator = new ChunkAccumulator();
+  private readonly accumulator: ChunkAccumulator;
+  /** False when the accumulator is the call's settlement tap's, which adds every chunk itself. */
+  private readonly ownsAccumulator: boolean;
   private iterating = false;
   private abandonedBy: GatewayError | undefined;
   private readonly done: Promise<GatewayChatResponse>;
@@ -29,7 +31,11 @@ export class ChatStream implements AsyncIterable<ChatChunk> {
   constructor(
     private readonly source: AsyncIterator<ChatChunk>,
     private readonly gatewayInfo: () => GatewayChatResponse["gateway"],
+    /** The accumulator of the tap `source` is, if it is one: every chunk read is already in it. */
+    shared?: ChunkAccumulator,
   ) {
+    this.accumulator = shared ?? new ChunkAccumulator();
+    this.ownsAccumulator = shared === undefined;
     this.done = new Promise((resolve, reject) => {
       this.resolveDone = resolve;
       this.rejectDone = reject;
@@ -46,7 +52,7 @@ export class ChatStream implements AsyncIterable<ChatChunk> {
       for (;;) {
         const result = await this.source.next();
         if (result.done) break;
-        this.accumulator.add(result.value);
+        if (this.ownsAccumulator) this.accumulator.add(result.value);
         yield result.value;
       }
       // A stream stopped while nobody read it ends here without its end: say why.
@@ -107,7 +113,7 @@ export class ChatStream implements AsyncIterable<ChatChunk> {
         const result = await Promise.race([this.source.next(), timeout]);
         if (result === "timeout") return false;
         if (result.done) return true;
-        this.accumulator.add(result.value);
+        if (this.ownsAccumulator) this.accumulator.add(result.value);
       }
       return false;
     } catch {

@@ -26,7 +26,7 @@ import { joinCooldownSharing } from "./routing/join-cooldown-sharing.js";
 import type { CacheStats } from "./cache/cache-stats.js";
 import type { AttemptContext } from "./pipeline/attempt-context.js";
 import { compose, type Middleware } from "./pipeline/compose.js";
-import { whenSettled } from "./pipeline/settle.js";
+import { settlementAccumulatorOf, whenSettled } from "./pipeline/settle.js";
 import type { CallContext, ChatOptions } from "./pipeline/context.js";
 import { forward } from "./routing/forward.js";
 import { HealthTracker, type DeploymentHealth } from "./routing/health.js";
@@ -215,7 +215,9 @@ export function createGateway(config: GatewayConfig): Gateway {
     }
     if (ctx.chunks) {
       if (unlink) whenSettled(ctx, unlink);
-      const stream = new ChatStream(ctx.chunks![Symbol.asyncIterator](), () => gatewayInfo(ctx));
+      const chunks = ctx.chunks!;
+      // The call's settlement tap already assembles every chunk the stream hands out: reuse it.
+      const stream = new ChatStream(chunks[Symbol.asyncIterator](), () => gatewayInfo(ctx), settlementAccumulatorOf(chunks));
       ctx.abandonStream = (reason) => void stream.abort(reason);
       return stream;
     }

@@ -10,6 +10,9 @@ import {
   type ChatBody,
 } from "../src/index.js";
 import { mockProvider } from "../src/testing.js";
+import type { ChatChunk } from "../src/contract/chat-chunk.js";
+import type { CallContext } from "../src/pipeline/context.js";
+import { whenSettled, type Settlement } from "../src/pipeline/settle.js";
 
 const ask = (model: string, content = "hello"): Omit<ChatBody, "stream"> => ({ model, messages: [{ role: "user", content }] });
 const fastRetry = { retries: 2, minDelayMs: 1, maxDelayMs: 20 };
@@ -650,5 +653,113 @@ describe("mockProvider", () => {
     expect(provider.calls).toBe(1_005);
     expect(provider.requests).toHaveLength(1_000);
     expect(provider.requests[0]?.request.messages[0]).toMatchObject({ content: "call 5" });
+  });
+});
+
+describe("stream settlement", () => {
+  const chunk = (content: string, finish = false): ChatChunk => ({
+    id: "c",
+    object: "chat.completion.chunk",
+    created: 1,
+    model: "m",
+    choices: [{ index: 0, delta: { content }, finish_reason: finish ? "stop" : null, logprobs: null }],
+  });
+  async function* source(fail: boolean): AsyncGenerator<ChatChunk> {
+    yield chunk("a ");
+    yield chunk("b ");
+    if (fail) throw new ProviderError("cut", { provider: "p", deployment: "p/x", status: 502, retryable: true });
+    yield chunk("c", true);
+  }
+  /** Three middleware registering inner to outer, as cost, limits, spend do after `await next()`. */
+  function settleThree(fail: boolean): { ctx: CallContext; log: string[]; settlements: Settlement[] } {
+    const ctx = { chunks: source(fail) } as unknown as CallContext;
+    const log: string[] = [];
+    const settlements: Settlement[] = [];
+    for (const name of ["inner", "middle", "outer"]) {
+      whenSettled(ctx, (settlement) => {
+        log.push(name);
+        settlements.push(settlement);
+      });
+    }
+    return { ctx, log, settlements };
+  }
+
+  it("taps the stream once and runs every callback once, inner first, for a stream read to the end", async () => {
+    const { ctx, log, settlements } = settleThree(false);
+    expect(ctx.chunks).toBe(ctx.settlement);
+    const seen: string[] = [];
+    for await (const c of ctx.chunks!) seen.push(c.choices[0]?.delta.content ?? "");
+    expect(seen).toEqual(["a ", "b ", "c"]);
+    expect(log).toEqual(["inner", "middle", "outer"]);
+    expect(settlements[0]?.abandoned).toBe(false);
+    expect(settlements[0]?.error).toBeUndefined();
+    expect(settlements[0]?.response?.choices[0]?.message.content).toBe("a b c");
+    expect(new Set(settlements).size).toBe(1);
+  });
+
+  it("settles each callback once, inner first, for a stream abandoned with break", async () => {
+    const { ctx, log, settlements } = settleThree(false);
+    for await (const _c of ctx.chunks!) break;
+    expect(log).toEqual(["inner", "middle", "outer"]);
+    expect(settlements[0]?.abandoned).toBe(true);
+    expect(settlements[0]?.response?.choices[0]?.message.content).toBe("a ");
+  });
+
+  it("settles each callback once, inner first, for a stream that fails midway", async () => {
+    const { ctx, log, settlements } = settleThree(true);
+    const seen: string[] = [];
+    const error = await (async () => {
+      for await (const c of ctx.chunks!) seen.push(c.choices[0]?.delta.content ?? "");
+    })().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProviderError);
+    expect(seen).toEqual(["a ", "b "]);
+    expect(log).toEqual(["inner", "middle", "outer"]);
+    expect(settlements[0]?.error).toBe(error);
+    expect(settlements[0]?.response?.choices[0]?.message.content).toBe("a b ");
+    // A read after the end neither settles again nor reaches the source.
+    expect(await ctx.chunks![Symbol.asyncIterator]().next()).toEqual({ done: true, value: undefined });
+    expect(log).toHaveLength(3);
+  });
+
+  it("moves the callbacks to a fresh outermost tap when a middleware replaced the chunks", async () => {
+    const { ctx, log } = settleThree(false);
+    const inner = ctx.chunks!;
+    ctx.chunks = (async function* () {
+      for await (const c of inner) yield c; // a wrapping middleware
+    })();
+    whenSettled(ctx, () => log.push("after replace"));
+    expect(ctx.chunks).toBe(ctx.settlement);
+    for await (const _c of ctx.chunks!) {
+      // drained
+    }
+    expect(log).toEqual(["inner", "middle", "outer", "after replace"]);
+  });
+
+  it("settles spend, cache and in-flight once through the gateway, for an ended, a broken and a failed stream", async () => {
+    const provider = mockProvider({ reply: "one two three" });
+    const cut = mockProvider({ reply: "a b c d e", fail: { status: 502, afterChunks: 2, times: Infinity } });
+    const gateway = createGateway({
+      providers: { provider, cut },
+      models: { m: "provider/x", c: "cut/x" },
+      prices: { x: { input: 1, output: 2 } },
+      cache: { exact: {} },
+      retry: { retries: 0 },
+    });
+    const ended = await gateway.chat({ ...ask("m", "ended"), stream: true });
+    for await (const _c of ended) {
+      // read to the end
+    }
+    expect((await ended.finalResponse()).gateway.costUsd).toBeGreaterThan(0);
+    const broken = await gateway.chat({ ...ask("m", "broken"), stream: true });
+    for await (const _c of broken) break;
+    const failed = await gateway.chat({ ...ask("c"), stream: true });
+    await expect(failed.finalResponse()).rejects.toBeInstanceOf(ProviderError);
+    expect(gateway.health().map((h) => h.inFlight)).toEqual([0, 0]);
+    const rows = await gateway.spend.report({ by: "model" });
+    expect(Object.fromEntries(rows.map((row) => [row.group, row.requests]))).toEqual({ m: 2, c: 1 });
+    // Only the stream read to its end was cached.
+    expect((await gateway.chat(ask("m", "ended"))).gateway.cache).toBe("exact");
+    expect((await gateway.chat(ask("m", "broken"))).gateway.cache).toBe("miss");
+    expect(provider.calls).toBe(2 + 1);
   });
 });

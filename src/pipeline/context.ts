@@ -4,6 +4,7 @@ import type { ChatChunk } from "../contract/chat-chunk.js";
 import type { AttemptRecord, CacheOutcome, ChatResponse, Usage } from "../contract/chat-response.js";
 import type { Deployment, Route } from "../config/resolve-routes.js";
 import type { GatewayEventMap } from "../events.js";
+import type { SettlementTap } from "./settle.js";
 
 /** How a call may use the cache. */
 export type CacheMode = "default" | "bypass" | "refresh";
@@ -56,9 +57,18 @@ export interface CallContext {
   response?: ChatResponse;
   /**
    * Set by the router (or a cache hit) on success with streaming: the chunks still to deliver,
-   * the first one already received. Middleware that need the end wrap it with `whenSettled`.
+   * the first one already received. Middleware that need the end register with `whenSettled`,
+   * which wraps it once per call (see `settlement`).
    */
   chunks?: AsyncIterable<ChatChunk>;
+  /**
+   * @internal Owned by `whenSettled` (src/pipeline/settle.ts), no one else reads or writes it:
+   * the call's one tap on `chunks`, holding one accumulator and every middleware's end-of-call
+   * callback in registration order (inner middleware first). Set by the first `whenSettled` on
+   * a stream; when a middleware replaced `chunks` since, the next `whenSettled` wraps the new
+   * chunks and moves the callbacks there, so the tap stays the outermost layer.
+   */
+  settlement?: SettlementTap;
   served?: Served;
   readonly attempts: AttemptRecord[];
   cache: CacheOutcome;

@@ -13,60 +13,126 @@ export interface Settlement {
   abandoned: boolean;
 }
 
+type OnSettled = (settlement: Settlement) => void;
+
 /**
  * Runs `onSettled` once when the call is over: at once for a plain response; for a stream,
  * when it ends, fails or is abandoned by the consumer. Call it after `await next()` resolved;
  * errors thrown by `next()` are the caller's to handle.
+ *
+ * A stream is tapped once per call, however many middleware wait on its end: the first call
+ * wraps `ctx.chunks` in a {@link SettlementTap} (one accumulator, one async hop per chunk) and
+ * later calls add their callback to it. Callbacks run in registration order, so inner
+ * middleware (which register first) settle first, as nested taps used to. A middleware that
+ * replaced `ctx.chunks` after a callback was registered gets a fresh tap around its chunks, and
+ * the registered callbacks move to it: the tap is always the outermost layer the caller reads.
  */
-export function whenSettled(ctx: CallContext, onSettled: (settlement: Settlement) => void): void {
+export function whenSettled(ctx: CallContext, onSettled: OnSettled): void {
   const chunks = ctx.chunks;
   if (!chunks) {
     onSettled({ response: ctx.response, abandoned: false });
     return;
   }
-  ctx.chunks = tapStream(chunks, onSettled);
+  if (chunks instanceof SettlementTap && !chunks.detached) {
+    chunks.callbacks.push(onSettled);
+    return;
+  }
+  const tap = new SettlementTap(chunks);
+  const previous = ctx.settlement;
+  if (previous && previous !== tap) tap.adopt(previous);
+  tap.callbacks.push(onSettled);
+  ctx.settlement = tap;
+  ctx.chunks = tap;
 }
 
 /**
- * An explicit iterator rather than a generator: `return()` on a generator that never started
- * skips its `finally`, and an unconsumed stream must still settle (and release reservations).
+ * The stream's assembled chunks so far, when `chunks` is the call's settlement tap (for
+ * `ChatStream`, so the answer is assembled once per call); undefined otherwise.
+ * @internal
  */
-function tapStream(
-  chunks: AsyncIterable<ChatChunk>,
-  onSettled: (settlement: Settlement) => void,
-): AsyncIterableIterator<ChatChunk> {
-  const source = chunks[Symbol.asyncIterator]();
-  const accumulator = new ChunkAccumulator();
-  let settled = false;
-  const settle = (settlement: Settlement): void => {
-    if (settled) return;
-    settled = true;
-    onSettled(settlement);
-  };
-  const partial = (): ChatResponse | undefined => (accumulator.hasContent ? accumulator.toResponse() : undefined);
-  return {
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-    async next() {
-      if (settled) return { done: true, value: undefined };
+export function settlementAccumulatorOf(chunks: AsyncIterable<ChatChunk>): ChunkAccumulator | undefined {
+  return chunks instanceof SettlementTap && !chunks.detached ? chunks.accumulator : undefined;
+}
+
+/**
+ * The one tap on a call's stream. An explicit iterator rather than a generator: `return()` on a
+ * generator that never started skips its `finally`, and an unconsumed stream must still settle
+ * (and release reservations).
+ * @internal
+ */
+export class SettlementTap implements AsyncIterableIterator<ChatChunk> {
+  /** Run once, in order, when the stream ends, fails or is abandoned. */
+  callbacks: OnSettled[] = [];
+  readonly accumulator = new ChunkAccumulator();
+  /** True once its callbacks moved to an outer tap: it only passes chunks through then. */
+  detached = false;
+  private settled = false;
+  private readonly source: AsyncIterator<ChatChunk>;
+
+  constructor(chunks: AsyncIterable<ChatChunk>) {
+    this.source = chunks[Symbol.asyncIterator]();
+  }
+
+  /** Takes over an earlier tap's callbacks (its chunks were replaced or wrapped). */
+  adopt(earlier: SettlementTap): void {
+    if (earlier.settled) return;
+    this.callbacks = earlier.callbacks;
+    earlier.callbacks = [];
+    earlier.detached = true;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<ChatChunk>> {
+    if (this.settled) return { done: true, value: undefined };
+    let result: IteratorResult<ChatChunk>;
+    try {
+      result = await this.source.next();
+    } catch (error) {
+      this.settle({ response: this.partial(), error, abandoned: false });
+      throw error;
+    }
+    if (result.done) this.settle({ response: this.accumulator.toResponse(), abandoned: false });
+    else this.accumulator.add(result.value);
+    return result;
+  }
+
+  async return(): Promise<IteratorResult<ChatChunk>> {
+    try {
+      await this.source.return?.();
+    } finally {
+      this.settle({ response: this.partial(), abandoned: true });
+    }
+    return { done: true, value: undefined };
+  }
+
+  private partial(): ChatResponse | undefined {
+    return this.accumulator.hasContent ? this.accumulator.toResponse() : undefined;
+  }
+
+  /**
+   * Runs every callback once. One that throws does not keep the others from running (their
+   * reservations must still be released); the first such error is rethrown afterwards.
+   */
+  private settle(settlement: Settlement): void {
+    if (this.settled) return;
+    this.settled = true;
+    const callbacks = this.callbacks;
+    this.callbacks = [];
+    let failed = false;
+    let failure: unknown;
+    for (const onSettled of callbacks) {
       try {
-        const result = await source.next();
-        if (result.done) settle({ response: accumulator.toResponse(), abandoned: false });
-        else accumulator.add(result.value);
-        return result;
+        onSettled(settlement);
       } catch (error) {
-        settle({ response: partial(), error, abandoned: false });
-        throw error;
+        if (!failed) {
+          failed = true;
+          failure = error;
+        }
       }
-    },
-    async return() {
-      try {
-        await source.return?.();
-      } finally {
-        settle({ response: partial(), abandoned: true });
-      }
-      return { done: true, value: undefined };
-    },
-  };
+    }
+    if (failed) throw failure;
+  }
 }
