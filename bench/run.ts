@@ -22,7 +22,8 @@ import { missingRow, renderMarkdown, renderTable, renderTargets, renderTargetsMa
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = dirname(benchDir);
 const quick = process.env.BENCH_QUICK === "1";
-const only = process.env.BENCH_ONLY?.split(",").map((name) => name.trim());
+// An empty BENCH_ONLY (as from `BENCH_ONLY= npm run bench`) means every section.
+const only = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(",").map((name) => name.trim()) : undefined;
 const wanted = (section: string): boolean => !only || only.includes(section);
 
 const startedAt = performance.now();
