@@ -16,6 +16,7 @@ import { chatRequestSchema, type ChatRequest } from "../src/contract/chat-reques
 import { createGateway, type ChatBody } from "../src/index.js";
 import { mockProvider } from "../src/testing.js";
 import { measureInterleaved, renderTable, sample, timedRow, type Row } from "./stats.js";
+import { near, normal } from "../test/fakes/vectors.js";
 
 const SECTION = "cache";
 
@@ -122,15 +123,6 @@ function randomVector(dimensions: number, seed: number): Float32Array {
   return normalizeVector(values)!;
 }
 
-/** A seeded standard normal draw (Box-Muller). */
-function normal(random: () => number): () => number {
-  return () => {
-    let u = 0;
-    while (u === 0) u = random();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
-  };
-}
-
 function unitOf(values: Float64Array): Float32Array {
   return normalizeVector(Array.from(values))!;
 }
@@ -148,22 +140,6 @@ function dataset(kind: "random" | "clustered", size: number, dimensions: number,
     for (let index = 0; index < dimensions; index++) values[index] = centre[index]! + noise * values[index]!;
     return unitOf(values);
   });
-}
-
-/** A unit vector at cosine `similarity` to the unit vector `base`. */
-function plantNear(base: Float32Array, similarity: number, gauss: () => number): Float32Array {
-  const other = Float64Array.from({ length: base.length }, gauss);
-  let along = 0;
-  for (let index = 0; index < base.length; index++) along += other[index]! * base[index]!;
-  let sum = 0;
-  for (let index = 0; index < base.length; index++) {
-    other[index]! -= along * base[index]!;
-    sum += other[index]! * other[index]!;
-  }
-  const scale = Math.sqrt(1 - similarity * similarity) / Math.sqrt(sum);
-  const out = new Float64Array(base.length);
-  for (let index = 0; index < base.length; index++) out[index] = similarity * base[index]! + scale * other[index]!;
-  return unitOf(out);
 }
 
 const collectGarbage: () => void = (() => {
@@ -272,7 +248,7 @@ function recallRows(kind: "random" | "clustered", size: number, dimensions: numb
     const durations = new Float64Array(queries);
     let same = 0;
     for (let query = 0; query < queries; query++) {
-      const vector = plantNear(vectors[Math.floor(random() * size)]!, similarity, gauss);
+      const vector = near(vectors[Math.floor(random() * size)]!, similarity, gauss);
       const expected = exact.search("p", vector, 0.9, 0);
       const started = performance.now();
       const match = index.search("p", vector, 0.9, 0);

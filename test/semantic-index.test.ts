@@ -1,48 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { SemanticIndex } from "../src/cache/semantic-index.js";
 import { seededRandom } from "../src/cache/simhash-lsh.js";
-
-/** A seeded standard normal draw (Box-Muller). */
-function normal(random: () => number): () => number {
-  return () => {
-    let u = 0;
-    while (u === 0) u = random();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
-  };
-}
-
-function unit(values: ArrayLike<number>): Float32Array {
-  let sum = 0;
-  for (let index = 0; index < values.length; index++) sum += values[index]! * values[index]!;
-  const norm = Math.sqrt(sum);
-  const out = new Float32Array(values.length);
-  for (let index = 0; index < values.length; index++) out[index] = values[index]! / norm;
-  return out;
-}
+import { near, normal, unit } from "./fakes/vectors.js";
 
 function randomUnit(dimensions: number, gauss: () => number): Float32Array {
   const values = new Float64Array(dimensions);
   for (let index = 0; index < dimensions; index++) values[index] = gauss();
   return unit(values);
-}
-
-/** A unit vector at cosine `similarity` to the unit vector `base`, in a random direction. */
-function near(base: Float32Array, similarity: number, gauss: () => number): Float32Array {
-  const other = new Float64Array(base.length);
-  let along = 0;
-  for (let index = 0; index < base.length; index++) {
-    other[index] = gauss();
-    along += other[index]! * base[index]!;
-  }
-  let sum = 0;
-  for (let index = 0; index < base.length; index++) {
-    other[index]! -= along * base[index]!;
-    sum += other[index]! * other[index]!;
-  }
-  const scale = Math.sqrt(1 - similarity * similarity) / Math.sqrt(sum);
-  const out = new Float64Array(base.length);
-  for (let index = 0; index < base.length; index++) out[index] = similarity * base[index]! + scale * other[index]!;
-  return unit(out);
 }
 
 function dot(a: Float32Array, b: Float32Array): number {
