@@ -6,6 +6,7 @@ import type { GatewayChatResponse, GatewayInfo } from "./contract/chat-response.
 import { ChatStream } from "./chat-stream.js";
 import { DEFAULTS } from "./config/defaults.js";
 import { toIssues } from "./config/issues.js";
+import { checkKeyModels } from "./config/check-key-models.js";
 import { buildRouteTable, declaredDeployments, type ModelFactsLookup, type RouteTable } from "./config/resolve-routes.js";
 import { gatewayConfigSchema, type GatewayConfigInput } from "./config/schema.js";
 import { AbortError, ConfigError, GatewayClosedError, GatewayError, InvalidRequestError, type Issue } from "./errors.js";
@@ -79,6 +80,7 @@ export function createGateway(config: GatewayConfig): Gateway {
   const settings = parsed.data;
   const issues: Issue[] = [];
   const table: RouteTable = buildRouteTable(settings.providers, settings.models ?? {}, factsFrom(createPriceBook(settings.prices)), issues);
+  checkKeyModels(settings.keys, table, issues);
   if (issues.length > 0) throw new ConfigError(issues);
 
   const closeController = new AbortController();

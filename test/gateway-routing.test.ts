@@ -59,6 +59,14 @@ describe("config validation", () => {
     expect(error.issues[0]?.message).toContain("'ghost' is not a declared model");
   });
 
+  it("names a key's model that does not exist", () => {
+    const error = catchError(() =>
+      createGateway({ providers: { p: mockProvider() }, models: { m: "p/x" }, keys: { a: { models: ["m", "p/direct", "typo"] } } }),
+    ) as ConfigError;
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.issues).toEqual([{ path: "keys.a.models[2]", message: expect.stringContaining("'typo' is not a declared model") }]);
+  });
+
   it("rejects a provider that is not an adapter", () => {
     const error = catchError(() => createGateway({ providers: { p: {} as never } })) as ConfigError;
     expect(error.issues[0]).toMatchObject({ path: "providers.p", message: expect.stringContaining("provider adapter") });

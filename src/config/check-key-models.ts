@@ -1,0 +1,25 @@
+import type { Issue } from "../errors.js";
+import type { RouteTable } from "./resolve-routes.js";
+
+/**
+ * Every model a virtual key may use must exist: a declared logical model, or `provider/model`
+ * with a configured provider. A typo here would otherwise refuse the tenant at run time with
+ * no hint of why.
+ */
+export function checkKeyModels(
+  keys: Readonly<Record<string, { models?: readonly string[] | undefined }>> | undefined,
+  table: RouteTable,
+  issues: Issue[],
+): void {
+  if (!keys) return;
+  const declared = [...table.routes.keys()];
+  for (const [key, config] of Object.entries(keys)) {
+    config.models?.forEach((model, index) => {
+      if (table.resolve(model)) return;
+      issues.push({
+        path: `keys.${key}.models[${index}]`,
+        message: `'${model}' is not a declared model (have: ${declared.join(", ") || "none"}) nor 'provider/model' with a configured provider`,
+      });
+    });
+  }
+}
