@@ -7,6 +7,7 @@ import { ChatStream } from "./chat-stream.js";
 import { DEFAULTS } from "./config/defaults.js";
 import { toIssues } from "./config/issues.js";
 import { checkKeyModels } from "./config/check-key-models.js";
+import { checkBudgetPrices } from "./config/check-budget-prices.js";
 import { buildRouteTable, declaredDeployments, type ModelFactsLookup, type RouteTable } from "./config/resolve-routes.js";
 import { gatewayConfigSchema, type GatewayConfigInput } from "./config/schema.js";
 import { AbortError, ConfigError, GatewayClosedError, GatewayError, InvalidRequestError, type Issue } from "./errors.js";
@@ -81,6 +82,9 @@ export function createGateway(config: GatewayConfig): Gateway {
   const issues: Issue[] = [];
   const table: RouteTable = buildRouteTable(settings.providers, settings.models ?? {}, factsFrom(createPriceBook(settings.prices)), issues);
   checkKeyModels(settings.keys, table, issues);
+  const budgetsConfigured =
+    settings.users?.budget !== undefined || Object.values(settings.keys ?? {}).some((key) => key.budget !== undefined);
+  checkBudgetPrices(budgetsConfigured, table, issues);
   if (issues.length > 0) throw new ConfigError(issues);
 
   const closeController = new AbortController();

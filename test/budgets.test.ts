@@ -127,6 +127,14 @@ describe("budget reservations", () => {
     await withFallback.close();
   });
 
+  it("refuses a config whose budgets could not price a declared deployment, and says how to fix it", () => {
+    const config = { providers: { p: mockProvider() }, models: { local: "p/llama-local" }, keys: { app: { budget: { usd: 1, period: "day" as const } } } };
+    expect(() => createGateway(config)).toThrow(/'p\/llama-local' has no price .*prices: \{ "llama-local"/);
+    // A free local model says so; without budgets nothing needs a price.
+    expect(() => createGateway({ ...config, prices: { "llama-local": { input: 0, output: 0 } } })).not.toThrow();
+    expect(() => createGateway({ providers: config.providers, models: config.models })).not.toThrow();
+  });
+
   it("reserves nothing for a model without a price, and records its cost as 0", async () => {
     const gateway = createGateway({ providers: { p: mockProvider() }, keys: { app: { budget: { usd: 0.000001, period: "day" } } } });
     for (let i = 0; i < 5; i++) {
