@@ -9,6 +9,7 @@ import {
   type Usage,
 } from "../src/index.js";
 import { mockProvider, type MockProviderOptions } from "../src/testing.js";
+import { serveUntilRejected } from "./fakes/serve-until-rejected.js";
 
 /** `max_tokens: 10` caps each call's output, so its worst case is known exactly. */
 const ask = (model = "p/x", extra: Partial<ChatBody> = {}): Omit<ChatBody, "stream"> => ({
@@ -48,18 +49,6 @@ function budgetGateway(budget: BudgetConfig, provider: MockProviderOptions = {},
     prices,
     ...extra,
   });
-}
-
-/** Calls until the first rejection (at most `bound` calls); returns how many were served. */
-async function serveUntilRejected(call: () => Promise<unknown>, bound: number): Promise<{ served: number; error: unknown }> {
-  for (let served = 0; served < bound; served++) {
-    try {
-      await call();
-    } catch (error) {
-      return { served, error };
-    }
-  }
-  return { served: bound, error: undefined };
 }
 
 describe("budget reservations", () => {

@@ -10,6 +10,7 @@ import {
   type LimitEvent,
 } from "../src/index.js";
 import { mockProvider } from "../src/testing.js";
+import { serveUntilRejected } from "./fakes/serve-until-rejected.js";
 
 const ask = (model: string, content = "hello", extra: Partial<ChatBody> = {}): Omit<ChatBody, "stream"> => ({
   model,
@@ -28,18 +29,6 @@ function useFakeDate(at: number): void {
 afterEach(() => {
   vi.useRealTimers();
 });
-
-/** Calls until the first rejection (at most `bound` calls); returns how many were served. */
-async function serveUntilRejected(call: () => Promise<unknown>, bound: number): Promise<{ served: number; error: unknown }> {
-  for (let served = 0; served < bound; served++) {
-    try {
-      await call();
-    } catch (error) {
-      return { served, error };
-    }
-  }
-  return { served: bound, error: undefined };
-}
 
 describe("RPM", () => {
   it("admits a burst of exactly rpm, then rpm per minute, within one request over each window", async () => {
