@@ -12,7 +12,7 @@ import { runInNewContext } from "node:vm";
 import { cacheKeysFor, scopePrefix } from "../src/cache/cache-key.js";
 import { SemanticIndex, normalizeVector } from "../src/cache/semantic-index.js";
 import { seededRandom } from "../src/cache/simhash-lsh.js";
-import { chatRequestSchema, type ChatRequest } from "../src/contract/chat-request.js";
+import { chatRequestSchema, type ChatRequest } from "../src/core/chat-request.js";
 import { createGateway, type ChatBody } from "../src/index.js";
 import { mockProvider } from "../src/testing.js";
 import { measureInterleaved, renderTable, sample, timedRow, type Row } from "./stats.js";

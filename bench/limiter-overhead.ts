@@ -7,7 +7,7 @@
 import Bottleneck from "bottleneck";
 import { createGateway, memoryStore, type GatewayConfig } from "../src/index.js";
 import { mockProvider } from "../src/testing.js";
-import { estimateTextTokens } from "../src/limits/token-estimate.js";
+import { estimateTextTokens } from "../src/core/token-estimate.js";
 import { measureInterleaved, renderTable, timedRow, type Row } from "./stats.js";
 
 const rows: Row[] = [];

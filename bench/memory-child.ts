@@ -4,7 +4,7 @@
  */
 import { setMaxListeners } from "node:events";
 import type { Gateway, GatewayConfig } from "../src/index.js";
-import type { AdapterContext } from "../src/providers/adapter.js";
+import type { AdapterContext } from "../src/core/provider-adapter.js";
 import { body2k, REPLY } from "./fixtures.js";
 import { baseConfig, BENCH_MODEL, BENCH_ROUTE, CALL_OPTIONS, featureList, withFeatures } from "./features.js";
 import { loadModelgate } from "./modelgate.js";

@@ -5,7 +5,7 @@
  */
 import type { Gateway } from "../src/index.js";
 import type { Modelgate } from "./modelgate.js";
-import type { AdapterContext } from "../src/providers/adapter.js";
+import type { AdapterContext } from "../src/core/provider-adapter.js";
 import { body2k, REPLY } from "./fixtures.js";
 import { baseConfig, BENCH_MODEL, BENCH_ROUTE, CALL_OPTIONS, probeFeatures, withFeatures, type Feature } from "./features.js";
 import { measureInterleaved, summarize, timedRow, type Candidate, type Row, type Sample } from "./stats.js";

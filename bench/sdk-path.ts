@@ -6,9 +6,9 @@
  */
 import OpenAI from "openai";
 import type { Gateway } from "../src/index.js";
-import type { AdapterContext, ProviderAdapter } from "../src/providers/adapter.js";
-import type { ChatRequest } from "../src/contract/chat-request.js";
-import type { ChatChunk } from "../src/contract/chat-chunk.js";
+import type { AdapterContext, ProviderAdapter } from "../src/core/provider-adapter.js";
+import type { ChatRequest } from "../src/core/chat-request.js";
+import type { ChatChunk } from "../src/core/chat-chunk.js";
 import { spawnTracked, stop, waitForLine } from "./children.js";
 import { body2k, type BenchBody } from "./fixtures.js";
 import { baseConfig, BENCH_MODEL, BENCH_ROUTE, CALL_OPTIONS, withFeatures, type Feature } from "./features.js";

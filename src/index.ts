@@ -1,7 +1,7 @@
-export { createGateway } from "./create-gateway.js";
-export type { Gateway, GatewayConfig, ChatBody } from "./create-gateway.js";
-export { ChatStream } from "./chat-stream.js";
-export type { ChatOptions, CacheMode } from "./pipeline/context.js";
+export { createGateway } from "./gateway/create-gateway.js";
+export type { Gateway, GatewayConfig, ChatBody } from "./gateway/create-gateway.js";
+export { ChatStream } from "./gateway/chat-stream.js";
+export type { ChatOptions, CacheMode } from "./core/call-context.js";
 export type {
   ChatRequest,
   ChatMessage,
@@ -11,7 +11,7 @@ export type {
   FunctionTool,
   ToolChoice,
   ResponseFormat,
-} from "./contract/chat-request.js";
+} from "./core/chat-request.js";
 export type {
   ChatResponse,
   GatewayChatResponse,
@@ -22,9 +22,9 @@ export type {
   FinishReason,
   AssistantMessage,
   ChatChoice,
-} from "./contract/chat-response.js";
-export type { ChatChunk, ChunkChoice, ChunkDelta, ToolCallDelta } from "./contract/chat-chunk.js";
-export type { ProviderAdapter, AdapterContext, AdapterOptions } from "./providers/adapter.js";
+} from "./core/chat-response.js";
+export type { ChatChunk, ChunkChoice, ChunkDelta, ToolCallDelta } from "./core/chat-chunk.js";
+export type { ProviderAdapter, AdapterContext, AdapterOptions } from "./core/provider-adapter.js";
 export type { DeploymentHealth } from "./routing/health.js";
 export type {
   GatewayEventMap,
@@ -39,7 +39,7 @@ export type {
   CacheEvent,
   LimitEvent,
   ErrorEvent,
-} from "./events.js";
+} from "./core/events.js";
 export {
   GatewayError,
   ConfigError,
@@ -54,9 +54,9 @@ export {
   GatewayClosedError,
   StoreUnavailableError,
   isRetryableStatus,
-} from "./errors.js";
-export type { Issue, GatewayErrorCode, LimitScope, FailedAttempt, ProviderErrorFields } from "./errors.js";
-export type { GatewayStats } from "./create-gateway.js";
+} from "./core/errors.js";
+export type { Issue, GatewayErrorCode, LimitScope, FailedAttempt, ProviderErrorFields } from "./core/errors.js";
+export type { GatewayStats } from "./gateway/create-gateway.js";
 export type { CacheStats, ExactCacheStats, SemanticCacheStats } from "./cache/cache-stats.js";
 export type { CacheConfig, EmbedFunction } from "./cache/cache-config.js";
 export type { CacheScope } from "./cache/cache-key.js";

@@ -2,11 +2,11 @@ import { inspect } from "node:util";
 import Anthropic from "@anthropic-ai/sdk";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { anthropic } from "../src/anthropic.js";
-import type { ChatChunk } from "../src/contract/chat-chunk.js";
-import type { ChatRequest } from "../src/contract/chat-request.js";
-import { ChunkAccumulator } from "../src/contract/chunk-accumulator.js";
-import { AbortError, InvalidRequestError, ProviderError, TimeoutError } from "../src/errors.js";
-import type { AdapterContext } from "../src/providers/adapter.js";
+import type { ChatChunk } from "../src/core/chat-chunk.js";
+import type { ChatRequest } from "../src/core/chat-request.js";
+import { ChunkAccumulator } from "../src/core/chunk-accumulator.js";
+import { AbortError, InvalidRequestError, ProviderError, TimeoutError } from "../src/core/errors.js";
+import type { AdapterContext } from "../src/core/provider-adapter.js";
 import { mapAnthropicStopReason } from "../src/providers/anthropic/map-anthropic-stop-reason.js";
 import { startFakeAnthropic, type FakeAnthropic } from "./fakes/anthropic-server.js";
 

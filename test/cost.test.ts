@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { priceSchema, type Price } from "../src/config/schema.js";
-import type { Usage } from "../src/contract/chat-response.js";
-import { computeCost, computeCostUsd, estimateMaxCostUsd } from "../src/cost/cost.js";
-import { createPriceBook, lookupModel } from "../src/cost/model-catalog.js";
-import catalog from "../src/cost/catalog.json" with { type: "json" };
+import { priceSchema, type Price } from "../src/core/route.js";
+import type { Usage } from "../src/core/chat-response.js";
+import { computeCost, computeCostUsd, estimateMaxCostUsd } from "../src/core/cost.js";
+import { createPriceBook, lookupModel } from "../src/core/model-catalog.js";
+import catalog from "../src/core/catalog.json" with { type: "json" };
 
 /** Usage in OpenAI's shape, with total_tokens derived so tests state only what matters. */
 function usage(

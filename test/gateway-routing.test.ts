@@ -10,9 +10,9 @@ import {
   type ChatBody,
 } from "../src/index.js";
 import { mockProvider } from "../src/testing.js";
-import type { ChatChunk } from "../src/contract/chat-chunk.js";
-import type { CallContext } from "../src/pipeline/context.js";
-import { whenSettled, type Settlement } from "../src/pipeline/settle.js";
+import type { ChatChunk } from "../src/core/chat-chunk.js";
+import type { CallContext } from "../src/core/call-context.js";
+import { whenSettled, type Settlement } from "../src/core/settle.js";
 
 const ask = (model: string, content = "hello"): Omit<ChatBody, "stream"> => ({ model, messages: [{ role: "user", content }] });
 const fastRetry = { retries: 2, minDelayMs: 1, maxDelayMs: 20 };

@@ -1,12 +1,12 @@
 import { inspect } from "node:util";
 import { GoogleGenerativeAI } from "@google/generative-ai";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import type { ChatChunk } from "../src/contract/chat-chunk.js";
-import type { ChatRequest } from "../src/contract/chat-request.js";
-import { ChunkAccumulator } from "../src/contract/chunk-accumulator.js";
-import { AbortError, ConfigError, InvalidRequestError, ProviderError, TimeoutError } from "../src/errors.js";
+import type { ChatChunk } from "../src/core/chat-chunk.js";
+import type { ChatRequest } from "../src/core/chat-request.js";
+import { ChunkAccumulator } from "../src/core/chunk-accumulator.js";
+import { AbortError, ConfigError, InvalidRequestError, ProviderError, TimeoutError } from "../src/core/errors.js";
 import { google } from "../src/google.js";
-import type { AdapterContext, ProviderAdapter } from "../src/providers/adapter.js";
+import type { AdapterContext, ProviderAdapter } from "../src/core/provider-adapter.js";
 import { startFakeGemini, type FakeGemini } from "./fakes/gemini-server.js";
 
 const API_KEY = "AIzaFAKE-test-secret-0123456789abcdef";

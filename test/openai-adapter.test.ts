@@ -1,11 +1,11 @@
 import OpenAI from "openai";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import type { ChatChunk } from "../src/contract/chat-chunk.js";
-import type { ChatRequest } from "../src/contract/chat-request.js";
-import { ChunkAccumulator } from "../src/contract/chunk-accumulator.js";
-import { ProviderError } from "../src/errors.js";
+import type { ChatChunk } from "../src/core/chat-chunk.js";
+import type { ChatRequest } from "../src/core/chat-request.js";
+import { ChunkAccumulator } from "../src/core/chunk-accumulator.js";
+import { ProviderError } from "../src/core/errors.js";
 import { openai, type OpenAIAdapterOptions } from "../src/openai.js";
-import type { AdapterContext } from "../src/providers/adapter.js";
+import type { AdapterContext } from "../src/core/provider-adapter.js";
 import { parseRetryAfter } from "../src/providers/openai/openai-errors.js";
 import { toOpenAIRequest } from "../src/providers/openai/to-openai-request.js";
 import { hashedWordsVector, startFakeOpenAI, type FakeOpenAI } from "./fakes/openai-server.js";

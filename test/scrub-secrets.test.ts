@@ -6,7 +6,7 @@ import {
   mentionsSecret,
   safeCause,
   scrubSecrets,
-} from "../src/providers/scrub-secrets.js";
+} from "../src/core/scrub-secrets.js";
 
 describe("scrubSecrets", () => {
   it("masks every occurrence of each configured secret, the longest first", () => {

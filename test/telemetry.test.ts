@@ -23,7 +23,7 @@ import {
 import { afterEach, describe, expect, it } from "vitest";
 import { AllDeploymentsFailedError, BudgetExceededError, ProviderError, RateLimitError, createGateway, type ChatBody, type GatewayConfig } from "../src/index.js";
 import { mockProvider, type MockProviderOptions } from "../src/testing.js";
-import type { ProviderAdapter } from "../src/providers/adapter.js";
+import type { ProviderAdapter } from "../src/core/provider-adapter.js";
 import { INSTRUMENTATION_VERSION } from "../src/telemetry/instrumentation-scope.js";
 import { redactSecrets } from "../src/telemetry/redact-secrets.js";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { countTokens } from "gpt-tokenizer/encoding/o200k_base";
 import type { ChatRequest } from "../src/index.js";
-import { estimatePromptTokens, promptTokensForLimit } from "../src/limits/token-estimate.js";
+import { estimatePromptTokens, promptTokensForLimit } from "../src/core/token-estimate.js";
 
 const request = (content: string): ChatRequest => ({ model: "m", messages: [{ role: "user", content }] });
 const prose = "The quick brown fox jumps over the lazy dog while the gateway counts its tokens. ";

@@ -1,5 +1,5 @@
 import { hash } from "node:crypto";
-import type { ChatMessage, ChatRequest } from "../contract/chat-request.js";
+import type { ChatMessage, ChatRequest } from "../core/chat-request.js";
 import { canonicalJson } from "./canonical-json.js";
 
 /** Who may share cached answers: one virtual key, one end user of a key, or everyone. */

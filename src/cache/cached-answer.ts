@@ -1,4 +1,4 @@
-import type { ChatResponse } from "../contract/chat-response.js";
+import type { ChatResponse } from "../core/chat-response.js";
 
 /** Bumped when the stored shape changes, so a shared tier never serves an old shape. */
 const FORMAT_VERSION = 1;

@@ -1,5 +1,5 @@
-import { ConfigError, TimeoutError } from "../errors.js";
-import type { ProviderAdapter } from "../providers/adapter.js";
+import { ConfigError, TimeoutError } from "../core/errors.js";
+import type { ProviderAdapter } from "../core/provider-adapter.js";
 import type { EmbedFunction } from "./cache-config.js";
 import { normalizeVector } from "./semantic-index.js";
 

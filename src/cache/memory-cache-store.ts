@@ -1,5 +1,5 @@
 import { LRUCache } from "lru-cache";
-import type { CacheStore, CacheStoreUsage } from "./cache-store.js";
+import type { CacheStore, CacheStoreUsage } from "../stores/cache-store.js";
 
 /** Per-entry bookkeeping lru-cache and a Map spend besides key and value, roughly. */
 const ENTRY_OVERHEAD_BYTES = 64;

@@ -1,4 +1,4 @@
-import type { ChatRequest } from "../contract/chat-request.js";
+import type { ChatRequest } from "../core/chat-request.js";
 
 /**
  * The text the semantic tier embeds for a request, or `undefined` when the request must not be

@@ -1,7 +1,8 @@
 import { CACHE_DEFAULTS, type CacheConfig } from "./cache-config.js";
-import type { CacheStore } from "./cache-store.js";
+import type { CacheStore } from "../stores/cache-store.js";
 import { memoryCacheStore } from "./memory-cache-store.js";
-import { isSharedCacheStore, tieredCacheStore } from "./tiered-cache-store.js";
+import { isSharedCacheStore } from "../stores/cache-store.js";
+import { tieredCacheStore } from "./tiered-cache-store.js";
 
 /**
  * The answer store when the gateway's `store` can also hold answers (`redisStore`): the

@@ -1,5 +1,5 @@
-import type { Served } from "../pipeline/context.js";
-import type { GatewayError } from "../errors.js";
+import type { Served } from "../core/call-context.js";
+import type { GatewayError } from "../core/errors.js";
 
 /** How a flight ended, as its followers see it. */
 export type FlightResult =

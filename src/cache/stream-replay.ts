@@ -1,5 +1,5 @@
-import type { ChatChunk, ChunkChoice } from "../contract/chat-chunk.js";
-import type { ChatResponse } from "../contract/chat-response.js";
+import type { ChatChunk, ChunkChoice } from "../core/chat-chunk.js";
+import type { ChatResponse } from "../core/chat-response.js";
 
 /**
  * The chunks a provider would have streamed for a stored answer, in OpenAI's order: a role

@@ -1,9 +1,4 @@
-import type { CacheStore, CacheStoreUsage } from "./cache-store.js";
-
-/** A shared tier that can tell how long an entry has left, so a tier in front never outlives it. */
-export interface SharedCacheStore extends CacheStore {
-  getEntry(key: string): Promise<{ value: string; ttlMs: number } | undefined>;
-}
+import type { CacheStore, CacheStoreUsage, SharedCacheStore } from "../stores/cache-store.js";
 
 /**
  * Two tiers: the in-process LRU (`near`) in front of a shared store (`shared`, Redis). A read
@@ -36,14 +31,4 @@ export function tieredCacheStore(near: CacheStore, shared: SharedCacheStore): Ca
       return near.close();
     },
   };
-}
-
-/** Whether a configured store can serve as the shared tier. */
-export function isSharedCacheStore(store: unknown): store is SharedCacheStore {
-  return (
-    typeof store === "object" &&
-    store !== null &&
-    typeof (store as SharedCacheStore).getEntry === "function" &&
-    typeof (store as SharedCacheStore).set === "function"
-  );
 }

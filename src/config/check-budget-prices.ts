@@ -1,5 +1,5 @@
-import type { Issue } from "../errors.js";
-import { declaredDeployments, type RouteTable } from "./resolve-routes.js";
+import type { Issue } from "../core/errors.js";
+import { declaredDeployments, type RouteTable } from "../core/route.js";
 
 /**
  * Budgets can only limit what has a price. With any budget configured, a declared deployment

@@ -1,5 +1,5 @@
-import type { Issue } from "../errors.js";
-import type { RouteTable } from "./resolve-routes.js";
+import type { Issue } from "../core/errors.js";
+import type { RouteTable } from "../core/route.js";
 
 /**
  * Every model a virtual key may use must exist: a declared logical model, or `provider/model`

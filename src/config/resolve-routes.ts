@@ -1,48 +1,7 @@
-import type { Issue } from "../errors.js";
-import type { ProviderAdapter } from "../providers/adapter.js";
-import type { DeploymentConfig, Price, RouteConfig, Strategy } from "./schema.js";
-
-/** What the gateway knows of a provider-side model (context window, output cap, price). */
-export interface ModelFacts {
-  contextWindow?: number;
-  maxOutputTokens?: number;
-  price?: Price;
-}
-
-export type ModelFactsLookup = (provider: string, model: string) => ModelFacts | undefined;
-
-/** One provider-side model behind a logical route, with what routing needs to know of it. */
-export interface Deployment {
-  /** `provider/model`, unique per gateway; health and limits are keyed by it. */
-  readonly id: string;
-  /** The config key of the provider. */
-  readonly provider: string;
-  readonly adapter: ProviderAdapter;
-  /** Provider-side model name. */
-  readonly model: string;
-  readonly weight: number;
-  readonly rpm: number | undefined;
-  readonly tpm: number | undefined;
-  readonly timeoutMs: number | undefined;
-  readonly contextWindow: number | undefined;
-  readonly maxOutputTokens: number | undefined;
-  readonly price: Price | undefined;
-}
-
-/** A logical model: the deployments that serve it, how to pick among them, what follows them. */
-export interface Route {
-  readonly name: string;
-  readonly deployments: readonly Deployment[];
-  readonly strategy: Strategy;
-  readonly fallbacks: readonly string[];
-  readonly cache: boolean;
-}
-
-export interface RouteTable {
-  readonly routes: ReadonlyMap<string, Route>;
-  /** The route for a logical name, or a one-deployment route for an undeclared `provider/model`. */
-  resolve(name: string): Route | undefined;
-}
+import type { Issue } from "../core/errors.js";
+import type { ProviderAdapter } from "../core/provider-adapter.js";
+import type { Deployment, ModelFactsLookup, Route, RouteTable } from "../core/route.js";
+import type { DeploymentConfig, RouteConfig } from "./schema.js";
 
 type RouteInput = string | RouteConfig;
 
@@ -187,28 +146,4 @@ function sameDeployment(deployment: Deployment, config: DeploymentConfig): boole
     config.contextWindow === undefined &&
     config.maxOutputTokens === undefined
   );
-}
-
-/** The route, then its fallbacks breadth-first, each route once: the order the router walks. */
-export function* routeChain(start: Route, table: RouteTable): Generator<Route> {
-  const seen = new Set<string>([start.name]);
-  const queue: Route[] = [start];
-  // Bounded: each route is queued once, and routes are finite.
-  for (let index = 0; index < queue.length; index++) {
-    const current = queue[index]!;
-    yield current;
-    for (const name of current.fallbacks) {
-      if (seen.has(name)) continue;
-      seen.add(name);
-      const next = table.resolve(name);
-      if (next) queue.push(next);
-    }
-  }
-}
-
-/** Every deployment the config declares, once each. */
-export function declaredDeployments(table: RouteTable): Deployment[] {
-  const seen = new Map<string, Deployment>();
-  for (const route of table.routes.values()) for (const deployment of route.deployments) seen.set(deployment.id, deployment);
-  return [...seen.values()];
 }

@@ -1,12 +1,15 @@
 import { z } from "zod";
-import type { ProviderAdapter } from "../providers/adapter.js";
+import type { ProviderAdapter } from "../core/provider-adapter.js";
 import { telemetryConfigSchema } from "../telemetry/telemetry-config.js";
 import { budgetSchema, keySchema, limitSchema, limitsConfigFields } from "../limits/limits-schema.js";
+import { spendConfigSchema } from "../spend/spend-schema.js";
+import type { StateStore } from "../stores/store.js";
 import { cacheConfigSchema } from "../cache/cache-config.js";
+
+import { priceSchema, strategySchema } from "../core/route.js";
 
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
-const usd = z.number().nonnegative();
 
 const providerAdapter = z.custom<ProviderAdapter>(
   (value) =>
@@ -17,19 +20,20 @@ const providerAdapter = z.custom<ProviderAdapter>(
   "expected a provider adapter such as openai({ apiKey }) from 'modelgate/openai'",
 );
 
-/** USD per 1M tokens. */
-export const priceSchema = z
-  .object({
-    input: usd,
-    output: usd,
-    cachedInput: usd.optional(),
-    /** Anthropic's cache-write price; defaults to `input`. */
-    cacheWrite: usd.optional(),
-  })
-  .strict();
+const stateStore = z.custom<StateStore>(
+  (value) =>
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as StateStore).consumeTokens === "function" &&
+    typeof (value as StateStore).reserveBudget === "function",
+  "expected a StateStore such as memoryStore() or redisStore({ url })",
+);
 
-export const strategySchema = z.enum(["ordered", "weighted", "least-latency", "least-busy", "cheapest"]);
-
+/**
+ * The config fields for limits, budgets, prices and spend, added to the gateway schema in one
+ * spread. A function of the price schema, so this file needs no runtime import of schema.ts
+ * (which imports it).
+ */
 const deploymentSchema = z
   .object({
     provider: z.string().min(1),
@@ -83,7 +87,12 @@ export const gatewayConfigSchema = z
       })
       .strict()
       .optional(),
-    ...limitsConfigFields(priceSchema),
+    ...limitsConfigFields(),
+    /** USD per 1M tokens by model name (or `provider/model`); overrides the built-in catalog. */
+    prices: z.record(z.string().min(1), priceSchema).optional(),
+    spend: spendConfigSchema.optional(),
+    /** Where buckets and budget counters live (default `memoryStore()`). */
+    store: stateStore.optional(),
     /** Exact and semantic answer cache; off when absent. */
     cache: cacheConfigSchema.optional(),
     /** Tracer, meter and content capture; defaults to the global OpenTelemetry API. */
@@ -92,8 +101,6 @@ export const gatewayConfigSchema = z
   .strict();
 
 export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
-export type Price = z.infer<typeof priceSchema>;
-export type Strategy = z.infer<typeof strategySchema>;
 export type DeploymentConfig = z.infer<typeof deploymentSchema>;
 export type RouteConfig = z.infer<typeof routeSchema>;
 export type BudgetConfig = z.infer<typeof budgetSchema>;

@@ -1,6 +1,6 @@
-import { BudgetExceededError } from "../errors.js";
+import { BudgetExceededError } from "../core/errors.js";
 import type { BudgetCounter, StateStore } from "../stores/store.js";
-import { uniqueIds } from "./unique-ids.js";
+import { uniqueIds } from "../core/unique-ids.js";
 import { periodWindow, type BudgetPeriod, type PeriodWindow } from "./budget-period.js";
 import type { BudgetConfig } from "./limits-schema.js";
 

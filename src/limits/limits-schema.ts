@@ -1,7 +1,4 @@
 import { z } from "zod";
-import type { priceSchema as PriceSchema } from "../config/schema.js";
-import type { StateStore } from "../stores/store.js";
-import { spendConfigSchema } from "../spend/spend-schema.js";
 
 const positiveInt = z.number().int().positive();
 
@@ -22,32 +19,18 @@ export const onLimitSchema = z.union([
   z.object({ queue: z.object({ maxWaitMs: positiveInt }).strict() }).strict(),
 ]);
 
-const stateStore = z.custom<StateStore>(
-  (value) =>
-    typeof value === "object" &&
-    value !== null &&
-    typeof (value as StateStore).consumeTokens === "function" &&
-    typeof (value as StateStore).reserveBudget === "function",
-  "expected a StateStore such as memoryStore() or redisStore({ url })",
-);
-
 /**
- * The config fields for limits, budgets, prices and spend, added to the gateway schema in one
- * spread. A function of the price schema, so this file needs no runtime import of schema.ts
- * (which imports it).
+ * The config fields for virtual keys, per-user caps and what happens over a limit, added to the
+ * gateway schema in one spread. `prices`, `spend` and `store` serve several features and are
+ * declared in config/schema.ts.
  */
-export function limitsConfigFields(priceSchema: typeof PriceSchema) {
+export function limitsConfigFields() {
   return {
     /** Virtual keys by name. When present, a call naming any other key is rejected. */
     keys: z.record(z.string().min(1), keySchema).optional(),
     /** Default caps for each end user (`options.user`), counted per distinct user. */
     users: limitSchema.optional(),
     onLimit: onLimitSchema.optional(),
-    /** USD per 1M tokens by model name (or `provider/model`); overrides the built-in catalog. */
-    prices: z.record(z.string().min(1), priceSchema).optional(),
-    spend: spendConfigSchema.optional(),
-    /** Where buckets and budget counters live (default `memoryStore()`). */
-    store: stateStore.optional(),
   };
 }
 

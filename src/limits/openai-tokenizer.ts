@@ -1,4 +1,4 @@
-import type { TextTokenCounter } from "./token-estimate.js";
+import type { TextTokenCounter } from "../core/token-estimate.js";
 
 /**
  * OpenAI's tokenizer (o200k_base, via the optional `gpt-tokenizer` package) for TPM estimates

@@ -1,7 +1,7 @@
-import { RateLimitError, type LimitScope } from "../errors.js";
-import { abortReason } from "../routing/abortable.js";
+import { RateLimitError, type LimitScope } from "../core/errors.js";
+import { abortReason } from "../core/abortable.js";
 import type { StateStore, TokenDraw, TokenResult } from "../stores/store.js";
-import { tokensNeeded, waitForTokens } from "./token-bucket.js";
+import { tokensNeeded, waitForTokens } from "../core/token-bucket.js";
 
 /** A draw on one RPM or TPM bucket, with what a rejection should say about it. */
 export interface LimitDraw extends TokenDraw {

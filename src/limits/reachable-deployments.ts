@@ -1,4 +1,4 @@
-import { routeChain, type Deployment, type Route, type RouteTable } from "../config/resolve-routes.js";
+import { routeChain, type Deployment, type Route, type RouteTable } from "../core/route.js";
 
 /**
  * Every deployment a call to `route` could be served by: the route's own, then its fallbacks'

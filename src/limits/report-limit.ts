@@ -1,6 +1,6 @@
-import type { GatewayEvents, LimitEvent } from "../events.js";
-import type { CallContext } from "../pipeline/context.js";
-import { identityOf } from "../pipeline/identity.js";
+import type { GatewayEvents, LimitEvent } from "../core/events.js";
+import type { CallContext } from "../core/call-context.js";
+import { identityOf } from "../core/identity.js";
 
 /** What a limit did to a call, without who the call was for. */
 export type LimitOutcome = Pick<LimitEvent, "scope" | "kind" | "action" | "waitMs" | "deployment">;

@@ -1,5 +1,5 @@
-import type { ChatChunk } from "../contract/chat-chunk.js";
-import type { Usage } from "../contract/chat-response.js";
+import type { ChatChunk } from "../core/chat-chunk.js";
+import type { Usage } from "../core/chat-response.js";
 
 /**
  * Passes a stream through and calls `onEnd` once with the usage it reported (the last `usage`

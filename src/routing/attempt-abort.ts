@@ -1,5 +1,5 @@
-import type { GatewayError } from "../errors.js";
-import { abortReason } from "./abortable.js";
+import type { GatewayError } from "../core/errors.js";
+import { abortReason } from "../core/abortable.js";
 
 /**
  * Aborts one attempt: the signal handed to the adapter, and a promise that work is raced

@@ -11,19 +11,3 @@ export function backoffDelay(retry: number, minDelayMs: number, maxDelayMs: numb
   // Half fixed, half random: never zero (a retry storm), never above the cap.
   return Math.round(ceiling / 2 + random() * (ceiling / 2));
 }
-
-/** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-}

@@ -1,7 +1,7 @@
-import type { AdapterContext } from "../providers/adapter.js";
-import type { AttemptContext } from "../pipeline/attempt-context.js";
-import { ProviderError } from "../errors.js";
-import type { ChatChunk } from "../contract/chat-chunk.js";
+import type { AdapterContext } from "../core/provider-adapter.js";
+import type { AttemptContext } from "../core/attempt-context.js";
+import { ProviderError } from "../core/errors.js";
+import type { ChatChunk } from "../core/chat-chunk.js";
 import { relayStream } from "./stream-relay.js";
 
 interface OpenedStream {

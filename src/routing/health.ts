@@ -1,4 +1,4 @@
-import type { Deployment } from "../config/resolve-routes.js";
+import type { Deployment } from "../core/route.js";
 
 export interface CooldownOptions {
   /** Retryable failures inside `windowMs` that eject a deployment. */

@@ -1,6 +1,6 @@
-import type { Deployment } from "../config/resolve-routes.js";
-import type { GatewayEvents } from "../events.js";
-import { canShareCooldowns, type CooldownShare } from "./cooldown-sharing.js";
+import type { Deployment } from "../core/route.js";
+import type { GatewayEvents } from "../core/events.js";
+import { canShareCooldowns, type CooldownShare } from "../stores/cooldown-sharing.js";
 import type { HealthTracker } from "./health.js";
 
 /**

@@ -1,5 +1,5 @@
-import type { Deployment } from "../config/resolve-routes.js";
-import type { Strategy } from "../config/schema.js";
+import type { Deployment } from "../core/route.js";
+import type { Strategy } from "../core/route.js";
 import type { HealthTracker } from "./health.js";
 
 /**

@@ -1,6 +1,6 @@
-import type { ChatChunk } from "../contract/chat-chunk.js";
-import { GatewayError, ProviderError, TimeoutError } from "../errors.js";
-import { abortReason } from "./abortable.js";
+import type { ChatChunk } from "../core/chat-chunk.js";
+import { GatewayError, ProviderError, TimeoutError } from "../core/errors.js";
+import { abortReason } from "../core/abortable.js";
 
 export interface RelayOptions {
   provider: string;

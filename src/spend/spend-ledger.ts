@@ -1,6 +1,6 @@
-import { InvalidRequestError } from "../errors.js";
+import { InvalidRequestError } from "../core/errors.js";
 import { memorySpendStore } from "./memory-spend-store.js";
-import { Outbox } from "./outbox.js";
+import { Outbox } from "../core/outbox.js";
 import type { SpendDimension, SpendQuery, SpendRecord, SpendReportRow } from "./spend-record.js";
 import type { SpendConfig } from "./spend-schema.js";
 import type { SpendStore } from "./spend-store.js";

@@ -1,4 +1,4 @@
-import type { CacheOutcome } from "../contract/chat-response.js";
+import type { CacheOutcome } from "../core/chat-response.js";
 
 /**
  * One call's spend, written once per call that was served (by a provider, also when its stream

@@ -1,4 +1,4 @@
-import { refilledLevel, tokensNeeded, waitForTokens } from "../limits/token-bucket.js";
+import { refilledLevel, tokensNeeded, waitForTokens } from "../core/token-bucket.js";
 import type { BudgetCounter, BudgetReservation, BudgetResult, StateStore, TokenDraw, TokenResult } from "./store.js";
 
 interface Bucket {

@@ -1,9 +1,8 @@
-import { SpanKind, type Context, type Span } from "@opentelemetry/api";
+import { SpanKind, type Attributes, type Context, type Span } from "@opentelemetry/api";
 import { contextWith } from "./context-with.js";
-import type { ChatResponse } from "../contract/chat-response.js";
-import type { AttemptContext } from "../pipeline/attempt-context.js";
+import type { ChatResponse } from "../core/chat-response.js";
+import type { AttemptContext } from "../core/attempt-context.js";
 import { errorType, responseAttributes, usageAttributes } from "./attributes.js";
-import type { CallRecorder } from "./call-recorder.js";
 import { legacyCompletionJson, outputMessagesJson } from "./content.js";
 import type { DeploymentTelemetry, GatewayTelemetry } from "./gateway-telemetry.js";
 import { recordError } from "./record-error.js";
@@ -24,6 +23,14 @@ import {
  * measurements of that attempt. A plain attempt ends when the adapter answers; a streamed one
  * stays open until its stream is over (the call recorder ends it then).
  */
+/** What an attempt span needs of its call's span (the `CallRecorder`), named here to keep imports one-way. */
+export interface AttemptParent {
+  /** The call's context, with the call span active. */
+  readonly context: Context;
+  requestAttributes(): Attributes;
+  recordInputContent(span: Span): void;
+}
+
 export class AttemptSpan {
   readonly span: Span;
   /** The call's context with this span active: what runs inside the attempt nests under it. */
@@ -35,7 +42,7 @@ export class AttemptSpan {
 
   constructor(
     private readonly telemetry: GatewayTelemetry,
-    private readonly call: CallRecorder,
+    private readonly call: AttemptParent,
     attempt: AttemptContext,
   ) {
     this.facts = telemetry.deployment(attempt.deployment);

@@ -1,7 +1,7 @@
 import type { Attributes } from "@opentelemetry/api";
-import { requestedMaxTokens, type ChatRequest } from "../contract/chat-request.js";
-import type { ChatResponse, Usage } from "../contract/chat-response.js";
-import { GatewayError, ProviderError } from "../errors.js";
+import { requestedMaxTokens, type ChatRequest } from "../core/chat-request.js";
+import type { ChatResponse, Usage } from "../core/chat-response.js";
+import { GatewayError, ProviderError } from "../core/errors.js";
 import {
   GEN_AI_OUTPUT_TYPE,
   GEN_AI_REQUEST_FREQUENCY_PENALTY,

@@ -1,10 +1,10 @@
 import { SpanKind, type Attributes, type Context, type Span } from "@opentelemetry/api";
-import type { CacheOutcome, ChatResponse } from "../contract/chat-response.js";
-import { BudgetExceededError, GatewayError, RateLimitError } from "../errors.js";
-import type { GatewayEventMap, GatewayEvents } from "../events.js";
-import type { CallContext, CallTrace, CallTraceEventName } from "../pipeline/context.js";
-import { identityOf } from "../pipeline/identity.js";
-import type { Settlement } from "../pipeline/settle.js";
+import type { CacheOutcome, ChatResponse } from "../core/chat-response.js";
+import { BudgetExceededError, GatewayError, RateLimitError } from "../core/errors.js";
+import type { GatewayEventMap, GatewayEvents } from "../core/events.js";
+import type { CallContext, CallTrace, CallTraceEventName } from "../core/call-context.js";
+import { identityOf } from "../core/identity.js";
+import type { Settlement } from "../core/settle.js";
 import { errorType, requestAttributes, responseAttributes } from "./attributes.js";
 import type { AttemptSpan } from "./attempt-span.js";
 import { inputMessagesJson, legacyCompletionJson, legacyPromptJson, outputMessagesJson } from "./content.js";

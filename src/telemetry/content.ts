@@ -1,5 +1,5 @@
-import type { ChatMessage, ChatRequest } from "../contract/chat-request.js";
-import type { ChatResponse, FinishReason } from "../contract/chat-response.js";
+import type { ChatMessage, ChatRequest } from "../core/chat-request.js";
+import type { ChatResponse, FinishReason } from "../core/chat-response.js";
 
 /**
  * Prompts and completions as telemetry records them, only with `captureContent: true`. The

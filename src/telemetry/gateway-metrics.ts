@@ -1,5 +1,5 @@
 import { ValueType, type Attributes, type Counter, type Histogram, type Meter } from "@opentelemetry/api";
-import type { Usage } from "../contract/chat-response.js";
+import type { Usage } from "../core/chat-response.js";
 import {
   DURATION_BUCKETS,
   METRIC_CACHE_HITS,

@@ -1,6 +1,6 @@
 import { metrics, trace, type Attributes, type Tracer } from "@opentelemetry/api";
-import type { Deployment } from "../config/resolve-routes.js";
-import type { GatewayEvents } from "../events.js";
+import type { Deployment } from "../core/route.js";
+import type { GatewayEvents } from "../core/events.js";
 import { GatewayMetrics } from "./gateway-metrics.js";
 import { INSTRUMENTATION_NAME, INSTRUMENTATION_VERSION } from "./instrumentation-scope.js";
 import {

@@ -1,4 +1,4 @@
-import { scrubSecrets } from "../providers/scrub-secrets.js";
+import { scrubSecrets } from "../core/scrub-secrets.js";
 
 /** Longest error text telemetry keeps: an error message is a hint, not a payload. */
 const MAX_LENGTH = 500;

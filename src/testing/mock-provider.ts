@@ -1,10 +1,10 @@
-import type { ChatRequest } from "../contract/chat-request.js";
-import type { ChatChunk } from "../contract/chat-chunk.js";
-import type { ChatResponse, FinishReason, Usage } from "../contract/chat-response.js";
-import { ProviderError, isRetryableStatus } from "../errors.js";
-import type { AdapterContext, ProviderAdapter } from "../providers/adapter.js";
-import { estimatePromptTokens } from "../limits/token-estimate.js";
-import { sleep } from "../routing/backoff.js";
+import type { ChatRequest } from "../core/chat-request.js";
+import type { ChatChunk } from "../core/chat-chunk.js";
+import type { ChatResponse, FinishReason, Usage } from "../core/chat-response.js";
+import { ProviderError, isRetryableStatus } from "../core/errors.js";
+import type { AdapterContext, ProviderAdapter } from "../core/provider-adapter.js";
+import { estimatePromptTokens } from "../core/token-estimate.js";
+import { sleep } from "../core/abortable.js";
 
 /** How many requests a mock remembers; `calls` keeps counting past it. */
 const MAX_RECORDED_REQUESTS = 1_000;

@@ -1,10 +1,10 @@
 import Anthropic from "@anthropic-ai/sdk";
-import type { ChatChunk } from "../../contract/chat-chunk.js";
-import type { ChatRequest } from "../../contract/chat-request.js";
-import type { ChatResponse } from "../../contract/chat-response.js";
-import { ProviderError } from "../../errors.js";
-import type { AdapterContext, AdapterOptions, ProviderAdapter } from "../adapter.js";
-import { credentialHeaderValues } from "../scrub-secrets.js";
+import type { ChatChunk } from "../../core/chat-chunk.js";
+import type { ChatRequest } from "../../core/chat-request.js";
+import type { ChatResponse } from "../../core/chat-response.js";
+import { ProviderError } from "../../core/errors.js";
+import type { AdapterContext, AdapterOptions, ProviderAdapter } from "../../core/provider-adapter.js";
+import { credentialHeaderValues } from "../../core/scrub-secrets.js";
 import { fromAnthropicError } from "./anthropic-errors.js";
 import { toChatChunks } from "./anthropic-stream.js";
 import { fromAnthropicResponse } from "./from-anthropic-response.js";

@@ -1,7 +1,7 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "@anthropic-ai/sdk";
-import { AbortError, GatewayError, ProviderError, isRetryableStatus } from "../../errors.js";
-import { abortReason } from "../../routing/abortable.js";
-import { safeCause, scrubSecrets } from "../scrub-secrets.js";
+import { AbortError, GatewayError, ProviderError, isRetryableStatus } from "../../core/errors.js";
+import { abortReason } from "../../core/abortable.js";
+import { safeCause, scrubSecrets } from "../../core/scrub-secrets.js";
 
 /**
  * Anthropic's error types that settle retryability whatever the status says. A stream's

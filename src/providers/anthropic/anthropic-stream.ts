@@ -1,7 +1,7 @@
 import { z } from "zod";
-import type { ChatChunk, ChunkDelta } from "../../contract/chat-chunk.js";
-import type { FinishReason } from "../../contract/chat-response.js";
-import { ProviderError } from "../../errors.js";
+import type { ChatChunk, ChunkDelta } from "../../core/chat-chunk.js";
+import type { FinishReason } from "../../core/chat-response.js";
+import { ProviderError } from "../../core/errors.js";
 import { anthropicUsageSchema, toUsage, type AnthropicUsage, type ResponseContext } from "./from-anthropic-response.js";
 import { mapAnthropicStopReason } from "./map-anthropic-stop-reason.js";
 

@@ -1,7 +1,7 @@
 import { z } from "zod";
-import type { ToolCall } from "../../contract/chat-request.js";
-import type { ChatResponse, Usage } from "../../contract/chat-response.js";
-import { ProviderError } from "../../errors.js";
+import type { ToolCall } from "../../core/chat-request.js";
+import type { ChatResponse, Usage } from "../../core/chat-response.js";
+import { ProviderError } from "../../core/errors.js";
 import { mapAnthropicStopReason } from "./map-anthropic-stop-reason.js";
 
 /*

@@ -1,4 +1,4 @@
-import type { FinishReason } from "../../contract/chat-response.js";
+import type { FinishReason } from "../../core/chat-response.js";
 
 /**
  * Anthropic's `stop_reason` in OpenAI's words.

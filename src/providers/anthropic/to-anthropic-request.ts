@@ -9,10 +9,10 @@ import type {
   ToolResultBlockParam,
   ToolUseBlockParam,
 } from "@anthropic-ai/sdk/resources/messages/messages";
-import type { ChatMessage, ChatRequest, ImagePart, TextPart } from "../../contract/chat-request.js";
-import { requestedMaxTokens } from "../../contract/chat-request.js";
-import { lookupModel } from "../../cost/model-catalog.js";
-import { InvalidRequestError, type Issue } from "../../errors.js";
+import type { ChatMessage, ChatRequest, ImagePart, TextPart } from "../../core/chat-request.js";
+import { requestedMaxTokens } from "../../core/chat-request.js";
+import { lookupModel } from "../../core/model-catalog.js";
+import { InvalidRequestError, type Issue } from "../../core/errors.js";
 
 /**
  * The Messages API body, without `stream` (the adapter adds it). `@anthropic-ai/sdk` 1.x no

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import type { ToolCall } from "../../contract/chat-request.js";
-import type { ChatResponse, Usage } from "../../contract/chat-response.js";
-import { ProviderError } from "../../errors.js";
+import type { ToolCall } from "../../core/chat-request.js";
+import type { ChatResponse, Usage } from "../../core/chat-response.js";
+import { ProviderError } from "../../core/errors.js";
 import { mapGoogleFinishReason } from "./map-google-finish-reason.js";
 
 // Lenient on purpose: unknown fields are ignored and enums read as plain strings, so a field or a

@@ -6,12 +6,12 @@ import {
   type RequestOptions,
 } from "@google/generative-ai";
 import { z } from "zod";
-import type { ChatChunk } from "../../contract/chat-chunk.js";
-import type { ChatRequest } from "../../contract/chat-request.js";
-import type { ChatResponse } from "../../contract/chat-response.js";
-import { ConfigError, ProviderError } from "../../errors.js";
-import type { AdapterContext, AdapterOptions, ProviderAdapter } from "../adapter.js";
-import { credentialHeaderValues } from "../scrub-secrets.js";
+import type { ChatChunk } from "../../core/chat-chunk.js";
+import type { ChatRequest } from "../../core/chat-request.js";
+import type { ChatResponse } from "../../core/chat-response.js";
+import { ConfigError, ProviderError } from "../../core/errors.js";
+import type { AdapterContext, AdapterOptions, ProviderAdapter } from "../../core/provider-adapter.js";
+import { credentialHeaderValues } from "../../core/scrub-secrets.js";
 import { fromGoogleResponse } from "./from-google-response.js";
 import { toGatewayError, type GoogleErrorContext } from "./google-errors.js";
 import { toChatChunks } from "./google-stream.js";

@@ -4,9 +4,9 @@ import {
   GoogleGenerativeAIRequestInputError,
   GoogleGenerativeAIResponseError,
 } from "@google/generative-ai";
-import { AbortError, GatewayError, ProviderError, isRetryableStatus } from "../../errors.js";
-import { abortReason } from "../../routing/abortable.js";
-import { safeCause, scrubSecrets } from "../scrub-secrets.js";
+import { AbortError, GatewayError, ProviderError, isRetryableStatus } from "../../core/errors.js";
+import { abortReason } from "../../core/abortable.js";
+import { safeCause, scrubSecrets } from "../../core/scrub-secrets.js";
 
 /** What error translation needs to know about the adapter. */
 export interface GoogleErrorContext {

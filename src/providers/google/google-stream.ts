@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
-import type { ChatChunk, ChunkChoice, ToolCallDelta } from "../../contract/chat-chunk.js";
-import type { FinishReason, Usage } from "../../contract/chat-response.js";
-import { ProviderError } from "../../errors.js";
+import type { ChatChunk, ChunkChoice, ToolCallDelta } from "../../core/chat-chunk.js";
+import type { FinishReason, Usage } from "../../core/chat-response.js";
+import { ProviderError } from "../../core/errors.js";
 import { parseGoogleResponse, textOf, toUsage, toolCallIdFactory, type ResponseMeta } from "./from-google-response.js";
 import { classifyGoogleError, type GoogleErrorContext } from "./google-errors.js";
 import { mapGoogleFinishReason } from "./map-google-finish-reason.js";

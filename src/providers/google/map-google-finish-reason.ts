@@ -1,4 +1,4 @@
-import type { FinishReason } from "../../contract/chat-response.js";
+import type { FinishReason } from "../../core/chat-response.js";
 
 /** Gemini finish reasons that mean the output was withheld or cut for policy reasons. */
 const FILTERED = new Set(["SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY"]);

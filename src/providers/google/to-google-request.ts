@@ -1,6 +1,6 @@
-import type { ChatMessage, ChatRequest, ImagePart, TextPart, ToolChoice } from "../../contract/chat-request.js";
-import { requestedMaxTokens } from "../../contract/chat-request.js";
-import { InvalidRequestError, type Issue } from "../../errors.js";
+import type { ChatMessage, ChatRequest, ImagePart, TextPart, ToolChoice } from "../../core/chat-request.js";
+import { requestedMaxTokens } from "../../core/chat-request.js";
+import { InvalidRequestError, type Issue } from "../../core/errors.js";
 import { toGoogleSchema, type GoogleSchema } from "./to-google-schema.js";
 
 /** One part of a Gemini turn, as the REST API takes it. */

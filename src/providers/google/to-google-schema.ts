@@ -1,4 +1,4 @@
-import type { Issue } from "../../errors.js";
+import type { Issue } from "../../core/errors.js";
 
 /** A schema in Gemini's OpenAPI 3.0 subset, as JSON. */
 export type GoogleSchema = { [key: string]: unknown };

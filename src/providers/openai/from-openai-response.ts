@@ -1,8 +1,8 @@
 import { z } from "zod";
-import type { ChatChunk, ChunkChoice, ChunkDelta, ToolCallDelta } from "../../contract/chat-chunk.js";
-import type { ToolCall } from "../../contract/chat-request.js";
-import type { ChatChoice, ChatResponse, FinishReason, Usage } from "../../contract/chat-response.js";
-import { ProviderError } from "../../errors.js";
+import type { ChatChunk, ChunkChoice, ChunkDelta, ToolCallDelta } from "../../core/chat-chunk.js";
+import type { ToolCall } from "../../core/chat-request.js";
+import type { ChatChoice, ChatResponse, FinishReason, Usage } from "../../core/chat-response.js";
+import { ProviderError } from "../../core/errors.js";
 import { providerLabel } from "./openai-errors.js";
 
 /*

@@ -1,10 +1,10 @@
 import OpenAI from "openai";
-import type { ChatChunk } from "../../contract/chat-chunk.js";
-import type { ChatRequest } from "../../contract/chat-request.js";
-import type { ChatResponse } from "../../contract/chat-response.js";
-import { ProviderError, type GatewayError } from "../../errors.js";
-import type { AdapterContext, AdapterOptions, ProviderAdapter } from "../adapter.js";
-import { credentialHeaderValues } from "../scrub-secrets.js";
+import type { ChatChunk } from "../../core/chat-chunk.js";
+import type { ChatRequest } from "../../core/chat-request.js";
+import type { ChatResponse } from "../../core/chat-response.js";
+import { ProviderError, type GatewayError } from "../../core/errors.js";
+import type { AdapterContext, AdapterOptions, ProviderAdapter } from "../../core/provider-adapter.js";
+import { credentialHeaderValues } from "../../core/scrub-secrets.js";
 import { fromOpenAIEmbeddings, fromOpenAIResponse } from "./from-openai-response.js";
 import { fromOpenAIError, providerLabel } from "./openai-errors.js";
 import { OpenAIChunkStream } from "./openai-stream.js";

@@ -1,6 +1,6 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, OpenAIError } from "openai";
-import { GatewayError, ProviderError, isRetryableStatus } from "../../errors.js";
-import { safeCause, scrubSecrets } from "../scrub-secrets.js";
+import { GatewayError, ProviderError, isRetryableStatus } from "../../core/errors.js";
+import { safeCause, scrubSecrets } from "../../core/scrub-secrets.js";
 
 /** Longest Retry-After we report: past it a hint is more likely a misconfiguration than a plan. */
 const MAX_RETRY_AFTER_MS = 10 * 60_000;

@@ -1,7 +1,7 @@
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import type { Stream } from "openai/streaming";
-import type { ChatChunk } from "../../contract/chat-chunk.js";
-import type { GatewayError } from "../../errors.js";
+import type { ChatChunk } from "../../core/chat-chunk.js";
+import type { GatewayError } from "../../core/errors.js";
 import { fromOpenAIChunk } from "./from-openai-response.js";
 
 /** A stream of nothing but empty chunks this long is a broken server, not a slow answer. */

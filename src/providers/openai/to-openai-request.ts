@@ -2,7 +2,7 @@ import type {
   ChatCompletionCreateParamsNonStreaming,
   ChatCompletionCreateParamsStreaming,
 } from "openai/resources/chat/completions";
-import type { ChatRequest } from "../../contract/chat-request.js";
+import type { ChatRequest } from "../../core/chat-request.js";
 
 /**
  * The gateway's request is OpenAI's own shape, so every field passes through as it is. Only

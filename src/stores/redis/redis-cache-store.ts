@@ -1,4 +1,4 @@
-import type { SharedCacheStore } from "../../cache/tiered-cache-store.js";
+import type { SharedCacheStore } from "../cache-store.js";
 import type { RedisKeys } from "./redis-keys.js";
 import type { RedisLink } from "./redis-link.js";
 

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
-import type { CooldownShare, CooldownSharing, SharedCooldown } from "../../routing/cooldown-sharing.js";
+import type { CooldownShare, CooldownSharing, SharedCooldown } from "../cooldown-sharing.js";
 import type { RedisLink } from "./redis-link.js";
 
 /** Messages larger than this are not ours: ignored unparsed. */

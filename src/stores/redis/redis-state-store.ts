@@ -1,5 +1,5 @@
-import { StoreUnavailableError } from "../../errors.js";
-import { Outbox } from "../../spend/outbox.js";
+import { StoreUnavailableError } from "../../core/errors.js";
+import { Outbox } from "../../core/outbox.js";
 import type { BudgetCounter, BudgetResult, StateStore, TokenDraw, TokenResult } from "../store.js";
 import { RESERVE_BUDGET, SETTLE_BUDGET } from "./budget-scripts.js";
 import type { LocalFallback } from "./local-fallback.js";

@@ -1,8 +1,8 @@
 import { Redis } from "ioredis";
-import type { SharedCacheStore } from "../../cache/tiered-cache-store.js";
-import { toIssues } from "../../config/issues.js";
-import { ConfigError } from "../../errors.js";
-import type { CooldownSharing } from "../../routing/cooldown-sharing.js";
+import type { SharedCacheStore } from "../cache-store.js";
+import { toIssues } from "../../core/config-issues.js";
+import { ConfigError } from "../../core/errors.js";
+import type { CooldownSharing } from "../cooldown-sharing.js";
 import type { StateStore } from "../store.js";
 import { LocalFallback } from "./local-fallback.js";
 import { redisCacheStore } from "./redis-cache-store.js";

@@ -1,5 +1,5 @@
-import { TimeoutError } from "../errors.js";
-import type { CallContext } from "./context.js";
+import { TimeoutError } from "./errors.js";
+import type { CallContext } from "./call-context.js";
 
 /** The error for a call whose deadline (over every retry and fallback) has passed. */
 export function deadlineExceeded(ctx: CallContext): TimeoutError {

@@ -1,6 +1,6 @@
-import type { ChatRequest } from "../contract/chat-request.js";
-import type { ChatChunk } from "../contract/chat-chunk.js";
-import type { ChatResponse } from "../contract/chat-response.js";
+import type { ChatRequest } from "./chat-request.js";
+import type { ChatChunk } from "./chat-chunk.js";
+import type { ChatResponse } from "./chat-response.js";
 
 /** What the gateway hands an adapter for one attempt. */
 export interface AdapterContext {

@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import type { Issue } from "../errors.js";
+import type { Issue } from "./errors.js";
 
 /** `["models", "smart", "deployments", 1, "provider"]` -> `models.smart.deployments[1].provider` */
 export function formatPath(path: readonly PropertyKey[]): string {

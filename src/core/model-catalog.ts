@@ -1,5 +1,4 @@
-import type { ModelFacts } from "../config/resolve-routes.js";
-import type { Price } from "../config/schema.js";
+import type { ModelFacts, Price } from "./route.js";
 import catalog from "./catalog.json" with { type: "json" };
 
 /** One catalog row: facts about a provider-side model and where its price came from. */

@@ -1,18 +1,18 @@
-import { requestedMaxTokens } from "../contract/chat-request.js";
-import type { Deployment, Route, RouteTable } from "../config/resolve-routes.js";
-import { estimateMaxCostUsd } from "../cost/cost.js";
-import { BudgetExceededError } from "../errors.js";
-import type { GatewayEvents } from "../events.js";
-import { BudgetGuard, type BudgetHold, type BudgetScope } from "../limits/budget-guard.js";
-import type { BudgetConfig, LimitConfig } from "../limits/limits-schema.js";
-import type { OpenAITokenizer } from "../limits/openai-tokenizer.js";
-import { RateLimiter, type LimitDraw } from "../limits/rate-limiter.js";
-import { reachableDeployments } from "../limits/reachable-deployments.js";
-import { reportLimit } from "../limits/report-limit.js";
-import { DEFAULT_MAX_OUTPUT_TOKENS, promptTokensForLimit } from "../limits/token-estimate.js";
-import type { Middleware } from "../pipeline/compose.js";
-import type { CallContext } from "../pipeline/context.js";
-import { whenSettled } from "../pipeline/settle.js";
+import { requestedMaxTokens } from "../core/chat-request.js";
+import type { Deployment, Route, RouteTable } from "../core/route.js";
+import { estimateMaxCostUsd } from "../core/cost.js";
+import { BudgetExceededError } from "../core/errors.js";
+import type { GatewayEvents } from "../core/events.js";
+import { BudgetGuard, type BudgetHold, type BudgetScope } from "./budget-guard.js";
+import type { BudgetConfig, LimitConfig } from "./limits-schema.js";
+import type { OpenAITokenizer } from "./openai-tokenizer.js";
+import { RateLimiter, type LimitDraw } from "./rate-limiter.js";
+import { reachableDeployments } from "./reachable-deployments.js";
+import { reportLimit } from "./report-limit.js";
+import { DEFAULT_MAX_OUTPUT_TOKENS, promptTokensForLimit } from "../core/token-estimate.js";
+import type { Middleware } from "../core/compose.js";
+import type { CallContext } from "../core/call-context.js";
+import { whenSettled } from "../core/settle.js";
 import type { StateStore } from "../stores/store.js";
 
 export interface LimitsOptions {

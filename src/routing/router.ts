@@ -1,5 +1,5 @@
-import type { AttemptRecord } from "../contract/chat-response.js";
-import { routeChain, type Deployment, type Route, type RouteTable } from "../config/resolve-routes.js";
+import type { AttemptRecord } from "../core/chat-response.js";
+import { routeChain, type Deployment, type Route, type RouteTable } from "../core/route.js";
 import {
   AllDeploymentsFailedError,
   GatewayError,
@@ -8,20 +8,20 @@ import {
   RateLimitError,
   TimeoutError,
   type FailedAttempt,
-} from "../errors.js";
-import type { CooldownEvent, GatewayEvents } from "../events.js";
-import { estimatePromptTokens } from "../limits/token-estimate.js";
-import type { AttemptContext } from "../pipeline/attempt-context.js";
-import type { CallContext } from "../pipeline/context.js";
-import { deadlineExceeded } from "../pipeline/deadline.js";
-import { identityOf } from "../pipeline/identity.js";
-import { abortReason } from "../routing/abortable.js";
-import { AttemptAbort } from "../routing/attempt-abort.js";
-import { backoffDelay, sleep } from "../routing/backoff.js";
-import { DeploymentSkip } from "../routing/deployment-skip.js";
-import type { HealthTracker } from "../routing/health.js";
-import { orderDeployments } from "../routing/strategies.js";
-import { requestedMaxTokens } from "../contract/chat-request.js";
+} from "../core/errors.js";
+import type { CooldownEvent, GatewayEvents } from "../core/events.js";
+import { estimatePromptTokens } from "../core/token-estimate.js";
+import type { AttemptContext } from "../core/attempt-context.js";
+import type { CallContext } from "../core/call-context.js";
+import { deadlineExceeded } from "../core/deadline.js";
+import { identityOf } from "../core/identity.js";
+import { abortReason, sleep } from "../core/abortable.js";
+import { AttemptAbort } from "./attempt-abort.js";
+import { backoffDelay } from "./backoff.js";
+import { DeploymentSkip } from "../core/deployment-skip.js";
+import type { HealthTracker } from "./health.js";
+import { orderDeployments } from "./strategies.js";
+import { requestedMaxTokens } from "../core/chat-request.js";
 
 export interface RouterOptions {
   table: RouteTable;

@@ -1,8 +1,8 @@
-import type { ChatChunk } from "../contract/chat-chunk.js";
-import type { ChatResponse } from "../contract/chat-response.js";
-import type { Deployment, Route } from "../config/resolve-routes.js";
-import type { GatewayError } from "../errors.js";
-import type { CallContext } from "./context.js";
+import type { ChatChunk } from "./chat-chunk.js";
+import type { ChatResponse } from "./chat-response.js";
+import type { Deployment, Route } from "./route.js";
+import type { GatewayError } from "./errors.js";
+import type { CallContext } from "./call-context.js";
 
 /**
  * One try at one deployment. The router runs each attempt through the attempt pipeline

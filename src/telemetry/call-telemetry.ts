@@ -1,11 +1,11 @@
 import { context } from "@opentelemetry/api";
-import type { GatewayEvents } from "../events.js";
-import type { Middleware } from "../pipeline/compose.js";
-import type { CallContext } from "../pipeline/context.js";
-import { identityOf } from "../pipeline/identity.js";
-import { whenSettled } from "../pipeline/settle.js";
-import { CallRecorder } from "../telemetry/call-recorder.js";
-import type { GatewayTelemetry } from "../telemetry/gateway-telemetry.js";
+import type { GatewayEvents } from "../core/events.js";
+import type { Middleware } from "../core/compose.js";
+import type { CallContext } from "../core/call-context.js";
+import { identityOf } from "../core/identity.js";
+import { whenSettled } from "../core/settle.js";
+import { CallRecorder } from "./call-recorder.js";
+import type { GatewayTelemetry } from "./gateway-telemetry.js";
 
 /**
  * The outermost call middleware: one span per `chat()` (ended when a stream ends), the

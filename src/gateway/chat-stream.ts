@@ -1,7 +1,7 @@
-import type { ChatChunk } from "./contract/chat-chunk.js";
-import type { GatewayChatResponse } from "./contract/chat-response.js";
-import { ChunkAccumulator } from "./contract/chunk-accumulator.js";
-import { AbortError, type GatewayError } from "./errors.js";
+import type { ChatChunk } from "../core/chat-chunk.js";
+import type { GatewayChatResponse } from "../core/chat-response.js";
+import { ChunkAccumulator } from "../core/chunk-accumulator.js";
+import { AbortError, type GatewayError } from "../core/errors.js";
 
 /** After a `break` that follows the finish reason, how long to wait for the usage chunk. */
 const USAGE_GRACE_MS = 250;

@@ -1,10 +1,10 @@
-import { uniqueIds } from "../limits/unique-ids.js";
-import type { Middleware } from "../pipeline/compose.js";
-import type { CallContext } from "../pipeline/context.js";
-import { whenSettled } from "../pipeline/settle.js";
-import { SpendLedger, type SpendReporter } from "../spend/spend-ledger.js";
-import type { SpendRecord } from "../spend/spend-record.js";
-import type { SpendConfig } from "../spend/spend-schema.js";
+import { uniqueIds } from "../core/unique-ids.js";
+import type { Middleware } from "../core/compose.js";
+import type { CallContext } from "../core/call-context.js";
+import { whenSettled } from "../core/settle.js";
+import { SpendLedger, type SpendReporter } from "./spend-ledger.js";
+import type { SpendRecord } from "./spend-record.js";
+import type { SpendConfig } from "./spend-schema.js";
 
 /** The spend step and what it feeds. */
 export interface Spend {

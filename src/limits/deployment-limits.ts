@@ -1,14 +1,14 @@
-import { requestedMaxTokens } from "../contract/chat-request.js";
-import type { Usage } from "../contract/chat-response.js";
-import type { Deployment } from "../config/resolve-routes.js";
-import type { GatewayEvents } from "../events.js";
-import type { OpenAITokenizer } from "../limits/openai-tokenizer.js";
-import { reportLimit } from "../limits/report-limit.js";
-import { DEFAULT_MAX_OUTPUT_TOKENS, promptTokensForLimit } from "../limits/token-estimate.js";
-import { watchStreamUsage } from "../limits/watch-stream-usage.js";
-import type { AttemptContext } from "../pipeline/attempt-context.js";
-import type { Middleware } from "../pipeline/compose.js";
-import { DeploymentSkip } from "../routing/deployment-skip.js";
+import { requestedMaxTokens } from "../core/chat-request.js";
+import type { Usage } from "../core/chat-response.js";
+import type { Deployment } from "../core/route.js";
+import type { GatewayEvents } from "../core/events.js";
+import type { OpenAITokenizer } from "./openai-tokenizer.js";
+import { reportLimit } from "./report-limit.js";
+import { DEFAULT_MAX_OUTPUT_TOKENS, promptTokensForLimit } from "../core/token-estimate.js";
+import { watchStreamUsage } from "./watch-stream-usage.js";
+import type { AttemptContext } from "../core/attempt-context.js";
+import type { Middleware } from "../core/compose.js";
+import { DeploymentSkip } from "../core/deployment-skip.js";
 import type { StateStore, TokenDraw } from "../stores/store.js";
 
 export interface DeploymentLimitsOptions {

@@ -1,9 +1,9 @@
-import type { GatewayError } from "../errors.js";
-import type { ChatRequest } from "../contract/chat-request.js";
-import type { ChatChunk } from "../contract/chat-chunk.js";
-import type { AttemptRecord, CacheOutcome, ChatResponse, Usage } from "../contract/chat-response.js";
-import type { Deployment, Route } from "../config/resolve-routes.js";
-import type { GatewayEventMap } from "../events.js";
+import type { GatewayError } from "./errors.js";
+import type { ChatRequest } from "./chat-request.js";
+import type { ChatChunk } from "./chat-chunk.js";
+import type { AttemptRecord, CacheOutcome, ChatResponse, Usage } from "./chat-response.js";
+import type { Deployment, Route } from "./route.js";
+import type { GatewayEventMap } from "./events.js";
 import type { SettlementTap } from "./settle.js";
 
 /** How a call may use the cache. */
@@ -62,7 +62,7 @@ export interface CallContext {
    */
   chunks?: AsyncIterable<ChatChunk>;
   /**
-   * @internal Owned by `whenSettled` (src/pipeline/settle.ts), no one else reads or writes it:
+   * @internal Owned by `whenSettled` (core/settle.ts), no one else reads or writes it:
    * the call's one tap on `chunks`, holding one accumulator and every middleware's end-of-call
    * callback in registration order (inner middleware first). Set by the first `whenSettled` on
    * a stream; when a middleware replaced `chunks` since, the next `whenSettled` wraps the new
@@ -103,7 +103,7 @@ export type CallTraceEventName = "retry" | "fallback" | "cooldown" | "limit" | "
 /**
  * A per-call hook onto the call's trace. The router reports `retry`, `fallback` and `cooldown`;
  * limits report `limit` (a throttle wait, or a rejection just before throwing); the cache reports
- * `cache` on a hit. Payloads are the public event payloads (src/events.ts), so a middleware that
+ * `cache` on a hit. Payloads are the public event payloads (core/events.ts), so a middleware that
  * already builds one for `events.emit` passes the same object. Never throws; costs little when
  * no tracer records.
  */

@@ -1,5 +1,5 @@
-import type { ChatRequest } from "../contract/chat-request.js";
-import type { ChatResponse } from "../contract/chat-response.js";
+import type { ChatRequest } from "./chat-request.js";
+import type { ChatResponse } from "./chat-response.js";
 
 /** Counts the tokens of a text: a real tokenizer, or `estimateTextTokens`. */
 export type TextTokenCounter = (text: string) => number;

@@ -22,3 +22,18 @@ export interface CacheStore {
   /** Releases what the store holds. */
   close(): Promise<void>;
 }
+
+/** A shared tier that can tell how long an entry has left, so a tier in front never outlives it. */
+export interface SharedCacheStore extends CacheStore {
+  getEntry(key: string): Promise<{ value: string; ttlMs: number } | undefined>;
+}
+
+/** Whether a configured store can serve as the shared tier. */
+export function isSharedCacheStore(store: unknown): store is SharedCacheStore {
+  return (
+    typeof store === "object" &&
+    store !== null &&
+    typeof (store as SharedCacheStore).getEntry === "function" &&
+    typeof (store as SharedCacheStore).set === "function"
+  );
+}

@@ -1,5 +1,5 @@
-import type { CallIdentity } from "../events.js";
-import type { CallContext } from "./context.js";
+import type { CallIdentity } from "./events.js";
+import type { CallContext } from "./call-context.js";
 
 /** Who a call is for, as every event reports it. */
 export function identityOf(ctx: CallContext): CallIdentity {

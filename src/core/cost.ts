@@ -1,5 +1,5 @@
-import type { Price } from "../config/schema.js";
-import type { Usage } from "../contract/chat-response.js";
+import type { Price } from "./route.js";
+import type { Usage } from "./chat-response.js";
 
 /** The cost of one call, and whether the usage it was computed from made sense. */
 export interface CostResult {

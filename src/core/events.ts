@@ -1,4 +1,4 @@
-import type { CacheOutcome } from "./contract/chat-response.js";
+import type { CacheOutcome } from "./chat-response.js";
 import type { GatewayError } from "./errors.js";
 
 /** Who a call was made for, on every event. */

@@ -1,7 +1,6 @@
-import type { ChatChunk } from "../contract/chat-chunk.js";
-import type { ChatResponse } from "../contract/chat-response.js";
-import { ChunkAccumulator } from "../contract/chunk-accumulator.js";
-import type { CallContext } from "./context.js";
+import type { ChatChunk } from "./chat-chunk.js";
+import type { ChatResponse } from "./chat-response.js";
+import { ChunkAccumulator } from "./chunk-accumulator.js";
 
 /** How a call ended, for middleware that act at the end (budgets, spend, cache, spans). */
 export interface Settlement {
@@ -16,6 +15,16 @@ export interface Settlement {
 type OnSettled = (settlement: Settlement) => void;
 
 /**
+ * The part of a call's context settlement reads and owns (a `CallContext` is one). Named here so
+ * this file needs nothing from call-context.ts, which names `SettlementTap`.
+ */
+export interface SettlementHost {
+  response?: ChatResponse;
+  chunks?: AsyncIterable<ChatChunk>;
+  settlement?: SettlementTap;
+}
+
+/**
  * Runs `onSettled` once when the call is over: at once for a plain response; for a stream,
  * when it ends, fails or is abandoned by the consumer. Call it after `await next()` resolved;
  * errors thrown by `next()` are the caller's to handle.
@@ -27,7 +36,7 @@ type OnSettled = (settlement: Settlement) => void;
  * replaced `ctx.chunks` after a callback was registered gets a fresh tap around its chunks, and
  * the registered callbacks move to it: the tap is always the outermost layer the caller reads.
  */
-export function whenSettled(ctx: CallContext, onSettled: OnSettled): void {
+export function whenSettled(ctx: SettlementHost, onSettled: OnSettled): void {
   const chunks = ctx.chunks;
   if (!chunks) {
     onSettled({ response: ctx.response, abandoned: false });

@@ -1,15 +1,15 @@
-import { declaredDeployments, type Deployment, type RouteTable } from "../config/resolve-routes.js";
-import type { GatewayEvents } from "../events.js";
-import { createCost } from "../middleware/cost.js";
-import { createDeploymentLimits, deploymentLimitsApply } from "../middleware/deployment-limits.js";
-import { createLimits, limitsApply } from "../middleware/limits.js";
-import type { AttemptContext } from "../pipeline/attempt-context.js";
-import type { Middleware } from "../pipeline/compose.js";
-import type { CallContext } from "../pipeline/context.js";
+import { declaredDeployments, type Deployment, type RouteTable } from "../core/route.js";
+import type { GatewayEvents } from "../core/events.js";
+import { createCost } from "../cost/cost-middleware.js";
+import { createDeploymentLimits, deploymentLimitsApply } from "../limits/deployment-limits.js";
+import { createLimits, limitsApply } from "../limits/call-limits.js";
+import type { AttemptContext } from "../core/attempt-context.js";
+import type { Middleware } from "../core/compose.js";
+import type { CallContext } from "../core/call-context.js";
 import { memoryStore } from "../stores/memory-store.js";
 import type { StateStore } from "../stores/store.js";
-import type { KeyConfig, LimitConfig, OnLimit } from "./limits-schema.js";
-import { createOpenAITokenizer } from "./openai-tokenizer.js";
+import type { KeyConfig, LimitConfig, OnLimit } from "../limits/limits-schema.js";
+import { createOpenAITokenizer } from "../limits/openai-tokenizer.js";
 
 export interface LimitStackOptions {
   keys: Readonly<Record<string, KeyConfig>> | undefined;

@@ -1,7 +1,7 @@
-import { ModelNotAllowedError } from "../errors.js";
-import type { KeyConfig } from "../limits/limits-schema.js";
-import type { Middleware } from "../pipeline/compose.js";
-import type { CallContext } from "../pipeline/context.js";
+import { ModelNotAllowedError } from "../core/errors.js";
+import type { KeyConfig } from "./limits-schema.js";
+import type { Middleware } from "../core/compose.js";
+import type { CallContext } from "../core/call-context.js";
 
 /**
  * Virtual-key access, checked before the cache can answer: a key with `models` may use only

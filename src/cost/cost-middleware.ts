@@ -1,9 +1,9 @@
-import type { ChatResponse, Usage } from "../contract/chat-response.js";
-import { computeCost } from "../cost/cost.js";
-import { estimateCompletionTokens, estimatePromptTokens } from "../limits/token-estimate.js";
-import type { Middleware } from "../pipeline/compose.js";
-import type { CallContext } from "../pipeline/context.js";
-import { whenSettled } from "../pipeline/settle.js";
+import type { ChatResponse, Usage } from "../core/chat-response.js";
+import { computeCost } from "../core/cost.js";
+import { estimateCompletionTokens, estimatePromptTokens } from "../core/token-estimate.js";
+import type { Middleware } from "../core/compose.js";
+import type { CallContext } from "../core/call-context.js";
+import { whenSettled } from "../core/settle.js";
 
 /**
  * Prices every served answer, innermost (just outside the router), so everything outside it

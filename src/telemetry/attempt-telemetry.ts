@@ -1,10 +1,10 @@
 import { context } from "@opentelemetry/api";
-import type { AttemptContext } from "../pipeline/attempt-context.js";
-import type { Middleware } from "../pipeline/compose.js";
-import { DeploymentSkip } from "../routing/deployment-skip.js";
-import { AttemptSpan } from "../telemetry/attempt-span.js";
-import { CallRecorder } from "../telemetry/call-recorder.js";
-import type { GatewayTelemetry } from "../telemetry/gateway-telemetry.js";
+import type { AttemptContext } from "../core/attempt-context.js";
+import type { Middleware } from "../core/compose.js";
+import { DeploymentSkip } from "../core/deployment-skip.js";
+import { AttemptSpan } from "./attempt-span.js";
+import { CallRecorder } from "./call-recorder.js";
+import type { GatewayTelemetry } from "./gateway-telemetry.js";
 
 /**
  * The outermost attempt middleware: one CLIENT span per provider attempt, child of the call

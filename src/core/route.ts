@@ -1,0 +1,91 @@
+import { z } from "zod";
+import type { ProviderAdapter } from "./provider-adapter.js";
+
+/**
+ * What a call is routed over: logical routes, the deployments behind them, and their prices.
+ * Config builds these (config/resolve-routes.ts); every feature reads them from here.
+ */
+
+const usd = z.number().nonnegative();
+
+/** USD per 1M tokens. */
+export const priceSchema = z
+  .object({
+    input: usd,
+    output: usd,
+    cachedInput: usd.optional(),
+    /** Anthropic's cache-write price; defaults to `input`. */
+    cacheWrite: usd.optional(),
+  })
+  .strict();
+
+export const strategySchema = z.enum(["ordered", "weighted", "least-latency", "least-busy", "cheapest"]);
+
+export type Price = z.infer<typeof priceSchema>;
+export type Strategy = z.infer<typeof strategySchema>;
+
+/** What the gateway knows of a provider-side model (context window, output cap, price). */
+export interface ModelFacts {
+  contextWindow?: number;
+  maxOutputTokens?: number;
+  price?: Price;
+}
+
+export type ModelFactsLookup = (provider: string, model: string) => ModelFacts | undefined;
+
+/** One provider-side model behind a logical route, with what routing needs to know of it. */
+export interface Deployment {
+  /** `provider/model`, unique per gateway; health and limits are keyed by it. */
+  readonly id: string;
+  /** The config key of the provider. */
+  readonly provider: string;
+  readonly adapter: ProviderAdapter;
+  /** Provider-side model name. */
+  readonly model: string;
+  readonly weight: number;
+  readonly rpm: number | undefined;
+  readonly tpm: number | undefined;
+  readonly timeoutMs: number | undefined;
+  readonly contextWindow: number | undefined;
+  readonly maxOutputTokens: number | undefined;
+  readonly price: Price | undefined;
+}
+
+/** A logical model: the deployments that serve it, how to pick among them, what follows them. */
+export interface Route {
+  readonly name: string;
+  readonly deployments: readonly Deployment[];
+  readonly strategy: Strategy;
+  readonly fallbacks: readonly string[];
+  readonly cache: boolean;
+}
+
+export interface RouteTable {
+  readonly routes: ReadonlyMap<string, Route>;
+  /** The route for a logical name, or a one-deployment route for an undeclared `provider/model`. */
+  resolve(name: string): Route | undefined;
+}
+
+/** The route, then its fallbacks breadth-first, each route once: the order the router walks. */
+export function* routeChain(start: Route, table: RouteTable): Generator<Route> {
+  const seen = new Set<string>([start.name]);
+  const queue: Route[] = [start];
+  // Bounded: each route is queued once, and routes are finite.
+  for (let index = 0; index < queue.length; index++) {
+    const current = queue[index]!;
+    yield current;
+    for (const name of current.fallbacks) {
+      if (seen.has(name)) continue;
+      seen.add(name);
+      const next = table.resolve(name);
+      if (next) queue.push(next);
+    }
+  }
+}
+
+/** Every deployment the config declares, once each. */
+export function declaredDeployments(table: RouteTable): Deployment[] {
+  const seen = new Map<string, Deployment>();
+  for (const route of table.routes.values()) for (const deployment of route.deployments) seen.set(deployment.id, deployment);
+  return [...seen.values()];
+}
