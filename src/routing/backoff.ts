@@ -1,6 +1,7 @@
 /**
  * Delay before retry number `retry` (1-based): exponential from `minDelayMs`, capped at
- * `maxDelayMs`, with full jitter so a fleet that failed together does not retry together.
+ * `maxDelayMs`, with "equal jitter" (half the delay fixed, half random) so a fleet that failed together
+ * does not retry together, and no retry is ever immediate.
  *
  * Not p-retry: it computes every delay itself, so a provider's Retry-After could only be
  * added on top of its own wait, and the router must check cooldowns and the call's deadline
