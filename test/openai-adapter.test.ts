@@ -6,7 +6,7 @@ import { ChunkAccumulator } from "../src/core/chunk-accumulator.js";
 import { ProviderError } from "../src/core/errors.js";
 import { openai, type OpenAIAdapterOptions } from "../src/openai.js";
 import type { AdapterContext } from "../src/core/provider-adapter.js";
-import { parseRetryAfter } from "../src/providers/openai/openai-errors.js";
+import { parseRetryAfter } from "../src/providers/shared/retry-after.js";
 import { toOpenAIRequest } from "../src/providers/openai/to-openai-request.js";
 import { hashedWordsVector, startFakeOpenAI, type FakeOpenAI } from "./fakes/openai-server.js";
 

@@ -2,9 +2,10 @@ import Anthropic from "@anthropic-ai/sdk";
 import type { ChatChunk } from "../../core/chat-chunk.js";
 import type { ChatRequest } from "../../core/chat-request.js";
 import type { ChatResponse } from "../../core/chat-response.js";
-import { ProviderError } from "../../core/errors.js";
 import type { AdapterContext, AdapterOptions, ProviderAdapter } from "../../core/provider-adapter.js";
 import { credentialHeaderValues } from "../../core/scrub-secrets.js";
+import { missingApiKey, readApiKey } from "../shared/api-key.js";
+import { hostOf } from "../shared/host.js";
 import { fromAnthropicError } from "./anthropic-errors.js";
 import { toChatChunks } from "./anthropic-stream.js";
 import { fromAnthropicResponse } from "./from-anthropic-response.js";
@@ -42,14 +43,8 @@ export function anthropic(options: AnthropicOptions = {}): ProviderAdapter {
   const getClient = (): Anthropic => {
     if (client) return client;
     // Read at first use, not at construction, so the variable may be set after the gateway is built.
-    apiKey = options.apiKey || process.env[API_KEY_VARIABLE] || undefined;
-    if (!apiKey) {
-      throw new ProviderError(`No API key for ${name}: pass { apiKey } to anthropic() or set ${API_KEY_VARIABLE}`, {
-        provider: name,
-        retryable: false,
-        type: "missing_api_key",
-      });
-    }
+    apiKey = readApiKey(options.apiKey, [API_KEY_VARIABLE]);
+    if (!apiKey) throw missingApiKey(name, name === "anthropic" ? "Anthropic" : name, "anthropic", [API_KEY_VARIABLE]);
     client = new Anthropic({
       apiKey,
       maxRetries: 0,
@@ -110,12 +105,4 @@ export function anthropic(options: AnthropicOptions = {}): ProviderAdapter {
 
 function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
-}
-
-function hostOf(url: string): string | undefined {
-  try {
-    return new URL(url).hostname;
-  } catch {
-    return undefined;
-  }
 }

@@ -2,6 +2,8 @@ import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortEr
 import { AbortError, GatewayError, ProviderError, isRetryableStatus } from "../../core/errors.js";
 import { abortReason } from "../../core/abortable.js";
 import { safeCause, scrubSecrets } from "../../core/scrub-secrets.js";
+import { parseRetryAfter } from "../shared/retry-after.js";
+import { isSdkError } from "../shared/sdk-error.js";
 
 /**
  * Anthropic's error types that settle retryability whatever the status says. A stream's
@@ -25,19 +27,6 @@ const RETRYABLE_BY_TYPE: Readonly<Record<string, boolean>> = {
 export function isRetryableAnthropicError(status: number | undefined, type: string | undefined): boolean {
   if (type !== undefined && Object.hasOwn(RETRYABLE_BY_TYPE, type)) return RETRYABLE_BY_TYPE[type] === true;
   return isRetryableStatus(status);
-}
-
-/** `retry-after-ms` (Anthropic's and the SDK's precise form) first, then `retry-after` in seconds or as a date. */
-export function retryAfterFromHeaders(headers: Headers | undefined): number | undefined {
-  if (!headers) return undefined;
-  const milliseconds = Number.parseFloat(headers.get("retry-after-ms") ?? "");
-  if (Number.isFinite(milliseconds) && milliseconds >= 0) return milliseconds;
-  const value = headers.get("retry-after");
-  if (!value) return undefined;
-  const seconds = Number.parseFloat(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
 export interface AnthropicErrorContext {
@@ -66,8 +55,8 @@ export function fromAnthropicError(error: unknown, context: AnthropicErrorContex
   // The SDK error is a useful cause (request id, response headers) unless the server echoed a secret into it.
   const cause = safeCause(error, context.secrets);
 
-  if (error instanceof APIUserAbortError) return new AbortError();
-  if (error instanceof APIConnectionTimeoutError) {
+  if (isSdkError(error, APIUserAbortError)) return new AbortError();
+  if (isSdkError(error, APIConnectionTimeoutError)) {
     return new ProviderError(`${provider} did not answer in time`, {
       provider,
       retryable: true,
@@ -75,7 +64,7 @@ export function fromAnthropicError(error: unknown, context: AnthropicErrorContex
       cause,
     });
   }
-  if (error instanceof APIConnectionError) {
+  if (isSdkError(error, APIConnectionError)) {
     return new ProviderError(redact(`Could not reach ${provider}: ${error.message}`), {
       provider,
       retryable: true,
@@ -83,7 +72,7 @@ export function fromAnthropicError(error: unknown, context: AnthropicErrorContex
       cause,
     });
   }
-  if (error instanceof APIError) {
+  if (isSdkError(error, APIError)) {
     const status = typeof error.status === "number" ? error.status : undefined;
     const type = error.type ?? undefined;
     // A body that is not Anthropic's error JSON (a proxy's HTML page) comes as the message, after the status.
@@ -93,7 +82,7 @@ export function fromAnthropicError(error: unknown, context: AnthropicErrorContex
       provider,
       status,
       retryable: isRetryableAnthropicError(status, type),
-      retryAfterMs: retryAfterFromHeaders(status === undefined ? undefined : error.headers),
+      retryAfterMs: status === undefined ? undefined : parseRetryAfter(error.headers),
       type,
       cause,
     });

@@ -12,6 +12,8 @@ import type { ChatResponse } from "../../core/chat-response.js";
 import { ConfigError, ProviderError } from "../../core/errors.js";
 import type { AdapterContext, AdapterOptions, ProviderAdapter } from "../../core/provider-adapter.js";
 import { credentialHeaderValues } from "../../core/scrub-secrets.js";
+import { missingApiKey, readApiKey } from "../shared/api-key.js";
+import { hostOf } from "../shared/host.js";
 import { fromGoogleResponse } from "./from-google-response.js";
 import { toGatewayError, type GoogleErrorContext } from "./google-errors.js";
 import { toChatChunks } from "./google-stream.js";
@@ -29,6 +31,8 @@ import { toGoogleRequest, type GoogleGenerateRequest } from "./to-google-request
 export type GoogleOptions = AdapterOptions<GoogleGenerativeAI>;
 
 const DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com";
+/** Where the key comes from when `apiKey` is not passed, first set wins. */
+const API_KEY_VARIABLES = ["GEMINI_API_KEY", "GOOGLE_API_KEY"] as const;
 /** Model objects are cheap but keyed by caller-chosen names: keep a bounded number. */
 const MAX_CACHED_MODELS = 64;
 /** `batchEmbedContents` takes at most 100 requests per call. */
@@ -54,25 +58,25 @@ export function google(options: GoogleOptions = {}): ProviderAdapter {
 class GoogleAdapter implements ProviderAdapter {
   readonly name: string;
   readonly serverAddress: string;
-  private readonly client: GoogleGenerativeAI | undefined;
+  private client: GoogleGenerativeAI | undefined;
+  private readonly apiKeyOption: string | undefined;
+  private readonly headerSecrets: readonly string[];
   private readonly requestOptions: RequestOptions;
   private readonly models = new Map<string, GenerativeModel>();
-  private readonly errors: GoogleErrorContext;
+  private errors: GoogleErrorContext;
 
   constructor(options: GoogleOptions) {
     this.name = options.name ?? "gcp.gemini";
     const baseURL = (options.baseURL ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
-    this.serverAddress = hostOf(baseURL);
+    this.serverAddress = requireHost(baseURL);
     const headers = checkHeaders(options.headers);
     // No `timeout` here: the SDK arms a timer per call it never clears; the gateway's signal times calls out.
     this.requestOptions = { baseUrl: baseURL, ...(headers ? { customHeaders: headers } : {}) };
-    const apiKey = options.client?.apiKey ?? options.apiKey ?? process.env.GEMINI_API_KEY ?? process.env.GOOGLE_API_KEY;
-    this.client = options.client ?? (apiKey ? new GoogleGenerativeAI(apiKey) : undefined);
-    this.errors = {
-      provider: this.name,
-      // The key and the values of credential headers: kept out of every message and cause.
-      secrets: [apiKey ?? "", ...credentialHeaderValues(headers)].filter((secret) => secret.length > 0),
-    };
+    // Without a client, the key is read on first use (see `model`), like every adapter's.
+    this.client = options.client;
+    this.apiKeyOption = options.apiKey;
+    this.headerSecrets = credentialHeaderValues(headers);
+    this.errors = this.errorContext(options.client?.apiKey ?? options.apiKey);
   }
 
   async chat(request: ChatRequest, ctx: AdapterContext): Promise<ChatResponse> {
@@ -141,10 +145,10 @@ class GoogleAdapter implements ProviderAdapter {
   /** The SDK's per-model object, made once per model name (bounded, least recently used leaves first). */
   private model(name: string): GenerativeModel {
     if (this.client === undefined) {
-      throw new ProviderError(
-        "No Google Gemini API key: pass google({ apiKey }) or set GEMINI_API_KEY (or GOOGLE_API_KEY)",
-        { provider: this.name, retryable: false, type: "missing_api_key" },
-      );
+      const apiKey = readApiKey(this.apiKeyOption, API_KEY_VARIABLES);
+      if (!apiKey) throw missingApiKey(this.name, "Google Gemini", "google", API_KEY_VARIABLES);
+      this.client = new GoogleGenerativeAI(apiKey);
+      this.errors = this.errorContext(apiKey);
     }
     let model = this.models.get(name);
     if (model !== undefined) {
@@ -158,6 +162,14 @@ class GoogleAdapter implements ProviderAdapter {
     }
     this.models.set(name, model);
     return model;
+  }
+
+  /** The key and the values of credential headers: kept out of every message and cause. */
+  private errorContext(apiKey: string | undefined): GoogleErrorContext {
+    return {
+      provider: this.name,
+      secrets: [apiKey ?? "", ...this.headerSecrets].filter((secret) => secret.length > 0),
+    };
   }
 
   private parse<T>(schema: z.ZodType<T>, payload: unknown): T {
@@ -183,12 +195,13 @@ function embedRequest(text: string): EmbedContentRequest {
   return { content: { role: "user", parts: [{ text }] } };
 }
 
-function hostOf(baseURL: string): string {
-  try {
-    return new URL(baseURL).hostname;
-  } catch {
+/** The base URL's host, or a ConfigError at construction: a URL the SDK could never call. */
+function requireHost(baseURL: string): string {
+  const host = hostOf(baseURL);
+  if (host === undefined) {
     throw new ConfigError([{ path: "baseURL", message: "expected an absolute URL, e.g. https://generativelanguage.googleapis.com" }]);
   }
+  return host;
 }
 
 /** Fails at construction, with no header values in the message, what the SDK would reject on every call. */

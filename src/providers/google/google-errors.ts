@@ -7,6 +7,8 @@ import {
 import { AbortError, GatewayError, ProviderError, isRetryableStatus } from "../../core/errors.js";
 import { abortReason } from "../../core/abortable.js";
 import { safeCause, scrubSecrets } from "../../core/scrub-secrets.js";
+import { capRetryAfter } from "../shared/retry-after.js";
+import { isSdkError } from "../shared/sdk-error.js";
 
 /** What error translation needs to know about the adapter. */
 export interface GoogleErrorContext {
@@ -55,12 +57,15 @@ function detailOfType(details: readonly unknown[] | undefined, type: string): Re
   );
 }
 
-/** `google.rpc.RetryInfo.retryDelay` is a protobuf Duration in JSON: "12s", "1.5s", "0.250s". */
+/**
+ * `google.rpc.RetryInfo.retryDelay` is a protobuf Duration in JSON: "12s", "1.5s", "0.250s".
+ * Capped like every provider's hint (`MAX_RETRY_AFTER_MS`).
+ */
 export function parseRetryDelay(details: readonly unknown[] | undefined): number | undefined {
   for (const info of detailOfType(details, "google.rpc.RetryInfo")) {
     const delay = info.retryDelay;
     const match = typeof delay === "string" ? /^(\d+(?:\.\d+)?)s$/.exec(delay.trim()) : null;
-    if (match?.[1] !== undefined) return Math.round(Number(match[1]) * 1000);
+    if (match?.[1] !== undefined) return capRetryAfter(Math.round(Number(match[1]) * 1000));
   }
   return undefined;
 }
@@ -105,10 +110,10 @@ export function classifyGoogleError(error: GoogleStatusError, context: GoogleErr
 export function toGatewayError(error: unknown, context: GoogleErrorContext, signal: AbortSignal): GatewayError {
   if (signal.aborted) return abortReason(signal);
   if (error instanceof GatewayError) return error;
-  if (error instanceof GoogleGenerativeAIAbortError || (error instanceof Error && error.name === "AbortError")) {
+  if (isSdkError(error, GoogleGenerativeAIAbortError) || (error instanceof Error && error.name === "AbortError")) {
     return new AbortError("The Gemini request was aborted");
   }
-  if (error instanceof GoogleGenerativeAIFetchError) {
+  if (isSdkError(error, GoogleGenerativeAIFetchError)) {
     return classifyGoogleError(
       {
         status: error.status,
@@ -120,7 +125,7 @@ export function toGatewayError(error: unknown, context: GoogleErrorContext, sign
       context,
     );
   }
-  if (error instanceof GoogleGenerativeAIRequestInputError) {
+  if (isSdkError(error, GoogleGenerativeAIRequestInputError)) {
     return new ProviderError(scrubSecrets(`Gemini request rejected by the SDK: ${sdkMessage(error)}`, context.secrets), {
       provider: context.provider,
       retryable: false,
@@ -128,7 +133,7 @@ export function toGatewayError(error: unknown, context: GoogleErrorContext, sign
       cause: safeCause(error, context.secrets),
     });
   }
-  if (error instanceof GoogleGenerativeAIResponseError) {
+  if (isSdkError(error, GoogleGenerativeAIResponseError)) {
     return new ProviderError(scrubSecrets(`Gemini response unusable: ${sdkMessage(error)}`, context.secrets), {
       provider: context.provider,
       retryable: false,

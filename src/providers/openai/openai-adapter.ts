@@ -2,9 +2,11 @@ import OpenAI from "openai";
 import type { ChatChunk } from "../../core/chat-chunk.js";
 import type { ChatRequest } from "../../core/chat-request.js";
 import type { ChatResponse } from "../../core/chat-response.js";
-import { ProviderError, type GatewayError } from "../../core/errors.js";
+import type { GatewayError } from "../../core/errors.js";
 import type { AdapterContext, AdapterOptions, ProviderAdapter } from "../../core/provider-adapter.js";
 import { credentialHeaderValues } from "../../core/scrub-secrets.js";
+import { missingApiKey, readApiKey } from "../shared/api-key.js";
+import { hostOf } from "../shared/host.js";
 import { fromOpenAIEmbeddings, fromOpenAIResponse } from "./from-openai-response.js";
 import { fromOpenAIError, providerLabel } from "./openai-errors.js";
 import { OpenAIChunkStream } from "./openai-stream.js";
@@ -100,7 +102,7 @@ export class OpenAIAdapter implements ProviderAdapter {
   }
 
   private createClient(): OpenAI | undefined {
-    const apiKey = this.options.apiKey ?? process.env[API_KEY_VARIABLE];
+    const apiKey = readApiKey(this.options.apiKey, [API_KEY_VARIABLE]);
     if (!apiKey) return undefined;
     return new OpenAI({
       apiKey,
@@ -113,10 +115,7 @@ export class OpenAIAdapter implements ProviderAdapter {
   private resolveClient(): OpenAI {
     this.client ??= this.createClient();
     if (this.client) return this.client;
-    throw new ProviderError(
-      `${providerLabel(this.name)} API key missing: pass { apiKey } to openai() or set ${API_KEY_VARIABLE}`,
-      { provider: this.name, status: 401, retryable: false, type: "missing_api_key" },
-    );
+    throw missingApiKey(this.name, providerLabel(this.name), "openai", [API_KEY_VARIABLE]);
   }
 
   private toError(error: unknown, signal: AbortSignal): GatewayError {
@@ -127,14 +126,5 @@ export class OpenAIAdapter implements ProviderAdapter {
   private secrets(): string[] {
     const key = this.client?.apiKey ?? this.options.apiKey;
     return [...(key ? [key] : []), ...credentialHeaderValues(this.options.headers)];
-  }
-}
-
-/** Host name only: never the user info or path a base URL may carry. */
-function hostOf(baseURL: string): string | undefined {
-  try {
-    return new URL(baseURL).hostname || undefined;
-  } catch {
-    return undefined;
   }
 }

@@ -1,9 +1,8 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, OpenAIError } from "openai";
 import { GatewayError, ProviderError, isRetryableStatus } from "../../core/errors.js";
 import { safeCause, scrubSecrets } from "../../core/scrub-secrets.js";
-
-/** Longest Retry-After we report: past it a hint is more likely a misconfiguration than a plan. */
-const MAX_RETRY_AFTER_MS = 10 * 60_000;
+import { parseRetryAfter } from "../shared/retry-after.js";
+import { isSdkError } from "../shared/sdk-error.js";
 
 /**
  * A 429 that is not a rate limit but an empty account: waiting will not refill it. Checked
@@ -118,42 +117,6 @@ export function providerLabel(provider: string): string {
   return provider === "openai" ? "OpenAI" : provider;
 }
 
-/**
- * Milliseconds to wait per the response headers: `retry-after-ms` (OpenAI's, precise) first,
- * then `retry-after` as seconds or an HTTP date. Capped at ten minutes; absent or garbled
- * headers give `undefined`.
- */
-export function parseRetryAfter(headers: unknown, now = Date.now()): number | undefined {
-  if (!isHeaders(headers)) return undefined;
-  const precise = headers.get("retry-after-ms");
-  if (precise !== null && precise.trim() !== "") {
-    const ms = Number(precise);
-    if (Number.isFinite(ms) && ms >= 0) return Math.min(ms, MAX_RETRY_AFTER_MS);
-  }
-  const value = headers.get("retry-after")?.trim();
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return seconds >= 0 ? Math.min(seconds * 1000, MAX_RETRY_AFTER_MS) : undefined;
-  const date = Date.parse(value);
-  if (Number.isNaN(date)) return undefined;
-  return Math.min(Math.max(0, date - now), MAX_RETRY_AFTER_MS);
-}
-
-/**
- * `instanceof`, or the same class name up the prototype chain: a `client` built from another
- * copy of the SDK (the ESM and CJS builds, a nested install) throws classes we did not import.
- */
-function isSdkError<T extends abstract new (...args: never[]) => Error>(error: unknown, type: T): error is InstanceType<T> {
-  if (error instanceof type) return true;
-  if (!(error instanceof Error)) return false;
-  let prototype: unknown = Object.getPrototypeOf(error);
-  for (let depth = 0; depth < 8 && isRecord(prototype); depth++) {
-    if ((prototype.constructor as { name?: unknown } | undefined)?.name === type.name) return true;
-    prototype = Object.getPrototypeOf(prototype);
-  }
-  return false;
-}
-
 /** undici wraps the useful words (`ECONNREFUSED`, `other side closed`) a cause or two down. */
 function deepestMessage(error: Error): string {
   let message = error.message;
@@ -163,10 +126,6 @@ function deepestMessage(error: Error): string {
     cause = cause.cause;
   }
   return message;
-}
-
-function isHeaders(value: unknown): value is { get(name: string): string | null } {
-  return isRecord(value) && typeof value.get === "function";
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
