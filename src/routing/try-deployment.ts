@@ -1,0 +1,198 @@
+import type { AttemptContext } from "../core/attempt-context.js";
+import type { CallContext } from "../core/call-context.js";
+import type { AttemptRecord } from "../core/chat-response.js";
+import { abortReason, sleep } from "../core/abortable.js";
+import { deadlineExceeded } from "../core/deadline.js";
+import { DeploymentSkip } from "../core/deployment-skip.js";
+import { GatewayError, ProviderError, TimeoutError } from "../core/errors.js";
+import type { CooldownEvent, GatewayEvents } from "../core/events.js";
+import { identityOf } from "../core/identity.js";
+import type { Deployment, Route } from "../core/route.js";
+import { AttemptAbort } from "./attempt-abort.js";
+import { decide, isRetryable } from "./decide.js";
+import type { HealthTracker } from "./health.js";
+
+export type DeploymentOutcome =
+  | { kind: "served" }
+  | { kind: "failed"; error: GatewayError }
+  | { kind: "skipped"; skip: DeploymentSkip };
+
+export interface DeploymentTrierOptions {
+  health: HealthTracker;
+  events: GatewayEvents;
+  retries: number;
+  minDelayMs: number;
+  maxDelayMs: number;
+  timeoutMs: number;
+  streamIdleTimeoutMs: number;
+  /** The attempt pipeline: attempt middleware around forward. */
+  runAttempt: (attempt: AttemptContext) => Promise<void>;
+  /** Attempts in flight, so the gateway's `close()` can abort them without a listener per call. */
+  live: Set<AttemptAbort>;
+  /** To listeners, and onto the call's trace. */
+  reportCooldown: (ctx: CallContext, cooldown: CooldownEvent) => void;
+}
+
+/**
+ * The attempt lifecycle on one deployment: per try, its timer, its abort (caller, timeout,
+ * gateway close), its health probe and its record on the call; after a failure, what
+ * `decide` says (retry after a wait, cool, give up on the deployment, end the call). A stream
+ * keeps its attempt open until it ends (`onStreamEnd`), so its health verdict waits for it.
+ */
+export function deploymentTrier(options: DeploymentTrierOptions) {
+  const { health, events, live, reportCooldown } = options;
+  return async function tryDeployment(ctx: CallContext, route: Route, deployment: Deployment): Promise<DeploymentOutcome> {
+    for (let attempt = 1; ; attempt++) {
+      if (ctx.signal.aborted) throw abortReason(ctx.signal);
+      const remaining = ctx.deadline - performance.now();
+      if (remaining <= 0) throw deadlineExceeded(ctx);
+
+      const configuredTimeoutMs = deployment.timeoutMs ?? options.timeoutMs;
+      const perAttempt = ctx.options.timeoutMs ?? configuredTimeoutMs;
+      const timeoutMs = Math.min(perAttempt, remaining);
+      const abort = new AttemptAbort();
+      // The timeout's error is built only if it fires: an Error captures a stack trace,
+      // which cost more than the rest of the router put together.
+      const timer = setTimeout(
+        () =>
+          abort.abort(
+            timeoutMs < perAttempt ? deadlineExceeded(ctx) : new TimeoutError(perAttempt),
+          ),
+        timeoutMs,
+      );
+      // A caller's signal needs a listener; gateway close reaches attempts through `live`.
+      const callerSignal = ctx.options.signal ? ctx.signal : undefined;
+      const onCallAbort = (): void => abort.abort(abortReason(ctx.signal));
+      if (callerSignal) callerSignal.addEventListener("abort", onCallAbort, { once: true });
+      live.add(abort);
+      const probe = health.begin(deployment.id);
+      const startedAt = performance.now();
+      let released = false;
+      const release = (): void => {
+        if (released) return;
+        released = true;
+        clearTimeout(timer);
+        callerSignal?.removeEventListener("abort", onCallAbort);
+        live.delete(abort);
+        health.end(deployment.id, probe);
+      };
+      const attemptContext: AttemptContext = {
+        call: ctx,
+        route,
+        deployment,
+        attempt,
+        signal: abort.signal,
+        timeoutMs,
+        idleTimeoutMs: options.streamIdleTimeoutMs,
+        abort: (reason) => abort.abort(reason),
+        race: (work) => abort.race(work),
+        aborted: abort.aborted,
+        onStreamEnd: (error) => {
+          // A stream counts for its deployment only once it is over: one that is cut midway is
+          // a failure like any other, or a deployment that cuts every stream would stay healthy.
+          if (error === undefined) health.success(deployment.id, firstChunkMs);
+          else if (isRetryable(error)) {
+            const cooledFor = health.failure(deployment.id, probe);
+            if (cooledFor !== undefined) {
+              reportCooldown(ctx, { deployment: deployment.id, durationMs: cooledFor, reason: probe ? "probe-failed" : "failures" });
+            }
+          }
+          release();
+        },
+      };
+      let firstChunkMs = 0;
+
+      let failure: GatewayError;
+      try {
+        await options.runAttempt(attemptContext);
+        const durationMs = performance.now() - startedAt;
+        ctx.attempts.push(record(route, deployment, durationMs));
+        ctx.served = { route, deployment };
+        if (attemptContext.chunks) {
+          // The attempt stays open while the stream flows: its timer gives way to the idle
+          // timer, and its health verdict waits for the stream's end (onStreamEnd).
+          clearTimeout(timer);
+          firstChunkMs = durationMs;
+          ctx.chunks = attemptContext.chunks;
+        } else {
+          health.success(deployment.id, durationMs);
+          release();
+          ctx.response = attemptContext.response;
+        }
+        return { kind: "served" };
+      } catch (error) {
+        release();
+        if (error instanceof DeploymentSkip) return { kind: "skipped", skip: error };
+        failure = toGatewayError(error, abort.signal, deployment);
+        ctx.attempts.push(record(route, deployment, performance.now() - startedAt, failure));
+      }
+
+      const decision = decide(failure, attempt, {
+        callAborted: ctx.signal.aborted,
+        now: performance.now(),
+        deadline: ctx.deadline,
+        retries: options.retries,
+        minDelayMs: options.minDelayMs,
+        maxDelayMs: options.maxDelayMs,
+        timeoutMs,
+        configuredTimeoutMs,
+        unavailableForMs: health.unavailableForMs(deployment.id),
+      });
+      if (decision.kind === "end") throw decision.reason === "aborted" ? abortReason(ctx.signal) : failure;
+      if (decision.kind === "cool") {
+        if (health.coolFor(deployment.id, decision.durationMs)) {
+          reportCooldown(ctx, { deployment: deployment.id, durationMs: decision.durationMs, reason: "retry-after" });
+        }
+        return { kind: "failed", error: failure };
+      }
+      const cooledFor = decision.blame ? health.failure(deployment.id, probe) : undefined;
+      if (cooledFor !== undefined) {
+        reportCooldown(ctx, { deployment: deployment.id, durationMs: cooledFor, reason: probe ? "probe-failed" : "failures" });
+        return { kind: "failed", error: failure };
+      }
+      if (decision.kind === "next") return { kind: "failed", error: failure };
+
+      const { delayMs } = decision;
+      if (events.has("retry") || ctx.trace) {
+        const retried = { ...identityOf(ctx), deployment: deployment.id, attempt, delayMs, error: failure };
+        events.emit("retry", retried);
+        ctx.trace?.event("retry", retried);
+      }
+      if (delayMs > 0) {
+        await sleep(delayMs, ctx.signal).catch(() => {
+          throw abortReason(ctx.signal);
+        });
+      }
+    }
+  };
+}
+
+function toGatewayError(error: unknown, signal: AbortSignal, deployment: Deployment): GatewayError {
+  if (signal.aborted) return abortReason(signal);
+  if (error instanceof ProviderError) {
+    error.deployment = deployment.id;
+    return error;
+  }
+  if (error instanceof GatewayError) return error;
+  return new ProviderError(`${deployment.id} failed: ${error instanceof Error ? error.message : String(error)}`, {
+    provider: deployment.provider,
+    deployment: deployment.id,
+    retryable: true,
+    cause: error,
+  });
+}
+
+function record(route: Route, deployment: Deployment, durationMs: number, error?: GatewayError): AttemptRecord {
+  const attempt: AttemptRecord = {
+    deployment: deployment.id,
+    provider: deployment.provider,
+    route: route.name,
+    durationMs: Math.round(durationMs * 1000) / 1000,
+  };
+  if (error) {
+    attempt.errorCode = error.code;
+    if (error instanceof ProviderError && error.status !== undefined) attempt.status = error.status;
+  }
+  return attempt;
+}
+
