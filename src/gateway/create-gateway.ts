@@ -1,38 +1,24 @@
-import { setMaxListeners } from "node:events";
 import type { ChatRequest } from "../core/chat-request.js";
 import { chatRequestSchema } from "../core/chat-request.js";
 import { chatOptionsSchema } from "../core/chat-options.js";
 import type { GatewayChatResponse, GatewayInfo } from "../core/chat-response.js";
-import { ChatStream } from "./chat-stream.js";
-import { DEFAULTS } from "../config/defaults.js";
 import { toIssues } from "../core/config-issues.js";
+import { AbortError, ConfigError, GatewayClosedError, GatewayError, InvalidRequestError, type Issue } from "../core/errors.js";
+import type { GatewayEventListener, GatewayEventName } from "../core/events.js";
+import { declaredDeployments, type ModelFactsLookup, type RouteTable } from "../core/route.js";
+import { createPriceBook, type PriceBook } from "../core/model-catalog.js";
+import { whenSettled, settlementAccumulatorOf } from "../core/settle.js";
+import type { CallContext, ChatOptions } from "../core/call-context.js";
 import { checkKeyModels } from "../config/check-key-models.js";
 import { checkBudgetPrices } from "../config/check-budget-prices.js";
 import { buildRouteTable } from "../config/resolve-routes.js";
-import { declaredDeployments, type ModelFactsLookup, type RouteTable } from "../core/route.js";
 import { gatewayConfigSchema, type GatewayConfigInput } from "../config/schema.js";
-import { AbortError, ConfigError, GatewayClosedError, GatewayError, InvalidRequestError, type Issue } from "../core/errors.js";
-import { GatewayEvents, type GatewayEventListener, type GatewayEventName } from "../core/events.js";
-import { createRouter } from "../routing/router.js";
-import { createAccess } from "../limits/access.js";
-import { createSpend } from "../spend/spend-middleware.js";
-import { createLimitStack } from "./limit-stack.js";
-import { createPriceBook, type PriceBook } from "../core/model-catalog.js";
+import type { DeploymentHealth } from "../routing/health.js";
 import type { SpendReporter } from "../spend/spend-ledger.js";
-import { createTelemetryMiddleware } from "../telemetry/call-telemetry.js";
-import { createAttemptTelemetry } from "../telemetry/attempt-telemetry.js";
-import { GatewayTelemetry } from "../telemetry/gateway-telemetry.js";
-import { readEnvironment } from "../telemetry/read-environment.js";
-import { createCache } from "../cache/cache-middleware.js";
-import { sharedCacheTier } from "../cache/shared-cache-tier.js";
-import { joinCooldownSharing } from "../routing/join-cooldown-sharing.js";
-import type { CacheStats } from "../cache/cache-stats.js";
-import type { AttemptContext } from "../core/attempt-context.js";
-import { compose, type Middleware } from "../core/compose.js";
-import { settlementAccumulatorOf, whenSettled } from "../core/settle.js";
-import type { CallContext, ChatOptions } from "../core/call-context.js";
-import { forward } from "../routing/forward.js";
-import { HealthTracker, type DeploymentHealth } from "../routing/health.js";
+import { buildPipeline, type GatewayStats } from "./build-pipeline.js";
+import { ChatStream } from "./chat-stream.js";
+
+export type { GatewayStats } from "./build-pipeline.js";
 
 /** The config `createGateway` takes; see the README's config reference. */
 export type GatewayConfig = GatewayConfigInput;
@@ -62,12 +48,6 @@ export interface Gateway {
   stats(): GatewayStats;
 }
 
-/** What `gateway.stats()` returns; a section is present when its feature is configured. */
-export interface GatewayStats {
-  /** Hits, misses, bytes and evictions per cache tier, and calls de-duplicated in flight. */
-  cache?: CacheStats;
-}
-
 /**
  * Builds a gateway from a config, validated at once: a bad config throws `ConfigError`
  * listing every bad path.
@@ -88,73 +68,8 @@ export function createGateway(config: GatewayConfig): Gateway {
   checkBudgetPrices(budgetsConfigured, table, issues);
   if (issues.length > 0) throw new ConfigError(issues);
 
-  const closeController = new AbortController();
-  // Every call without a signal of its own waits on this one (backoff sleeps, queue waits,
-  // single-flight followers), each listener removed when its wait ends: many at once is
-  // concurrency, not a leak, so Node's warning past 10 would only be noise.
-  setMaxListeners(0, closeController.signal);
-  const events = new GatewayEvents();
-  const health = new HealthTracker({ ...DEFAULTS.cooldown, ...settings.cooldown });
-  const retry = { ...DEFAULTS.retry, ...settings.retry };
-  const deadlineMs = settings.deadlineMs ?? DEFAULTS.deadlineMs;
-
-  // Call middleware, outermost first; each has one job (DESIGN.md). The order matters:
-  // telemetry sees everything; spend records cache hits too; access is checked before the
-  // cache can answer; cost is settled innermost, so the cache can store what an answer cost.
-  const callMiddleware: Middleware<CallContext>[] = [];
-  // Attempt middleware wrap each provider attempt, around forward.
-  const attemptMiddleware: Middleware<AttemptContext>[] = [];
-  const closers: (() => Promise<void> | void)[] = [];
-  // [slot: telemetry]
-  const telemetry = new GatewayTelemetry(settings.telemetry, readEnvironment("OTEL_SEMCONV_STABILITY_OPT_IN"));
-  callMiddleware.push(createTelemetryMiddleware(telemetry, events));
-  attemptMiddleware.push(createAttemptTelemetry(telemetry));
-  closers.push(telemetry.subscribe(events));
-  // [slot: spend]
-  const spend = createSpend(settings.spend);
-  callMiddleware.push(spend.middleware);
-  closers.push(() => spend.close());
-  // [slot: access]
-  if (settings.keys) callMiddleware.push(createAccess(settings.keys));
-  // [slot: cache]
-  // A `store` that can hold answers (redisStore) becomes the shared tier behind the LRU.
-  const cacheStore = settings.cache ? sharedCacheTier(settings.cache, settings.store) : undefined;
-  let cache: ReturnType<typeof createCache> | undefined;
-  try {
-    cache = settings.cache ? createCache(settings.cache, { providers: settings.providers, table, events, store: cacheStore }) : undefined;
-  } catch (error) {
-    // The cache refuses a config it can only judge now (an embedder naming a provider that
-    // cannot embed): what was built before it must not keep timers or subscriptions alive.
-    for (const close of closers) void Promise.resolve().then(close).catch(() => {});
-    throw error;
-  }
-  if (cache) {
-    callMiddleware.push(cache.middleware);
-    closers.push(() => cache.close());
-  }
-  // [slot: limits]
-  const limits = createLimitStack({ keys: settings.keys, users: settings.users, onLimit: settings.onLimit, store: settings.store, table, events });
-  callMiddleware.push(...limits.callMiddleware);
-  attemptMiddleware.push(...limits.attemptMiddleware);
-  closers.push(() => limits.close());
-  // [slot: cooldown sharing] a `store` that relays cooldowns (redisStore) shares ejections.
-  const cooldownShare = joinCooldownSharing(settings.store, health, events, declaredDeployments(table));
-  if (cooldownShare) closers.unshift(() => cooldownShare.leave());
-
-  const runAttempt = compose(attemptMiddleware, forward);
-  const router = createRouter({
-    table,
-    health,
-    events,
-    retries: retry.retries,
-    minDelayMs: retry.minDelayMs,
-    maxDelayMs: retry.maxDelayMs,
-    timeoutMs: settings.timeoutMs ?? DEFAULTS.timeoutMs,
-    streamIdleTimeoutMs: settings.streamIdleTimeoutMs ?? DEFAULTS.streamIdleTimeoutMs,
-    runAttempt,
-    closeSignal: closeController.signal,
-  });
-  const pipeline = compose(callMiddleware, router);
+  const built = buildPipeline(settings, table);
+  const { run: pipeline, health, deadlineMs, closeSignal } = built;
 
   function gatewayInfo(ctx: CallContext): GatewayInfo {
     const served = ctx.served;
@@ -175,7 +90,7 @@ export function createGateway(config: GatewayConfig): Gateway {
   const linkedCalls = new Set<AbortController>();
 
   async function chat(body: ChatBody, options?: ChatOptions): Promise<GatewayChatResponse | ChatStream> {
-    if (closeController.signal.aborted) throw new GatewayClosedError();
+    if (closeSignal.aborted) throw new GatewayClosedError();
     const startedAt = performance.now();
     const request = parseRequest(body);
     const callOptions = options === undefined ? NO_OPTIONS : parseOptions(options);
@@ -186,7 +101,7 @@ export function createGateway(config: GatewayConfig): Gateway {
 
     // Not AbortSignal.any: on Node 20 each one stays attached to the long-lived close signal
     // (nodejs/node#55351), a leak per call. One controller per call that has a signal instead.
-    let signal = closeController.signal;
+    let signal = closeSignal;
     let unlink: (() => void) | undefined;
     const callerSignal = callOptions.signal;
     if (callerSignal) {
@@ -236,25 +151,16 @@ export function createGateway(config: GatewayConfig): Gateway {
   return {
     chat: chat as Gateway["chat"],
     health: () => health.report(declaredDeployments(table)),
-    spend: spend.reporter,
-    stats() {
-      const stats: GatewayStats = {};
-      if (cache) stats.cache = cache.stats();
-      return stats;
-    },
-    on: (name, listener) => events.on(name, listener),
-    off: (name, listener) => events.off(name, listener),
+    spend: built.spend,
+    stats: () => built.stats(),
+    on: (name, listener) => built.events.on(name, listener),
+    off: (name, listener) => built.events.off(name, listener),
     async close() {
-      if (closeController.signal.aborted) return;
+      if (closeSignal.aborted) return;
       const closed = new GatewayClosedError();
-      closeController.abort(closed);
+      built.abort(closed);
       for (const controller of linkedCalls) controller.abort(closed);
-      events.clear();
-      // Each closer runs even when one before it fails: a throwing spend store must not keep
-      // a Redis connection open. The first failure is reported once all have run.
-      const results = await Promise.allSettled(closers.map((close) => Promise.resolve().then(close)));
-      const failed = results.find((result): result is PromiseRejectedResult => result.status === "rejected");
-      if (failed) throw failed.reason;
+      await built.close();
     },
   };
 }

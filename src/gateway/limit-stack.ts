@@ -1,12 +1,10 @@
 import { declaredDeployments, type Deployment, type RouteTable } from "../core/route.js";
 import type { GatewayEvents } from "../core/events.js";
-import { createCost } from "../cost/cost-middleware.js";
 import { createDeploymentLimits, deploymentLimitsApply } from "../limits/deployment-limits.js";
 import { createLimits, limitsApply } from "../limits/call-limits.js";
 import type { AttemptContext } from "../core/attempt-context.js";
 import type { Middleware } from "../core/compose.js";
 import type { CallContext } from "../core/call-context.js";
-import { memoryStore } from "../stores/memory-store.js";
 import type { StateStore } from "../stores/store.js";
 import type { KeyConfig, LimitConfig, OnLimit } from "../limits/limits-schema.js";
 import { createOpenAITokenizer } from "../limits/openai-tokenizer.js";
@@ -15,29 +13,29 @@ export interface LimitStackOptions {
   keys: Readonly<Record<string, KeyConfig>> | undefined;
   users: LimitConfig | undefined;
   onLimit: OnLimit | undefined;
-  store: StateStore | undefined;
+  /** Owned by the gateway, which closes it: the limit stack only uses it. */
+  store: StateStore;
   table: RouteTable;
   events: GatewayEvents;
   /** Epoch ms; tests move it with fake `Date`. */
   now?: () => number;
 }
 
-/** The limits step, the cost step and the deployment-limit attempt step, as configured. */
+/** The key/user limits step and the deployment-limit attempt step, as configured. */
 export interface LimitStack {
-  /** Outermost first: key/user limits (when any are configured), then cost (always). */
+  /** Key/user limits, when any are configured. */
   readonly callMiddleware: Middleware<CallContext>[];
   /** Deployment RPM/TPM, when any deployment declares them. */
   readonly attemptMiddleware: Middleware<AttemptContext>[];
-  close(): Promise<void>;
 }
 
 /**
  * Builds what `createGateway` registers at its limits slot. Only what the config asks for is
- * registered: a gateway without `keys`/`users` caps or deployment limits runs just the cost step.
+ * registered: a gateway without `keys`/`users` caps or deployment limits registers nothing here.
  */
 export function createLimitStack(options: LimitStackOptions): LimitStack {
   const now = options.now ?? Date.now;
-  const store = options.store ?? memoryStore();
+  const store = options.store;
   const keys = options.keys ?? {};
   const deployments = declaredDeployments(options.table);
   const tokenizer = createOpenAITokenizer();
@@ -62,9 +60,8 @@ export function createLimitStack(options: LimitStackOptions): LimitStack {
       }),
     );
   }
-  callMiddleware.push(createCost());
   if (deploymentLimitsApply(deployments)) {
     attemptMiddleware.push(createDeploymentLimits({ store, events: options.events, tokenizer, now }));
   }
-  return { callMiddleware, attemptMiddleware, close: () => store.close() };
+  return { callMiddleware, attemptMiddleware };
 }

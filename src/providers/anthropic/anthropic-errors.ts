@@ -2,8 +2,8 @@ import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortEr
 import { AbortError, GatewayError, ProviderError, isRetryableStatus } from "../../core/errors.js";
 import { abortReason } from "../../core/abortable.js";
 import { safeCause, scrubSecrets } from "../../core/scrub-secrets.js";
-import { parseRetryAfter } from "../shared/retry-after.js";
-import { isSdkError } from "../shared/sdk-error.js";
+import { parseRetryAfter } from "../../providers/shared/retry-after.js";
+import { isSdkError } from "../../providers/shared/sdk-error.js";
 
 /**
  * Anthropic's error types that settle retryability whatever the status says. A stream's

@@ -7,8 +7,8 @@ import {
 import { AbortError, GatewayError, ProviderError, isRetryableStatus } from "../../core/errors.js";
 import { abortReason } from "../../core/abortable.js";
 import { safeCause, scrubSecrets } from "../../core/scrub-secrets.js";
-import { capRetryAfter } from "../shared/retry-after.js";
-import { isSdkError } from "../shared/sdk-error.js";
+import { capRetryAfter } from "../../providers/shared/retry-after.js";
+import { isSdkError } from "../../providers/shared/sdk-error.js";
 
 /** What error translation needs to know about the adapter. */
 export interface GoogleErrorContext {

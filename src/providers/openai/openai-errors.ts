@@ -1,8 +1,8 @@
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, OpenAIError } from "openai";
 import { GatewayError, ProviderError, isRetryableStatus } from "../../core/errors.js";
 import { safeCause, scrubSecrets } from "../../core/scrub-secrets.js";
-import { parseRetryAfter } from "../shared/retry-after.js";
-import { isSdkError } from "../shared/sdk-error.js";
+import { parseRetryAfter } from "../../providers/shared/retry-after.js";
+import { isSdkError } from "../../providers/shared/sdk-error.js";
 
 /**
  * A 429 that is not a rate limit but an empty account: waiting will not refill it. Checked

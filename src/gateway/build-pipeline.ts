@@ -1,0 +1,162 @@
+import { setMaxListeners } from "node:events";
+import type { z } from "zod";
+import type { AttemptContext } from "../core/attempt-context.js";
+import type { CallContext } from "../core/call-context.js";
+import { compose, type Middleware } from "../core/compose.js";
+import type { GatewayError } from "../core/errors.js";
+import { GatewayEvents } from "../core/events.js";
+import { declaredDeployments, type RouteTable } from "../core/route.js";
+import { DEFAULTS } from "../config/defaults.js";
+import type { gatewayConfigSchema } from "../config/schema.js";
+import { createCache } from "../cache/cache-middleware.js";
+import type { CacheStats } from "../cache/cache-stats.js";
+import { sharedCacheTier } from "../cache/shared-cache-tier.js";
+import { createCost } from "../cost/cost-middleware.js";
+import { createAccess } from "../limits/access.js";
+import { forward } from "../routing/forward.js";
+import { HealthTracker } from "../routing/health.js";
+import { joinCooldownSharing } from "../routing/join-cooldown-sharing.js";
+import { createRouter } from "../routing/router.js";
+import type { SpendReporter } from "../spend/spend-ledger.js";
+import { createSpend } from "../spend/spend-middleware.js";
+import { memoryStore } from "../stores/memory-store.js";
+import { createAttemptTelemetry } from "../telemetry/attempt-telemetry.js";
+import { createTelemetryMiddleware } from "../telemetry/call-telemetry.js";
+import { GatewayTelemetry } from "../telemetry/gateway-telemetry.js";
+import { readEnvironment } from "../telemetry/read-environment.js";
+import { createLimitStack } from "./limit-stack.js";
+
+/** What `gateway.stats()` returns; a section is present when its feature is configured. */
+export interface GatewayStats {
+  /** Hits, misses, bytes and evictions per cache tier, and calls de-duplicated in flight. */
+  cache?: CacheStats;
+}
+
+/** The validated config, as `gatewayConfigSchema` parses it. */
+export type GatewaySettings = z.output<typeof gatewayConfigSchema>;
+
+/** What the gateway wires from a config: the call pipeline and what it needs to be run and closed. */
+export interface Pipeline {
+  /** Runs one call through every configured middleware and the router. */
+  run(ctx: CallContext): Promise<void>;
+  readonly table: RouteTable;
+  readonly events: GatewayEvents;
+  readonly health: HealthTracker;
+  /** The default deadline over a call's retries and fallbacks. */
+  readonly deadlineMs: number;
+  /** Aborts when the pipeline closes; calls without a signal of their own wait on it. */
+  readonly closeSignal: AbortSignal;
+  readonly spend: SpendReporter;
+  stats(): GatewayStats;
+  /** Aborts everything in flight (retries, queues, attempts) with `reason`. */
+  abort(reason: GatewayError): void;
+  /** Closes every feature and the store; call after `abort`. */
+  close(): Promise<void>;
+}
+
+/**
+ * Wires the middleware a config asks for, outermost first, around the router, and the attempt
+ * middleware around `forward`. Each feature registers at its slot; the order is the design.
+ */
+export function buildPipeline(settings: GatewaySettings, table: RouteTable): Pipeline {
+  const closeController = new AbortController();
+  // Every call without a signal of its own waits on this one (backoff sleeps, queue waits,
+  // single-flight followers), each listener removed when its wait ends: many at once is
+  // concurrency, not a leak, so Node's warning past 10 would only be noise.
+  setMaxListeners(0, closeController.signal);
+  const events = new GatewayEvents();
+  const health = new HealthTracker({ ...DEFAULTS.cooldown, ...settings.cooldown });
+  const retry = { ...DEFAULTS.retry, ...settings.retry };
+  const deadlineMs = settings.deadlineMs ?? DEFAULTS.deadlineMs;
+
+  // Call middleware, outermost first; each has one job (docs/architecture.md). The order matters:
+  // telemetry sees everything; spend records cache hits too; access is checked before the
+  // cache can answer; cost is settled innermost, so the cache can store what an answer cost.
+  const callMiddleware: Middleware<CallContext>[] = [];
+  // Attempt middleware wrap each provider attempt, around forward.
+  const attemptMiddleware: Middleware<AttemptContext>[] = [];
+  const closers: (() => Promise<void> | void)[] = [];
+  // [slot: telemetry]
+  const telemetry = new GatewayTelemetry(settings.telemetry, readEnvironment("OTEL_SEMCONV_STABILITY_OPT_IN"));
+  callMiddleware.push(createTelemetryMiddleware(telemetry, events));
+  attemptMiddleware.push(createAttemptTelemetry(telemetry));
+  closers.push(telemetry.subscribe(events));
+  // [slot: spend]
+  const spend = createSpend(settings.spend);
+  callMiddleware.push(spend.middleware);
+  closers.push(() => spend.close());
+  // [slot: access]
+  if (settings.keys) callMiddleware.push(createAccess(settings.keys));
+  // [slot: cache]
+  // A `store` that can hold answers (redisStore) becomes the shared tier behind the LRU.
+  const cacheStore = settings.cache ? sharedCacheTier(settings.cache, settings.store) : undefined;
+  let cache: ReturnType<typeof createCache> | undefined;
+  try {
+    cache = settings.cache ? createCache(settings.cache, { providers: settings.providers, table, events, store: cacheStore }) : undefined;
+  } catch (error) {
+    // The cache refuses a config it can only judge now (an embedder naming a provider that
+    // cannot embed): what was built before it must not keep timers or subscriptions alive.
+    for (const close of closers) void Promise.resolve().then(close).catch(() => {});
+    throw error;
+  }
+  if (cache) {
+    callMiddleware.push(cache.middleware);
+    closers.push(() => cache.close());
+  }
+  // [slot: limits]
+  // The state store (buckets, budgets) is the gateway's: made here, after anything above that
+  // may refuse the config, and closed by the gateway alone.
+  const store = settings.store ?? memoryStore();
+  const limits = createLimitStack({ keys: settings.keys, users: settings.users, onLimit: settings.onLimit, store, table, events });
+  callMiddleware.push(...limits.callMiddleware);
+  attemptMiddleware.push(...limits.attemptMiddleware);
+  // [slot: cost] innermost call step, so every step outside it reads the settled cost.
+  callMiddleware.push(createCost());
+  // [slot: cooldown sharing] a `store` that relays cooldowns (redisStore) shares ejections.
+  const cooldownShare = joinCooldownSharing(settings.store, health, events, declaredDeployments(table));
+  if (cooldownShare) closers.unshift(() => cooldownShare.leave());
+
+  const runAttempt = compose(attemptMiddleware, forward);
+  const router = createRouter({
+    table,
+    health,
+    events,
+    retries: retry.retries,
+    minDelayMs: retry.minDelayMs,
+    maxDelayMs: retry.maxDelayMs,
+    timeoutMs: settings.timeoutMs ?? DEFAULTS.timeoutMs,
+    streamIdleTimeoutMs: settings.streamIdleTimeoutMs ?? DEFAULTS.streamIdleTimeoutMs,
+    runAttempt,
+    closeSignal: closeController.signal,
+  });
+  const pipeline = compose(callMiddleware, router);
+  // The store is the gateway's: features use it, only the gateway closes it, once, last in line.
+  closers.push(() => store.close());
+
+  return {
+    run: pipeline,
+    table,
+    events,
+    health,
+    deadlineMs,
+    closeSignal: closeController.signal,
+    spend: spend.reporter,
+    stats() {
+      const stats: GatewayStats = {};
+      if (cache) stats.cache = cache.stats();
+      return stats;
+    },
+    abort(reason) {
+      closeController.abort(reason);
+    },
+    async close() {
+      events.clear();
+      // Each closer runs even when one before it fails: a throwing spend store must not keep
+      // a Redis connection open. The first failure is reported once all have run.
+      const results = await Promise.allSettled(closers.map((close) => Promise.resolve().then(close)));
+      const failed = results.find((result): result is PromiseRejectedResult => result.status === "rejected");
+      if (failed) throw failed.reason;
+    },
+  };
+}
+
