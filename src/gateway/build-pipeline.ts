@@ -113,7 +113,7 @@ export function buildPipeline(settings: GatewaySettings, table: RouteTable): Pip
   // [slot: cost] innermost call step, so every step outside it reads the settled cost.
   callMiddleware.push(createCost());
   // [slot: cooldown sharing] a `store` that relays cooldowns (redisStore) shares ejections.
-  const cooldownShare = joinCooldownSharing(settings.store, health, events, declaredDeployments(table));
+  const cooldownShare = joinCooldownSharing(settings.store, health, declaredDeployments(table));
   if (cooldownShare) closers.unshift(() => cooldownShare.leave());
 
   const runAttempt = compose(attemptMiddleware, forward);

@@ -1,4 +1,5 @@
 import type { Deployment } from "../core/route.js";
+import type { SharedCooldown } from "../stores/cooldown-sharing.js";
 
 export interface CooldownOptions {
   /** Retryable failures inside `windowMs` that eject a deployment. */
@@ -52,6 +53,7 @@ const EWMA_ALPHA = 0.3;
  */
 export class HealthTracker {
   private readonly states = new Map<string, State>();
+  private readonly cooldownListeners = new Set<(cooldown: SharedCooldown) => void>();
 
   constructor(
     private readonly options: CooldownOptions,
@@ -135,10 +137,30 @@ export class HealthTracker {
   }
 
   /**
+   * Subscribes to the cooldowns this tracker decides (by failures, or `coolFor`), not those it
+   * applies from other processes: what cooldown sharing publishes. Returns the unsubscribe.
+   */
+  onCooldown(listener: (cooldown: SharedCooldown) => void): () => void {
+    this.cooldownListeners.add(listener);
+    return () => this.cooldownListeners.delete(listener);
+  }
+
+  /**
    * Cools a deployment for `ms` (e.g. a Retry-After longer than the retry budget). A shorter
    * cooldown never cuts a longer one already in force; returns whether this one extended it.
    */
   coolFor(id: string, ms: number): boolean {
+    if (!this.extendCooldown(id, ms)) return false;
+    for (const listener of this.cooldownListeners) listener({ deployment: id, durationMs: ms });
+    return true;
+  }
+
+  /** A cooldown another process decided (see `onCooldown`): applied like `coolFor`, told to no one. */
+  applySharedCooldown(id: string, ms: number): boolean {
+    return this.extendCooldown(id, ms);
+  }
+
+  private extendCooldown(id: string, ms: number): boolean {
     const state = this.state(id);
     const until = this.now() + ms;
     if (until <= state.coolingUntil) return false;

@@ -23,8 +23,8 @@ export interface CooldownShare {
  * Implemented by stores that can relay cooldowns between processes (`redisStore`).
  *
  * @example
- * const share = store.shareCooldowns(({ deployment, durationMs }) => health.coolFor(deployment, durationMs));
- * events.on("cooldown", (event) => share.publish(event));
+ * const share = store.shareCooldowns(({ deployment, durationMs }) => health.applySharedCooldown(deployment, durationMs));
+ * health.onCooldown((cooldown) => share.publish(cooldown));
  */
 export interface CooldownSharing {
   /** Joins the channel: `apply` receives every other member's cooldowns (never this member's own). */
