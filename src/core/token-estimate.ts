@@ -13,6 +13,7 @@ const IMAGE_TOKENS = 765;
 /**
  * Output tokens reserved against TPM limits and budgets when neither the request
  * (`max_tokens` / `max_completion_tokens`) nor the catalog caps a deployment's output.
+ * Also the `max_tokens` the Anthropic adapter sends then, since its API requires one: one number.
  */
 export const DEFAULT_MAX_OUTPUT_TOKENS = 4_096;
 

@@ -234,7 +234,6 @@ export class RateLimiter {
     waiter.reject(new RateLimitError(draw.scope, retryAfterMs, `${draw.label}; queued longer than maxWaitMs`));
   }
 
-  /** Removes a waiter from every queue it is in, and gives the next ones their turn. */
   /** A store that failed while a queued call was being admitted fails that call, once. */
   private failWaiter(waiter: Waiter, error: unknown): void {
     waiter.trying = false;
@@ -243,6 +242,7 @@ export class RateLimiter {
     waiter.reject(error);
   }
 
+  /** Removes a waiter from every queue it is in, and gives the next ones their turn. */
   private leave(waiter: Waiter): void {
     waiter.done = true;
     if (waiter.timer) clearTimeout(waiter.timer);

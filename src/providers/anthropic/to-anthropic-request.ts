@@ -13,6 +13,7 @@ import type { ChatMessage, ChatRequest, ImagePart, TextPart } from "../../core/c
 import { requestedMaxTokens } from "../../core/chat-request.js";
 import { lookupModel } from "../../core/model-catalog.js";
 import { InvalidRequestError, type Issue } from "../../core/errors.js";
+import { DEFAULT_MAX_OUTPUT_TOKENS } from "../../core/token-estimate.js";
 
 /**
  * The Messages API body, without `stream` (the adapter adds it). `@anthropic-ai/sdk` 1.x no
@@ -35,7 +36,7 @@ export interface AnthropicRequestPlan {
 }
 
 /** Output cap when neither the request nor the catalog gives one; the API requires a positive value. */
-export const DEFAULT_MAX_TOKENS = 4096;
+export const DEFAULT_MAX_TOKENS = DEFAULT_MAX_OUTPUT_TOKENS;
 
 /** The tool that carries `response_format: { type: "json_object" }`. */
 export const JSON_OBJECT_TOOL_NAME = "json_response";

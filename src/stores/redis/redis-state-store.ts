@@ -26,7 +26,7 @@ interface PendingSettlement {
 /** Settlements kept for Redis while it is down; past this the oldest are dropped. */
 const MAX_PENDING_SETTLEMENTS = 10_000;
 
-/** The `StateStore` half of `redisStore`, with `flush` for what is waiting to be delivered. */
+/** The `StateStore` half of `redisStore`, with the count of settlements still waiting for Redis. */
 export interface RedisStateStore extends StateStore {
   /** Settlements waiting for Redis (for tests and stats). */
   readonly pendingSettlements: number;
