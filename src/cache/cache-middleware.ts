@@ -17,6 +17,7 @@ import type { Middleware } from "../core/compose.js";
 import type { CallContext, Served } from "../core/call-context.js";
 import { deadlineExceeded } from "../core/deadline.js";
 import { identityOf } from "../core/identity.js";
+import { report } from "../core/report.js";
 import { whenSettled } from "../core/settle.js";
 import { abortReason } from "../core/abortable.js";
 
@@ -90,12 +91,7 @@ export function createCache(config: CacheConfig, dependencies: CacheDependencies
     ctx.costUsd = 0;
     ctx.savedUsd = answer.costUsd;
     if (served) ctx.served = served;
-    const listening = events.has("cache");
-    if (listening || ctx.trace) {
-      const event = { ...identityOf(ctx), outcome, savedUsd: answer.costUsd };
-      if (listening) events.emit("cache", event);
-      ctx.trace?.event("cache", event);
-    }
+    report(events, ctx, "cache", () => ({ ...identityOf(ctx), outcome, savedUsd: answer.costUsd }));
   }
 
   /**

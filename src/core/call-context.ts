@@ -91,8 +91,8 @@ export interface CallContext {
   costEstimated?: boolean;
   /**
    * The call's trace, set by the telemetry middleware (outermost) before anything else runs.
-   * Middleware report what happened inside the call through it (`ctx.trace?.event("retry", payload)`)
-   * so that it lands on this call's span; they stay ignorant of OpenTelemetry.
+   * Middleware report what happened inside the call through `report` (core/report.ts), which feeds it
+   * and the public events alike, so it lands on this call's span; they stay ignorant of OpenTelemetry.
    */
   trace?: CallTrace;
 }
@@ -103,9 +103,8 @@ export type CallTraceEventName = "retry" | "fallback" | "cooldown" | "limit" | "
 /**
  * A per-call hook onto the call's trace. The router reports `retry`, `fallback` and `cooldown`;
  * limits report `limit` (a throttle wait, or a rejection just before throwing); the cache reports
- * `cache` on a hit. Payloads are the public event payloads (core/events.ts), so a middleware that
- * already builds one for `events.emit` passes the same object. Never throws; costs little when
- * no tracer records.
+ * `cache` on a hit, each through `report` (core/report.ts), which hands the same payload to the
+ * public event and to this hook. Never throws; costs little when no tracer records.
  */
 export interface CallTrace {
   event<Name extends CallTraceEventName>(name: Name, payload: GatewayEventMap[Name]): void;

@@ -1,4 +1,5 @@
 import type { GatewayEvents, LimitEvent } from "../core/events.js";
+import { report } from "../core/report.js";
 import type { CallContext } from "../core/call-context.js";
 import { identityOf } from "../core/identity.js";
 
@@ -7,9 +8,5 @@ export type LimitOutcome = Pick<LimitEvent, "scope" | "kind" | "action" | "waitM
 
 /** Emits the `limit` event and marks the call's trace; builds nothing when nobody listens. */
 export function reportLimit(events: GatewayEvents, ctx: CallContext, outcome: LimitOutcome): void {
-  const listening = events.has("limit");
-  if (!listening && !ctx.trace) return;
-  const payload: LimitEvent = { ...identityOf(ctx), ...outcome };
-  if (listening) events.emit("limit", payload);
-  ctx.trace?.event("limit", payload);
+  report(events, ctx, "limit", (): LimitEvent => ({ ...identityOf(ctx), ...outcome }));
 }

@@ -10,6 +10,7 @@ import { estimatePromptTokens } from "../core/token-estimate.js";
 import type { AttemptContext } from "../core/attempt-context.js";
 import type { CallContext } from "../core/call-context.js";
 import { identityOf } from "../core/identity.js";
+import { report } from "../core/report.js";
 import { abortReason } from "../core/abortable.js";
 import type { AttemptAbort } from "./attempt-abort.js";
 import { isRetryable } from "./decide.js";
@@ -53,8 +54,7 @@ export function createRouter(options: RouterOptions): (ctx: CallContext) => Prom
 
   /** To listeners, and onto the call's trace: a cooldown is one of the call's moments too. */
   function reportCooldown(ctx: CallContext, cooldown: CooldownEvent): void {
-    events.emit("cooldown", cooldown);
-    ctx.trace?.event("cooldown", cooldown);
+    report(events, ctx, "cooldown", () => cooldown);
   }
 
   const tryDeployment = deploymentTrier({ ...options, live, reportCooldown });
@@ -71,11 +71,8 @@ export function createRouter(options: RouterOptions): (ctx: CallContext) => Prom
 
     for (const current of routeChain(ctx.route, table)) {
       if (previous) {
-        if (events.has("fallback") || ctx.trace) {
-          const fellBack = { ...identityOf(ctx), from: previous.name, to: current.name };
-          events.emit("fallback", fellBack);
-          ctx.trace?.event("fallback", fellBack);
-        }
+        const from = previous.name;
+        report(events, ctx, "fallback", () => ({ ...identityOf(ctx), from, to: current.name }));
       }
       previous = current;
       for (const deployment of orderDeployments(current.strategy, current.deployments, health)) {

@@ -7,6 +7,7 @@ import { DeploymentSkip } from "../core/deployment-skip.js";
 import { GatewayError, ProviderError, TimeoutError } from "../core/errors.js";
 import type { CooldownEvent, GatewayEvents } from "../core/events.js";
 import { identityOf } from "../core/identity.js";
+import { report } from "../core/report.js";
 import type { Deployment, Route } from "../core/route.js";
 import { AttemptAbort } from "./attempt-abort.js";
 import { decide, isRetryable } from "./decide.js";
@@ -153,11 +154,7 @@ export function deploymentTrier(options: DeploymentTrierOptions) {
       if (decision.kind === "next") return { kind: "failed", error: failure };
 
       const { delayMs } = decision;
-      if (events.has("retry") || ctx.trace) {
-        const retried = { ...identityOf(ctx), deployment: deployment.id, attempt, delayMs, error: failure };
-        events.emit("retry", retried);
-        ctx.trace?.event("retry", retried);
-      }
+      report(events, ctx, "retry", () => ({ ...identityOf(ctx), deployment: deployment.id, attempt, delayMs, error: failure }));
       if (delayMs > 0) {
         await sleep(delayMs, ctx.signal).catch(() => {
           throw abortReason(ctx.signal);
