@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // Checks the import graph of src/: no cycles, and every import follows the layer rule below.
-// Run: npm run check:imports. Type-only imports count too, so the rule holds for readers, not
+// Run: npm run check:imports (or node scripts/check-imports.mjs <dir> for another tree, as
+// the test does). Type-only imports count too, so the rule holds for readers, not
 // just at runtime. No dependencies: the graph is read with a regex over relative specifiers.
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 
-const root = resolve(dirname(new URL(import.meta.url).pathname), "..", "src");
+const root = process.argv[2] ? resolve(process.argv[2]) : resolve(dirname(new URL(import.meta.url).pathname), "..", "src");
 /** Feature folders: each may import core/, the store interfaces, and itself; never another feature. */
 const FEATURES = ["routing", "cache", "limits", "spend", "cost", "telemetry", "providers", "stores", "testing"];
 /** The store interfaces any feature may name (what a store must implement for it). */
