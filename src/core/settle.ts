@@ -1,6 +1,7 @@
 import type { ChatChunk } from "./chat-chunk.js";
 import type { ChatResponse } from "./chat-response.js";
 import { ChunkAccumulator } from "./chunk-accumulator.js";
+import { EndOnceStream, type StreamEnd } from "./stream-end.js";
 
 /** How a call ended, for middleware that act at the end (budgets, spend, cache, spans). */
 export interface Settlement {
@@ -64,57 +65,33 @@ export function settlementAccumulatorOf(chunks: AsyncIterable<ChatChunk>): Chunk
 }
 
 /**
- * The one tap on a call's stream. An explicit iterator rather than a generator: `return()` on a
- * generator that never started skips its `finally`, and an unconsumed stream must still settle
- * (and release reservations).
+ * The one tap on a call's stream: assembles what passes (for settlement and `ChatStream`) and
+ * runs its callbacks once when the stream ends, fails or is abandoned (`EndOnceStream`).
  * @internal
  */
-export class SettlementTap implements AsyncIterableIterator<ChatChunk> {
+export class SettlementTap extends EndOnceStream<ChatChunk> {
   /** Run once, in order, when the stream ends, fails or is abandoned. */
   callbacks: OnSettled[] = [];
   readonly accumulator = new ChunkAccumulator();
   /** True once its callbacks moved to an outer tap: it only passes chunks through then. */
   detached = false;
-  private settled = false;
-  private readonly source: AsyncIterator<ChatChunk>;
-
-  constructor(chunks: AsyncIterable<ChatChunk>) {
-    this.source = chunks[Symbol.asyncIterator]();
-  }
 
   /** Takes over an earlier tap's callbacks (its chunks were replaced or wrapped). */
   adopt(earlier: SettlementTap): void {
-    if (earlier.settled) return;
+    if (earlier.ended) return;
     this.callbacks = earlier.callbacks;
     earlier.callbacks = [];
     earlier.detached = true;
   }
 
-  [Symbol.asyncIterator](): this {
-    return this;
+  protected override onItem(chunk: ChatChunk): void {
+    this.accumulator.add(chunk);
   }
 
-  async next(): Promise<IteratorResult<ChatChunk>> {
-    if (this.settled) return { done: true, value: undefined };
-    let result: IteratorResult<ChatChunk>;
-    try {
-      result = await this.source.next();
-    } catch (error) {
-      this.settle({ response: this.partial(), error, abandoned: false });
-      throw error;
-    }
-    if (result.done) this.settle({ response: this.accumulator.toResponse(), abandoned: false });
-    else this.accumulator.add(result.value);
-    return result;
-  }
-
-  async return(): Promise<IteratorResult<ChatChunk>> {
-    try {
-      await this.source.return?.();
-    } finally {
-      this.settle({ response: this.partial(), abandoned: true });
-    }
-    return { done: true, value: undefined };
+  protected override onEnd(end: StreamEnd): void {
+    if (end.kind === "done") this.settle({ response: this.accumulator.toResponse(), abandoned: false });
+    else if (end.kind === "failed") this.settle({ response: this.partial(), error: end.error, abandoned: false });
+    else this.settle({ response: this.partial(), abandoned: true });
   }
 
   private partial(): ChatResponse | undefined {
@@ -126,8 +103,6 @@ export class SettlementTap implements AsyncIterableIterator<ChatChunk> {
    * reservations must still be released); the first such error is rethrown afterwards.
    */
   private settle(settlement: Settlement): void {
-    if (this.settled) return;
-    this.settled = true;
     const callbacks = this.callbacks;
     this.callbacks = [];
     let failed = false;

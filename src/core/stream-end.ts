@@ -1,0 +1,64 @@
+/** How a stream ended: read to its end, failed, or abandoned by its consumer (`return()`). */
+export type StreamEnd = { kind: "done" } | { kind: "failed"; error: unknown } | { kind: "abandoned" };
+
+/**
+ * A pass-through over a stream that ends exactly once: `onEnd` runs once whether the stream is
+ * read to its end, throws, or is abandoned, and afterwards `next()` reports done. The one
+ * "end exactly once" mechanism for the call's settlement (`SettlementTap`) and the attempt's
+ * usage watch (`watchStreamUsage`).
+ *
+ * An explicit iterator, not a generator: `return()` on a generator that never started skips
+ * its `finally`, and an unconsumed stream must still end (and release what it holds).
+ */
+export abstract class EndOnceStream<T> implements AsyncIterableIterator<T> {
+  private done = false;
+  private readonly source: AsyncIterator<T>;
+
+  constructor(items: AsyncIterable<T>) {
+    this.source = items[Symbol.asyncIterator]();
+  }
+
+  /** Whether the stream has ended (and `onEnd` run). */
+  protected get ended(): boolean {
+    return this.done;
+  }
+
+  /** Each item, as it passes. */
+  protected onItem(_item: T): void {}
+
+  /** Once, when the stream ends; an error thrown here is what `next()`/`return()` rejects with. */
+  protected abstract onEnd(end: StreamEnd): void;
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<T>> {
+    if (this.done) return { done: true, value: undefined };
+    let result: IteratorResult<T>;
+    try {
+      result = await this.source.next();
+    } catch (error) {
+      this.end({ kind: "failed", error });
+      throw error;
+    }
+    if (result.done) this.end({ kind: "done" });
+    else this.onItem(result.value);
+    return result;
+  }
+
+  async return(): Promise<IteratorResult<T>> {
+    try {
+      await this.source.return?.();
+    } finally {
+      this.end({ kind: "abandoned" });
+    }
+    return { done: true, value: undefined };
+  }
+
+  private end(end: StreamEnd): void {
+    if (this.done) return;
+    this.done = true;
+    this.onEnd(end);
+  }
+}
