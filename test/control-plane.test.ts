@@ -222,6 +222,17 @@ describe.each(backends)("control plane on %s", (_name, setup) => {
     await expect(controlPlane.keys.update(name, { budget: { usd: 5, period: "fortnight" as "day" } })).rejects.toThrow(/patch\.budget\.period/);
     await expect(controlPlane.keys.update("no-such-key", { rpm: 1 })).rejects.toThrow(/name: no active key named 'no-such-key'/);
   });
+  it("keeps the ledger and the keys across a restart (a new control plane on the same data)", async () => {
+    const start = ownHour();
+    controlPlane.spend.append([spendRecord({ time: start, key: "durable", costUsd: 0.75 })]);
+    const name = `durable-${randomUUID().slice(0, 8)}`;
+    const { secret } = await controlPlane.keys.create({ name, tpm: 1_000 });
+    await controlPlane.close();
+    controlPlane = backend.open();
+    await controlPlane.ready();
+    expect(controlPlane.keys.verify(secret)).toMatchObject({ name, tpm: 1_000 });
+    expect(await controlPlane.spend.report({ by: "key", since: start, until: start + 1 })).toMatchObject([{ group: "durable", costUsd: 0.75 }]);
+  }, 120_000);
 });
 
 describe("control plane options", () => {
