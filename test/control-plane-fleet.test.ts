@@ -24,6 +24,10 @@ describe("control plane without a database", () => {
     expect(overflows).toEqual([{ dropped: 15, totalDropped: 15, maxPendingRecords: 10 }]);
     expect(controlPlane.stats()).toMatchObject({ droppedRecords: 15, writtenRecords: 0 });
     await expect(controlPlane.ready({ timeoutMs: 300 })).rejects.toMatchObject({ code: "store_unavailable" });
+    // Operations that need the database now fail typed; verify answers from the (empty) cache.
+    await expect(controlPlane.spend.report({ by: "key" })).rejects.toMatchObject({ code: "store_unavailable" });
+    await expect(controlPlane.keys.create({ name: "x" })).rejects.toMatchObject({ code: "store_unavailable" });
+    expect(controlPlane.keys.verify("mg-anything")).toBeUndefined();
     expect(controlPlane.state).toBe("down");
     // The password never reaches an event.
     expect(states.join()).not.toContain("hunter2");

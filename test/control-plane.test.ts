@@ -71,7 +71,7 @@ describe.each(backends)("control plane on %s", (_name, setup) => {
     controlPlane.spend.append([
       spendRecord({ time: start, key: "k1", user: "alice", tags: ["checkout", "eu"], costUsd: 0.1 }),
       spendRecord({ time: start + 1, key: "k1", user: undefined, tags: ["eu"], costUsd: 0.2, model: "fast", provider: "anthropic" }),
-      spendRecord({ time: start + 2, key: undefined, user: "alice", costUsd: 0.0000000001, provider: "", deployment: "", cache: "hit", savedUsd: 0.5 }),
+      spendRecord({ time: start + 2, key: undefined, user: "alice", costUsd: 0.0000000001, provider: "", deployment: "", cache: "exact", savedUsd: 0.5 }),
     ]);
     const range = { since: start, until: start + 3_600_000 };
     const by = async (dimension: "key" | "user" | "model" | "provider" | "tag") =>

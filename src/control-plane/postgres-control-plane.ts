@@ -3,7 +3,7 @@ import { toIssues } from "../config/issues.js";
 import { ConfigError, InvalidRequestError } from "../errors.js";
 import { periodWindow, type BudgetPeriod } from "../limits/budget-period.js";
 import { appendAudit, readAudit, type AuditEntry, type AuditInput, type AuditQuery } from "./audit-log.js";
-import { ControlPlaneUnavailableError } from "./control-plane-errors.js";
+import { ControlPlaneUnavailableError, whileAvailable } from "./control-plane-errors.js";
 import { ControlPlaneEvents, type ControlPlaneEventMap, type ControlPlaneEventName } from "./control-plane-events.js";
 import { CONTROL_PLANE_DEFAULTS, controlPlaneOptionsSchema, type PostgresControlPlaneOptions } from "./control-plane-options.js";
 import { applyMigrations } from "./migrations.js";
@@ -210,24 +210,31 @@ export function postgresControlPlane(options: PostgresControlPlaneOptions = {}):
       const range = { since: bound(exportOptions.since, MIN_TIME), until: bound(exportOptions.until, MAX_TIME) };
       return (async function* () {
         await spend.flush();
-        yield* exportSpendLines(db("a spend export"), schema, range, format, pageSize);
+        try {
+          yield* exportSpendLines(db("a spend export"), schema, range, format, pageSize);
+        } catch (error) {
+          if (error instanceof InvalidRequestError || error instanceof ControlPlaneUnavailableError) throw error;
+          throw new ControlPlaneUnavailableError("a spend export", error);
+        }
       })();
     },
     async spentInPeriod(query) {
       checkPeriod(query?.period);
       const window = periodWindow(query.period, query.now ?? Date.now());
       await spend.flush();
-      return sumSpend(db("reading spend"), schema, { key: query.key, user: query.user, since: window.startsAt, until: window.endsAt });
+      return whileAvailable("reading spend", () =>
+        sumSpend(db("reading spend"), schema, { key: query.key, user: query.user, since: window.startsAt, until: window.endsAt }),
+      );
     },
     async spentBy(query) {
       checkPeriod(query?.period);
       if (query.by !== "key" && query.by !== "user") throw new InvalidRequestError([{ path: "by", message: "expected key or user" }], "Invalid spend query:");
       const window = periodWindow(query.period, query.now ?? Date.now());
       await spend.flush();
-      return sumSpendBy(db("reading spend"), schema, query.by, { since: window.startsAt, until: window.endsAt });
+      return whileAvailable("reading spend", () => sumSpendBy(db("reading spend"), schema, query.by, { since: window.startsAt, until: window.endsAt }));
     },
-    audit: (query) => readAudit(db("reading the audit log"), schema, query),
-    recordAudit: (entry) => appendAudit(db("writing the audit log"), schema, entry),
+    audit: (query) => whileAvailable("reading the audit log", () => readAudit(db("reading the audit log"), schema, query)),
+    recordAudit: (entry) => whileAvailable("writing the audit log", () => appendAudit(db("writing the audit log"), schema, entry)),
     stats() {
       return { state, ...spend.stats(), cachedKeys: keysCached(keys) };
     },

@@ -2,7 +2,7 @@ import { InvalidRequestError } from "../errors.js";
 import { Outbox } from "../spend/outbox.js";
 import type { SpendDimension, SpendRecord } from "../spend/spend-record.js";
 import type { SpendStore } from "../spend/spend-store.js";
-import { ControlPlaneUnavailableError } from "./control-plane-errors.js";
+import { ControlPlaneUnavailableError, whileAvailable } from "./control-plane-errors.js";
 import type { ControlPlaneEvents } from "./control-plane-events.js";
 import { insertSpend, reportSpend, type BucketedSpendQuery, type BucketedSpendReportRow } from "./spend-sql.js";
 import type { SqlExecutor } from "./sql-executor.js";
@@ -94,7 +94,7 @@ export function postgresSpendStore(deps: LedgerDeps): PostgresSpendStore & { sta
       noticeDrops();
       const executor = deps.executor();
       if (!executor) throw new ControlPlaneUnavailableError("a spend report");
-      return reportSpend(executor, deps.schema, query);
+      return whileAvailable("a spend report", () => reportSpend(executor, deps.schema, query));
     },
     async flush() {
       await outbox.flush();

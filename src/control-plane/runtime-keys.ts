@@ -2,7 +2,7 @@ import { toIssues } from "../config/issues.js";
 import { InvalidRequestError, type Issue } from "../errors.js";
 import { keySchema, type BudgetConfig, type KeyConfig } from "../limits/limits-schema.js";
 import { appendAudit, type AuditAction } from "./audit-log.js";
-import { ControlPlaneUnavailableError } from "./control-plane-errors.js";
+import { ControlPlaneUnavailableError, whileAvailable } from "./control-plane-errors.js";
 import { hashSecret, newSecret, secretHint } from "./key-secret.js";
 import type { SqlExecutor, SqlSession } from "./sql-executor.js";
 
@@ -139,7 +139,9 @@ export class RuntimeKeyStore implements RuntimeKeys {
   }
 
   async list() {
-    const rows = await this.db("listing keys").query<KeyRow>(`${SELECT} FROM ${this.table} WHERE revoked_at IS NULL ORDER BY name`);
+    const rows = await whileAvailable("listing keys", () =>
+      this.db("listing keys").query<KeyRow>(`${SELECT} FROM ${this.table} WHERE revoked_at IS NULL ORDER BY name`),
+    );
     return rows.map(toKey);
   }
 
@@ -164,7 +166,7 @@ export class RuntimeKeyStore implements RuntimeKeys {
   }
 
   async refresh() {
-    const rows = await this.db("reading keys").query<KeyRow>(`${SELECT} FROM ${this.table} WHERE revoked_at IS NULL`);
+    const rows = await whileAvailable("reading keys", () => this.db("reading keys").query<KeyRow>(`${SELECT} FROM ${this.table} WHERE revoked_at IS NULL`));
     const seen = new Set<string>();
     for (const row of rows) {
       seen.add(row.name);
@@ -203,13 +205,13 @@ export class RuntimeKeyStore implements RuntimeKeys {
     work: (tx: SqlSession) => Promise<{ before: KeyRow | undefined; after: KeyRow }>,
   ): Promise<KeyRow> {
     const actor = typeof options?.actor === "string" && options.actor.length > 0 ? options.actor.slice(0, 200) : this.deps.defaultActor;
-    const after = await this.db("changing a key").transaction(async (tx) => {
+    const after = await whileAvailable("changing a key", () => this.db("changing a key").transaction(async (tx) => {
       const { before, after } = await work(tx);
       const chosen = action ?? (onlyBudgetChanged(before, after) ? "budget.update" : "key.update");
       await appendAudit(tx, this.deps.schema, { actor, action: chosen, key: name, before: before && auditView(before), after: auditView(after) });
       await tx.query("SELECT pg_notify($1, $2)", [this.deps.channel, name]);
       return after;
-    });
+    }));
     // Read-your-writes here at once; the NOTIFY then finds nothing new.
     this.apply(name, after.revoked_at === null ? after : undefined);
     return after;
