@@ -125,6 +125,53 @@ describe.skipIf(!bin)("control plane fleet on a real Postgres server", () => {
     expect(reader.keys.verify(secret)).toBeUndefined();
   });
 
+  it("re-reads every key periodically, so a change that sent no NOTIFY still arrives", async () => {
+    const schema = schemaName();
+    const writer = open({ schema });
+    const reader = open({ schema, keyRefreshMs: 200 });
+    await Promise.all([writer.ready(), reader.ready()]);
+    const { secret } = await writer.keys.create({ name: "quiet", rpm: 1 });
+    await sql(`UPDATE "${schema}".keys SET config = '{"rpm": 7}', updated_at = clock_timestamp() WHERE name = 'quiet'`);
+    const changed = await new Promise<number | undefined>((resolve) => {
+      const stop = reader.keys.onChange((change) => {
+        if (change.name === "quiet" && change.key?.rpm === 7) {
+          stop();
+          resolve(change.key.rpm);
+        }
+      });
+    });
+    expect(changed).toBe(7);
+    expect(reader.keys.verify(secret)?.rpm).toBe(7);
+  });
+
+  it("listens again after Postgres restarts and catches up on what it missed", async () => {
+    const schema = schemaName();
+    const writer = open({ schema, keyRefreshMs: 3_600_000 });
+    const reader = open({ schema, keyRefreshMs: 3_600_000 });
+    await Promise.all([writer.ready(), reader.ready()]);
+    await server.kill();
+    await server.restart();
+    const arrived = new Promise<void>((resolve) => {
+      const stop = reader.keys.onChange((change) => {
+        if (change.name === "after-restart" && change.key) {
+          stop();
+          resolve();
+        }
+      });
+    });
+    // The writer's pool may hand out a connection the crash closed: retry the change until it lands.
+    let secret = "";
+    for (let tries = 0; !secret && tries < 50; tries++) {
+      try {
+        secret = (await writer.keys.create({ name: "after-restart" })).secret;
+      } catch {
+        await sleep(200);
+      }
+    }
+    await arrived;
+    expect(reader.keys.verify(secret)?.name).toBe("after-restart");
+  }, 60_000);
+
   it("buffers while Postgres is down at start and delivers everything once it is up", async () => {
     await server.kill();
     const controlPlane = open({ schema: schemaName(), maxRetryMs: 200 });

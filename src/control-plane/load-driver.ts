@@ -9,7 +9,9 @@ export async function loadDriver<Module>(name: "pg" | "@electric-sql/pglite", fi
     return await importer();
   } catch (error) {
     const code = (error as { code?: unknown } | undefined)?.code;
-    if (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") {
+    const message = error instanceof Error ? error.message : "";
+    // Only the driver itself missing: a broken install of one of its own dependencies is rethrown as is.
+    if ((code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") && message.includes(`'${name}'`)) {
       throw new ConfigError([{ path: field, message: `needs the package '${name}': npm install ${name}` }]);
     }
     throw error;
