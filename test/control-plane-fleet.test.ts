@@ -92,7 +92,12 @@ describe.skipIf(!bin)("control plane fleet on a real Postgres server", () => {
     await expect(sql(`UPDATE "${schema}".audit SET actor = 'mallory'`)).rejects.toThrow(/append-only/);
     await expect(sql(`DELETE FROM "${schema}".audit`)).rejects.toThrow(/append-only/);
     await expect(sql(`TRUNCATE "${schema}".audit`)).rejects.toThrow(/append-only/);
-    expect(await controlPlane.audit()).toHaveLength(1);
+    await controlPlane.recordAudit({ actor: "config", action: "budget.update", key: "static-a", before: { usd: 1 }, after: { usd: 2 } });
+    expect((await controlPlane.audit()).map((row) => [row.actor, row.action, row.key])).toEqual([
+      ["api", "key.create", "audited"],
+      ["config", "budget.update", "static-a"],
+    ]);
+    expect(controlPlane.keys.cached().map((key) => key.name)).toEqual(["audited"]);
     // The stored hash is not the secret.
     const [row] = await sql<{ secret_hash: string }>(`SELECT secret_hash FROM "${schema}".keys`);
     expect(row?.secret_hash).toMatch(/^[0-9a-f]{64}$/);

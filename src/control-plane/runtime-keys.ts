@@ -51,6 +51,8 @@ export interface RuntimeKeys {
   verify(secret: string): RuntimeKey | undefined;
   /** The active key of that name, from the local cache. */
   get(name: string): RuntimeKey | undefined;
+  /** Every active key in the local cache (what `verify` answers from), without a round trip. */
+  cached(): RuntimeKey[];
   /** Told of every change seen (made here, or by another control plane on the database). */
   onChange(listener: (change: KeyChange) => void): () => void;
   /** Re-reads every key now (it also happens periodically and after a lost LISTEN connection). */
@@ -152,6 +154,10 @@ export class RuntimeKeyStore implements RuntimeKeys {
 
   get(name: string) {
     return this.byName.get(name)?.key;
+  }
+
+  cached() {
+    return [...this.byName.values()].map((entry) => entry.key);
   }
 
   get cachedCount(): number {
