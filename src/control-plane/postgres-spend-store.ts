@@ -68,6 +68,9 @@ export function postgresSpendStore(deps: LedgerDeps): PostgresSpendStore & { sta
       } catch (error) {
         failed++;
         deps.onOutcome(error);
+        // The outbox puts the batch back and trims to its bound right after this throws: report
+        // any drop then, not only at the next append.
+        setImmediate(noticeDrops);
         throw error;
       }
       deps.onOutcome(undefined);
