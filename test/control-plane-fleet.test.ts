@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConfigError } from "../src/index.js";
+import { ConfigError, createGateway } from "../src/index.js";
+import { mockProvider } from "../src/testing.js";
 import { loadDriver } from "../src/control-plane/load-driver.js";
 import { postgresControlPlane, type PostgresControlPlane, type PostgresControlPlaneOptions, type SpendOverflowEvent } from "../src/postgres.js";
 import { freePort } from "./fakes/free-port.js";
@@ -82,6 +83,28 @@ describe.skipIf(!bin)("control plane fleet on a real Postgres server", () => {
     const again = open({ schema });
     await again.ready();
     expect((await again.spend.report({ by: "key" })).map((row) => row.group)).toEqual(["kept"]);
+  });
+
+  it("answers gateway.spend.report over every gateway writing to the database", async () => {
+    const schema = schemaName();
+    const [first, second] = [open({ schema }), open({ schema })];
+    await Promise.all([first.ready(), second.ready()]);
+    const usage = { prompt_tokens: 1_000, completion_tokens: 100 };
+    const gateway = (controlPlane: PostgresControlPlane) =>
+      createGateway({ providers: { p: mockProvider({ usage }) }, prices: { x: { input: 1, output: 2 } }, spend: { store: controlPlane.spend } });
+    const [a, b] = [gateway(first), gateway(second)];
+    const ask = { model: "p/x", messages: [{ role: "user" as const, content: "hi" }] };
+    await a.chat(ask, { key: "team-a", user: "u1" });
+    await b.chat(ask, { key: "team-b", user: "u1" });
+    await b.chat(ask, { key: "team-b", user: "u2" });
+    await b.close(); // delivers what it buffered
+    const perCall = (1_000 * 1 + 100 * 2) / 1e6;
+    expect(await a.spend.report({ by: "key" })).toEqual([
+      { group: "team-b", requests: 2, inputTokens: 2_000, outputTokens: 200, costUsd: 2 * perCall, savedUsd: 0 },
+      { group: "team-a", requests: 1, inputTokens: 1_000, outputTokens: 100, costUsd: perCall, savedUsd: 0 },
+    ]);
+    expect(await first.spentInPeriod({ user: "u1", period: "day" })).toBe(2 * perCall);
+    await a.close();
   });
 
   it("keeps the audit log append-only in the database itself", async () => {
