@@ -35,9 +35,12 @@ if (bin) {
   ]);
 }
 
-/** A UTC hour of its own per test, so tests sharing one database never see each other's records. */
-let hourSeed = 0;
-const ownHour = (): number => Date.UTC(2030, 0, 1) + (hourSeed++ * 7 + Math.floor(Math.random() * 1_000)) * 3_600_000 * 24;
+/**
+ * A UTC day of its own (three days apart) per call, so tests sharing one fresh database never
+ * see each other's records.
+ */
+let daySeed = 0;
+const ownHour = (): number => Date.UTC(2030, 0, 1) + daySeed++ * 3 * 86_400_000;
 
 describe.each(backends)("control plane on %s", (_name, setup) => {
   let backend: Backend;
