@@ -9,6 +9,7 @@ export default defineConfig({
     anthropic: "src/anthropic.ts",
     google: "src/google.ts",
     redis: "src/redis.ts",
+    postgres: "src/postgres.ts",
     testing: "src/testing.ts",
   },
   format: ["esm", "cjs"],

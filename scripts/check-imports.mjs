@@ -12,12 +12,14 @@ const FEATURES = ["routing", "cache", "limits", "spend", "cost", "telemetry", "p
 /** The store interfaces any feature may name (what a store must implement for it). */
 const STORE_INTERFACES = ["stores/store.ts", "stores/cache-store.ts", "stores/cooldown-sharing.ts"];
 
-/** The layer a file lives in, lowest first: core < feature < config < gateway < entry. */
+/** The layer a file lives in, lowest first: core < feature < config, control-plane < gateway < entry. */
 function layerOf(file) {
   const top = file.includes("/") ? file.slice(0, file.indexOf("/")) : "";
   if (top === "core") return { rank: 0, name: "core" };
   if (FEATURES.includes(top)) return { rank: 1, name: top };
   if (top === "config") return { rank: 2, name: "config" };
+  // The control plane is a durable store over several features (spend records, budget periods, key config).
+  if (top === "control-plane") return { rank: 2, name: "control-plane" };
   if (top === "gateway") return { rank: 3, name: "gateway" };
   if (top === "") return { rank: 4, name: "entry" };
   return { rank: -1, name: top };
