@@ -10,6 +10,8 @@ export default defineConfig({
     google: "src/google.ts",
     redis: "src/redis.ts",
     testing: "src/testing.ts",
+    server: "src/server.ts",
+    cli: "src/server/cli/main.ts",
   },
   format: ["esm", "cjs"],
   dts: true,
