@@ -86,12 +86,15 @@ describe("POST /v1/chat/completions over the openai SDK", () => {
     const plain = await client().chat.completions.create({ model: "fast", messages, stream: true });
     let text = "";
     let usageSeen = false;
+    let choiceless = 0;
     for await (const chunk of plain) {
       text += chunk.choices[0]?.delta.content ?? "";
       if (chunk.usage) usageSeen = true;
+      if (chunk.choices.length === 0) choiceless++;
     }
     expect(text).toBe("one two three");
     expect(usageSeen).toBe(false);
+    expect(choiceless).toBe(0);
 
     const withUsage = await client().chat.completions.create({ model: "fast", messages, stream: true, stream_options: { include_usage: true } });
     const chunks = [];
@@ -295,9 +298,10 @@ describe("limits and safety", () => {
     expect(status).toBe(408);
   });
 
-  it("a client that disconnects mid-stream aborts the provider request and releases the call", async () => {
-    await start();
-    fake.setDefault({ reply: Array.from({ length: 50 }, (_, index) => `w${index}`).join(" "), chunkDelayMs: 100 });
+  it("a client that disconnects mid-stream aborts the provider request at once and releases the call", async () => {
+    // The provider pauses 30 s between chunks: only the client's disconnect can end the call in time.
+    await start({ streamIdleTimeoutMs: 60_000 });
+    fake.setDefault({ reply: "first second third", chunkDelayMs: 30_000 });
     const firstChunk = await new Promise<string>((resolve, reject) => {
       const req = httpRequest(`${server!.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" } }, (res) => {
         res.once("data", (data: Buffer) => {
