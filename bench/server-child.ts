@@ -3,18 +3,23 @@
  * key and user limits and budgets, prices, exact cache, bearer auth, Prometheus metrics),
  * forwarding to the fake OpenAI server at argv[2]. argv[3] picks the HTTP layer: `node`
  * (serve(): plain node:http) or `hono` (Hono + @hono/node-server around handler.fetch).
+ * argv[4] `mock` replaces the upstream with an in-process mock provider: the server's and the
+ * gateway's own ceiling, without the openai SDK's per-call cost (about 1 ms of CPU).
  * Prints `SERVER_URL <url>`; exits when stdin closes.
  */
 import { createGateway } from "../src/index.js";
 import { openai } from "../src/openai.js";
 import { createHandler, serve } from "../src/server.js";
+import { mockProvider } from "../src/testing.js";
+import { REPLY } from "./fixtures.js";
 import { BENCH_KEY, BENCH_MODEL, baseConfig, featureList, withFeatures } from "./features.js";
 
 export const BENCH_TOKEN = "mg-bench-token";
 
-const [fakeUrl, layer = "node"] = process.argv.slice(2);
-if (!fakeUrl) throw new Error("usage: server-child.ts <fake base URL> [node|hono]");
-const gateway = createGateway(withFeatures(baseConfig({ openai: openai({ baseURL: fakeUrl, apiKey: "sk-bench" }) }, BENCH_MODEL, "openai"), featureList()));
+const [fakeUrl, layer = "node", upstream = "fake"] = process.argv.slice(2);
+if (!fakeUrl) throw new Error("usage: server-child.ts <fake base URL> [node|hono] [fake|mock]");
+const provider = upstream === "mock" ? mockProvider({ reply: REPLY, name: "openai" }) : openai({ baseURL: fakeUrl, apiKey: "sk-bench" });
+const gateway = createGateway(withFeatures(baseConfig({ openai: provider }, BENCH_MODEL, "openai"), featureList()));
 const auth = { tokens: { [BENCH_TOKEN]: BENCH_KEY } };
 
 let url: string;
