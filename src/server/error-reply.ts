@@ -77,7 +77,10 @@ export function mapError(error: unknown): Mapped {
   if (error instanceof RateLimitError) return { ...base, status: 429, type: "rate_limit_error", retryAfterMs: error.retryAfterMs };
   if (error instanceof BudgetExceededError) return { ...base, status: BUDGET_STATUS, type: "budget_exceeded_error" };
   if (error instanceof TimeoutError) return { ...base, status: 504, type: "server_error" };
-  if (error instanceof ProviderError) return { ...base, status: providerStatus(error), type: "server_error" };
+  if (error instanceof ProviderError) {
+    const status = providerStatus(error);
+    return { ...base, status, type: status === 400 ? "invalid_request_error" : "server_error" };
+  }
   if (error instanceof AllDeploymentsFailedError) {
     const timedOut = error.attempts.length > 0 && error.attempts.every((attempt) => attempt.error instanceof TimeoutError);
     if (timedOut) return { ...base, status: 504, type: "server_error" };
