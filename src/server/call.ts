@@ -27,6 +27,11 @@ export interface StreamReply {
   readonly headers: Headers;
   /** Text pieces written as they come; returning early (client gone) must release the source. */
   readonly stream: AsyncIterable<string>;
+  /**
+   * Stops the source when the client is gone before or while `stream` is read: returning a
+   * generator that never started runs none of its cleanup, so the source is told directly.
+   */
+  readonly cancel: () => Promise<void>;
 }
 
 export type Reply = JsonReply | StreamReply;

@@ -63,6 +63,7 @@ export function createFetchHandler(dispatch: Dispatch, inFlight: InFlight, limit
       async cancel() {
         controller.abort(new AbortError("The client closed the connection"));
         try {
+          await reply.cancel();
           await iterator.return?.();
         } finally {
           end();

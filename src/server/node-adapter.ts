@@ -95,7 +95,7 @@ function tooLarge(max: number): HttpError {
 
 async function write(res: ServerResponse, reply: Reply, signal: AbortSignal): Promise<void> {
   if (res.destroyed) {
-    if (isStreamReply(reply)) await reply.stream[Symbol.asyncIterator]().return?.();
+    if (isStreamReply(reply)) await reply.cancel();
     return;
   }
   // A refused body was not read to its end: the connection cannot carry another request.
@@ -112,5 +112,6 @@ async function write(res: ServerResponse, reply: Reply, signal: AbortSignal): Pr
       await Promise.race([once(res, "drain"), once(res, "close")]);
     }
   }
-  if (!res.destroyed) res.end();
+  if (res.destroyed) await reply.cancel();
+  else res.end();
 }

@@ -18,7 +18,7 @@ export async function chatCompletions(gateway: Gateway, call: IncomingCall, key:
   const result = await gateway.chat(body as unknown as ChatBody, options);
   if (isStream(result)) {
     const includeUsage = isRecord(body.stream_options) && body.stream_options.include_usage === true;
-    return { status: 200, headers: { ...headers, ...SSE_HEADERS }, stream: toSse(result, includeUsage) };
+    return { status: 200, headers: { ...headers, ...SSE_HEADERS }, stream: toSse(result, includeUsage), cancel: () => result.abort() };
   }
   const { gateway: info, ...completion } = result;
   return {
