@@ -47,6 +47,17 @@ describe("handler.fetch", () => {
     await slowGateway.close();
   });
 
+  it("while draining: /readyz is 503 and new calls are refused with 503", async () => {
+    const draining = createHandler(gateway);
+    expect((await draining.fetch(new Request("http://gateway.local/readyz"))).status).toBe(200);
+    await draining.drain(1_000);
+    expect((await draining.fetch(new Request("http://gateway.local/readyz"))).status).toBe(503);
+    const refused = await draining.fetch(post({ model: "m", messages }, {}));
+    expect(refused.status).toBe(503);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("gateway_closed");
+    await draining.close();
+  });
+
   it("401 without a token, 413 past the body limit", async () => {
     expect((await handler.fetch(post({ model: "m", messages }, {}))).status).toBe(401);
     const big = await handler.fetch(post({ model: "m", messages: [{ role: "user", content: "x".repeat(4_000) }] }));

@@ -328,7 +328,7 @@ describe("limits and safety", () => {
 });
 
 describe("probes and metrics", () => {
-  it("/healthz, /readyz (503 while draining) and /metrics in Prometheus text", async () => {
+  it("/healthz, /readyz and /metrics (admin token) in Prometheus text", async () => {
     await start({}, { adminToken: "admin-secret" });
     await client().chat.completions.create({ model: "fast", messages });
     expect((await fetch(`${server!.url}/healthz`)).status).toBe(200);
