@@ -40,8 +40,8 @@ interface Running {
   exited: Promise<number | null>;
 }
 
-function run(args: string[]): { child: ChildProcess; stdout: () => string; stderr: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ["--import", "tsx", cli, ...args], { cwd: root, env: { ...process.env, FAKE_OPENAI_URL: fake.url }, stdio: ["ignore", "pipe", "pipe"] });
+function run(args: string[], extraEnv: Record<string, string> = {}): { child: ChildProcess; stdout: () => string; stderr: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, ["--import", "tsx", cli, ...args], { cwd: root, env: { ...cleanEnv(), FAKE_OPENAI_URL: fake.url, ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] });
   children.add(child);
   let stdout = "";
   let stderr = "";
@@ -51,8 +51,15 @@ function run(args: string[]): { child: ChildProcess; stdout: () => string; stder
   return { child, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
-async function startServing(configFile: string): Promise<Running> {
-  const started = run(["serve", "--config", configFile, "--port", "0"]);
+/** The environment without provider keys of the machine running the tests. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const name of ["OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY"]) delete env[name];
+  return env;
+}
+
+async function startServing(configFile: string | undefined, extraEnv: Record<string, string> = {}): Promise<Running> {
+  const started = run(["serve", ...(configFile ? ["--config", configFile] : []), "--port", "0"], extraEnv);
   const url = await new Promise<string>((resolveUrl, reject) => {
     const timer = setTimeout(() => reject(new Error(`CLI did not start: ${started.stderr()}`)), 60_000);
     const check = (): void => {
@@ -94,6 +101,25 @@ describe("modelgate serve (CLI)", () => {
     expect(await bad.exited).toBe(2);
     expect(bad.stderr()).toContain("--port: expected an integer");
   }, 60_000);
+
+  it("serves a .json config (providers as data, key from apiKeyEnv) and, with no config, the environment's keys", async () => {
+    const file = join(dir, "modelgate.config.json");
+    writeFileSync(file, JSON.stringify({ providers: { openai: { type: "openai", baseURL: fake.url, apiKeyEnv: "BENCH_FAKE_KEY" } }, models: { fast: "openai/gpt-4o-mini" } }));
+    const fromJson = await startServing(file, { BENCH_FAKE_KEY: "sk-from-env-var" });
+    const viaJson = new OpenAI({ apiKey: "unused", baseURL: `${fromJson.url}/v1`, maxRetries: 0 });
+    expect((await viaJson.chat.completions.create({ model: "fast", messages: [{ role: "user", content: "json" }] })).choices[0]?.message.content).toBe("Echo: json");
+    expect(fake.lastRequest?.headers.authorization).toBe("Bearer sk-from-env-var");
+    expect(fromJson.stderr()).toContain("bound to loopback only");
+    fromJson.child.kill("SIGINT");
+    expect(await fromJson.exited).toBe(0);
+
+    const fromEnv = await startServing(undefined, { OPENAI_API_KEY: "sk-env-only", OPENAI_BASE_URL: fake.url });
+    const viaEnv = new OpenAI({ apiKey: "unused", baseURL: `${fromEnv.url}/v1`, maxRetries: 0 });
+    expect((await viaEnv.chat.completions.create({ model: "openai/gpt-4o-mini", messages: [{ role: "user", content: "env" }] })).choices[0]?.message.content).toBe("Echo: env");
+    expect(fromEnv.stderr()).toContain("openai/<model>");
+    fromEnv.child.kill("SIGTERM");
+    expect(await fromEnv.exited).toBe(0);
+  }, 120_000);
 
   it("serves a .ts config, and on SIGTERM lets a stream in flight finish, refuses new calls, exits 0", async () => {
     const server = await startServing(writeConfig("modelgate.config.ts"));

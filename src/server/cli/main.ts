@@ -10,6 +10,7 @@ import type { ServeOptions } from "../options.js";
 import { HELP, parseServeArgs, type ServeArgs } from "./args.js";
 import { providersFromEnvironment } from "./env-config.js";
 import { loadConfigFile } from "./load-config.js";
+import { resolveProviderSpecs } from "./provider-specs.js";
 import { modelLister, splitConfig } from "./server-config.js";
 
 const say = (line: string): void => void process.stderr.write(`modelgate: ${line}\n`);
@@ -31,7 +32,7 @@ async function main(argv: readonly string[]): Promise<number> {
   let serverOptions: ServeOptions;
   if (args.config) {
     const split = splitConfig(await loadConfigFile(args.config), args.config);
-    gatewayConfig = split.gateway;
+    gatewayConfig = { ...split.gateway, providers: await resolveProviderSpecs(split.gateway.providers, process.env) };
     serverOptions = split.server;
   } else {
     const { providers, names } = await providersFromEnvironment(process.env);
