@@ -5,7 +5,8 @@
  * (serve(): plain node:http) or `hono` (Hono + @hono/node-server around handler.fetch).
  * argv[4] `mock` replaces the upstream with an in-process mock provider: the server's and the
  * gateway's own ceiling, without the openai SDK's per-call cost (about 1 ms of CPU).
- * Prints `SERVER_URL <url>`; exits when stdin closes.
+ * Prints `SERVER_URL <url>`; a `cpu` line on stdin answers `CPU_US <user+system µs so far>`
+ * (CPU per request barely moves when other processes compete for the cores); exits when stdin closes.
  */
 import { createGateway } from "../src/index.js";
 import { openai } from "../src/openai.js";
@@ -50,6 +51,12 @@ const quit = (): void => {
     .then(() => gateway.close())
     .finally(() => process.exit(0));
 };
+process.stdin.on("data", (data: Buffer) => {
+  if (data.toString("utf8").includes("cpu")) {
+    const usage = process.cpuUsage();
+    process.stdout.write(`CPU_US ${usage.user + usage.system}\n`);
+  }
+});
 process.stdin.on("end", quit);
 process.stdin.on("close", quit);
 process.stdin.resume();
