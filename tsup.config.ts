@@ -11,6 +11,8 @@ export default defineConfig({
     redis: "src/redis.ts",
     postgres: "src/postgres.ts",
     testing: "src/testing.ts",
+    server: "src/server.ts",
+    cli: "src/server/cli/main.ts",
   },
   format: ["esm", "cjs"],
   dts: true,

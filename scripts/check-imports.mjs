@@ -22,6 +22,8 @@ function layerOf(file) {
   if (top === "control-plane") return { rank: 2, name: "control-plane" };
   if (top === "gateway") return { rank: 3, name: "gateway" };
   if (top === "") return { rank: 4, name: "entry" };
+  // The HTTP server is built on the public surface (index.ts and the adapter entries), like a user's code.
+  if (top === "server") return { rank: 4, name: "server" };
   return { rank: -1, name: top };
 }
 

@@ -1,0 +1,42 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { AuthOptions, VerifyToken } from "./options.js";
+
+/** The caller a request was authenticated as. `key` is undefined when no auth is configured. */
+export type Authenticated = { ok: true; key: string | undefined } | { ok: false; reason: string };
+
+export type Authenticate = (authorization: string | undefined) => Promise<Authenticated>;
+
+/** Longest bearer token read; longer ones are refused without hashing megabytes. */
+const MAX_TOKEN_CHARS = 512;
+
+const digest = (token: string): Buffer => createHash("sha256").update(token).digest();
+
+/**
+ * Builds the token check. Static tokens are compared as SHA-256 digests with `timingSafeEqual`
+ * against every configured token (equal lengths, no early exit), so response time says
+ * nothing about how much of a token was right. Tokens are never logged or echoed.
+ */
+export function createAuthenticate(auth: AuthOptions | VerifyToken | undefined): Authenticate | undefined {
+  if (auth === undefined) return undefined;
+  const options: AuthOptions = typeof auth === "function" ? { verify: auth } : auth;
+  const table = Object.entries(options.tokens ?? {}).map(([token, key]) => ({ digest: digest(token), key }));
+  const verify = options.verify;
+  return async (authorization) => {
+    const token = bearerToken(authorization);
+    if (token === undefined) return { ok: false, reason: "Missing bearer token: send 'Authorization: Bearer <token>'" };
+    if (token.length > MAX_TOKEN_CHARS) return { ok: false, reason: "Invalid bearer token" };
+    const presented = digest(token);
+    let matched: string | undefined;
+    for (const entry of table) {
+      if (timingSafeEqual(entry.digest, presented) && matched === undefined) matched = entry.key;
+    }
+    if (matched === undefined && verify) matched = await verify(token);
+    return matched === undefined ? { ok: false, reason: "Invalid bearer token" } : { ok: true, key: matched };
+  };
+}
+
+function bearerToken(authorization: string | undefined): string | undefined {
+  if (!authorization) return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+  return match?.[1];
+}

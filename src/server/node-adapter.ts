@@ -1,0 +1,117 @@
+import { once } from "node:events";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { AbortError } from "../index.js";
+import { HttpError, isStreamReply, type IncomingCall, type Reply } from "./call.js";
+import type { Dispatch } from "./dispatch.js";
+import { errorReply } from "./error-reply.js";
+import type { InFlight } from "./in-flight.js";
+
+export interface NodeLimits {
+  maxBodyBytes: number;
+  maxUrlLength: number;
+  bodyTimeoutMs: number;
+}
+
+/**
+ * `handler.node(req, res)`: node:http straight to the routes, no Request/Response objects on
+ * the hot path. A client that goes away aborts the call (and with it the provider request).
+ */
+export function createNodeHandler(dispatch: Dispatch, inFlight: InFlight, limits: NodeLimits) {
+  return async function node(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const controller = new AbortController();
+    const onClose = (): void => {
+      if (!res.writableFinished) controller.abort(new AbortError("The client closed the connection"));
+    };
+    res.once("close", onClose);
+    const end = inFlight.begin(controller);
+    try {
+      const url = req.url ?? "/";
+      let reply: Reply;
+      if (url.length > limits.maxUrlLength) {
+        reply = errorReply(new HttpError(414, "request_invalid", `The URL is longer than ${limits.maxUrlLength} characters`));
+      } else {
+        const query = url.indexOf("?");
+        reply = await dispatch(nodeCall(req, query === -1 ? url : url.slice(0, query), controller.signal, limits));
+      }
+      await write(res, reply, controller.signal);
+    } catch {
+      // Only a broken socket gets here; there is nobody left to answer.
+      res.destroy();
+    } finally {
+      res.off("close", onClose);
+      end();
+    }
+  };
+}
+
+function nodeCall(req: IncomingMessage, path: string, signal: AbortSignal, limits: NodeLimits): IncomingCall {
+  return {
+    method: req.method ?? "GET",
+    path,
+    signal,
+    header: (name) => {
+      const value = req.headers[name];
+      return Array.isArray(value) ? value.join(", ") : value;
+    },
+    readBody: () => readBody(req, signal, limits),
+  };
+}
+
+function readBody(req: IncomingMessage, signal: AbortSignal, limits: NodeLimits): Promise<string> {
+  const declared = Number(req.headers["content-length"]);
+  if (declared > limits.maxBodyBytes) return Promise.reject(tooLarge(limits.maxBodyBytes));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    const finish = (error: Error | undefined): void => {
+      clearTimeout(timer);
+      req.off("data", onData).off("end", onEnd).off("error", onError);
+      signal.removeEventListener("abort", onAbort);
+      if (error) {
+        req.resume(); // discard the rest; the reply closes the connection
+        reject(error);
+      } else resolve(chunks.length === 1 ? chunks[0]!.toString("utf8") : Buffer.concat(chunks).toString("utf8"));
+    };
+    const onData = (chunk: Buffer): void => {
+      bytes += chunk.length;
+      if (bytes > limits.maxBodyBytes) finish(tooLarge(limits.maxBodyBytes));
+      else chunks.push(chunk);
+    };
+    const onEnd = (): void => finish(undefined);
+    const onError = (error: Error): void => finish(error);
+    const onAbort = (): void => finish(new AbortError("The client closed the connection"));
+    const timer = setTimeout(
+      () => finish(new HttpError(408, "request_timeout", `The request body did not arrive within ${limits.bodyTimeoutMs} ms`)),
+      limits.bodyTimeoutMs,
+    );
+    req.on("data", onData).on("end", onEnd).on("error", onError);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+function tooLarge(max: number): HttpError {
+  return new HttpError(413, "request_too_large", `The request body is larger than ${max} bytes`);
+}
+
+async function write(res: ServerResponse, reply: Reply, signal: AbortSignal): Promise<void> {
+  if (res.destroyed) {
+    if (isStreamReply(reply)) await reply.cancel();
+    return;
+  }
+  // A refused body was not read to its end: the connection cannot carry another request.
+  if (reply.status === 413 || reply.status === 408) res.shouldKeepAlive = false;
+  if (!isStreamReply(reply)) {
+    res.writeHead(reply.status, { ...reply.headers, "content-length": Buffer.byteLength(reply.body) });
+    res.end(reply.body);
+    return;
+  }
+  res.writeHead(reply.status, reply.headers);
+  for await (const piece of reply.stream) {
+    if (signal.aborted || res.destroyed) break;
+    if (!res.write(piece)) {
+      await Promise.race([once(res, "drain"), once(res, "close")]);
+    }
+  }
+  if (res.destroyed) await reply.cancel();
+  else res.end();
+}

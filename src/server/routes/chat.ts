@@ -1,0 +1,67 @@
+import type { ChatBody, ChatOptions, ChatStream, Gateway, GatewayChatResponse } from "../../index.js";
+import type { Headers, IncomingCall, Reply } from "../call.js";
+import { streamErrorEvent } from "../error-reply.js";
+import { readJsonObject } from "../json-body.js";
+import { attribution } from "../attribution.js";
+
+const SSE_HEADERS: Headers = {
+  "content-type": "text/event-stream; charset=utf-8",
+  "cache-control": "no-cache",
+  "x-accel-buffering": "no",
+};
+
+/** `POST /v1/chat/completions`: OpenAI's request in, OpenAI's JSON or SSE out. */
+export async function chatCompletions(gateway: Gateway, call: IncomingCall, key: string | undefined, headers: Headers): Promise<Reply> {
+  const body = await readJsonObject(call);
+  const options: ChatOptions = { ...attribution(call, body), signal: call.signal };
+  if (key !== undefined) options.key = key;
+  const result = await gateway.chat(body as unknown as ChatBody, options);
+  if (isStream(result)) {
+    const includeUsage = isRecord(body.stream_options) && body.stream_options.include_usage === true;
+    return { status: 200, headers: { ...headers, ...SSE_HEADERS }, stream: toSse(result, includeUsage), cancel: () => result.abort() };
+  }
+  const { gateway: info, ...completion } = result;
+  return {
+    status: 200,
+    headers: {
+      ...headers,
+      "content-type": "application/json",
+      "x-modelgate-deployment": info.deployment,
+      "x-modelgate-cache": info.cache,
+      "x-modelgate-cost-usd": String(info.costUsd),
+    },
+    body: JSON.stringify(completion),
+  };
+}
+
+/**
+ * Chunks as OpenAI frames them: `data: <json>\n\n` each, then `data: [DONE]\n\n`. The gateway
+ * always ends with a usage chunk (no choices); it is passed on only when the client asked
+ * with `stream_options.include_usage`, as OpenAI does. An error after the first chunk ends the
+ * stream with OpenAI's in-stream error event and no `[DONE]`, which the SDKs raise.
+ */
+async function* toSse(stream: ChatStream, includeUsage: boolean): AsyncGenerator<string, void, undefined> {
+  try {
+    for await (const chunk of stream) {
+      if (chunk.choices.length === 0 && !includeUsage) continue;
+      if (!includeUsage && chunk.usage != null) {
+        const { usage: _usage, ...rest } = chunk;
+        yield `data: ${JSON.stringify(rest)}\n\n`;
+        continue;
+      }
+      yield `data: ${JSON.stringify(chunk)}\n\n`;
+    }
+  } catch (error) {
+    yield streamErrorEvent(error);
+    return;
+  }
+  yield "data: [DONE]\n\n";
+}
+
+function isStream(result: GatewayChatResponse | ChatStream): result is ChatStream {
+  return Symbol.asyncIterator in result;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
