@@ -18,4 +18,6 @@ export default defineConfig({
   target: "node20",
   splitting: true,
   treeshake: true,
+  // `import.meta.url` in the CommonJS build too: load-peer.ts resolves optional SDKs from it.
+  shims: true,
 });

@@ -1,10 +1,11 @@
-import Anthropic from "@anthropic-ai/sdk";
+import type Anthropic from "@anthropic-ai/sdk";
 import type { ChatChunk } from "../../contract/chat-chunk.js";
 import type { ChatRequest } from "../../contract/chat-request.js";
 import type { ChatResponse } from "../../contract/chat-response.js";
 import { ProviderError } from "../../errors.js";
 import type { AdapterContext, AdapterOptions, ProviderAdapter } from "../adapter.js";
 import { credentialHeaderValues } from "../scrub-secrets.js";
+import { loadPeer } from "../shared/load-peer.js";
 import { fromAnthropicError } from "./anthropic-errors.js";
 import { toChatChunks } from "./anthropic-stream.js";
 import { fromAnthropicResponse } from "./from-anthropic-response.js";
@@ -39,6 +40,9 @@ export function anthropic(options: AnthropicOptions = {}): ProviderAdapter {
   /** The key in use, once known: scrubbed from error messages. */
   let apiKey: string | undefined;
 
+  // A missing optional peer is a ConfigError naming it, here, when the adapter is built.
+  const sdk = options.client ? undefined : loadPeer<typeof import("@anthropic-ai/sdk")>("@anthropic-ai/sdk", "modelgate/anthropic");
+
   const getClient = (): Anthropic => {
     if (client) return client;
     // Read at first use, not at construction, so the variable may be set after the gateway is built.
@@ -50,7 +54,7 @@ export function anthropic(options: AnthropicOptions = {}): ProviderAdapter {
         type: "missing_api_key",
       });
     }
-    client = new Anthropic({
+    client = new sdk!.Anthropic({
       apiKey,
       maxRetries: 0,
       // The gateway's attempt span is the one CLIENT span per provider call; the SDK's own

@@ -1,7 +1,8 @@
-import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "@anthropic-ai/sdk";
+import type { APIConnectionError, APIError } from "@anthropic-ai/sdk";
 import { AbortError, GatewayError, ProviderError, isRetryableStatus } from "../../errors.js";
 import { abortReason } from "../../routing/abortable.js";
 import { safeCause, scrubSecrets } from "../scrub-secrets.js";
+import { isSdkError } from "../shared/is-sdk-error.js";
 
 /**
  * Anthropic's error types that settle retryability whatever the status says. A stream's
@@ -66,8 +67,8 @@ export function fromAnthropicError(error: unknown, context: AnthropicErrorContex
   // The SDK error is a useful cause (request id, response headers) unless the server echoed a secret into it.
   const cause = safeCause(error, context.secrets);
 
-  if (error instanceof APIUserAbortError) return new AbortError();
-  if (error instanceof APIConnectionTimeoutError) {
+  if (isSdkError(error, "APIUserAbortError")) return new AbortError();
+  if (isSdkError(error, "APIConnectionTimeoutError")) {
     return new ProviderError(`${provider} did not answer in time`, {
       provider,
       retryable: true,
@@ -75,7 +76,7 @@ export function fromAnthropicError(error: unknown, context: AnthropicErrorContex
       cause,
     });
   }
-  if (error instanceof APIConnectionError) {
+  if (isSdkError<APIConnectionError>(error, "APIConnectionError")) {
     return new ProviderError(redact(`Could not reach ${provider}: ${error.message}`), {
       provider,
       retryable: true,
@@ -83,7 +84,7 @@ export function fromAnthropicError(error: unknown, context: AnthropicErrorContex
       cause,
     });
   }
-  if (error instanceof APIError) {
+  if (isSdkError<APIError>(error, "APIError")) {
     const status = typeof error.status === "number" ? error.status : undefined;
     const type = error.type ?? undefined;
     // A body that is not Anthropic's error JSON (a proxy's HTML page) comes as the message, after the status.

@@ -1,15 +1,16 @@
-import {
+import type {
   GoogleGenerativeAI,
-  type EmbedContentRequest,
-  type GenerateContentRequest,
-  type GenerativeModel,
-  type RequestOptions,
+  EmbedContentRequest,
+  GenerateContentRequest,
+  GenerativeModel,
+  RequestOptions,
 } from "@google/generative-ai";
 import { z } from "zod";
 import type { ChatChunk } from "../../contract/chat-chunk.js";
 import type { ChatRequest } from "../../contract/chat-request.js";
 import type { ChatResponse } from "../../contract/chat-response.js";
 import { ConfigError, ProviderError } from "../../errors.js";
+import { loadPeer } from "../shared/load-peer.js";
 import type { AdapterContext, AdapterOptions, ProviderAdapter } from "../adapter.js";
 import { credentialHeaderValues } from "../scrub-secrets.js";
 import { fromGoogleResponse } from "./from-google-response.js";
@@ -67,7 +68,9 @@ class GoogleAdapter implements ProviderAdapter {
     // No `timeout` here: the SDK arms a timer per call it never clears; the gateway's signal times calls out.
     this.requestOptions = { baseUrl: baseURL, ...(headers ? { customHeaders: headers } : {}) };
     const apiKey = options.client?.apiKey ?? options.apiKey ?? process.env.GEMINI_API_KEY ?? process.env.GOOGLE_API_KEY;
-    this.client = options.client ?? (apiKey ? new GoogleGenerativeAI(apiKey) : undefined);
+    // A missing optional peer is a ConfigError naming it, here, when the adapter is built.
+    const sdk = options.client ? undefined : loadPeer<typeof import("@google/generative-ai")>("@google/generative-ai", "modelgate/google");
+    this.client = options.client ?? (apiKey && sdk ? new sdk.GoogleGenerativeAI(apiKey) : undefined);
     this.errors = {
       provider: this.name,
       // The key and the values of credential headers: kept out of every message and cause.

@@ -1,12 +1,8 @@
-import {
-  GoogleGenerativeAIAbortError,
-  GoogleGenerativeAIFetchError,
-  GoogleGenerativeAIRequestInputError,
-  GoogleGenerativeAIResponseError,
-} from "@google/generative-ai";
+import type { GoogleGenerativeAIFetchError } from "@google/generative-ai";
 import { AbortError, GatewayError, ProviderError, isRetryableStatus } from "../../errors.js";
 import { abortReason } from "../../routing/abortable.js";
 import { safeCause, scrubSecrets } from "../scrub-secrets.js";
+import { isSdkError } from "../shared/is-sdk-error.js";
 
 /** What error translation needs to know about the adapter. */
 export interface GoogleErrorContext {
@@ -105,10 +101,10 @@ export function classifyGoogleError(error: GoogleStatusError, context: GoogleErr
 export function toGatewayError(error: unknown, context: GoogleErrorContext, signal: AbortSignal): GatewayError {
   if (signal.aborted) return abortReason(signal);
   if (error instanceof GatewayError) return error;
-  if (error instanceof GoogleGenerativeAIAbortError || (error instanceof Error && error.name === "AbortError")) {
+  if (isSdkError(error, "GoogleGenerativeAIAbortError") || (error instanceof Error && error.name === "AbortError")) {
     return new AbortError("The Gemini request was aborted");
   }
-  if (error instanceof GoogleGenerativeAIFetchError) {
+  if (isSdkError<GoogleGenerativeAIFetchError>(error, "GoogleGenerativeAIFetchError")) {
     return classifyGoogleError(
       {
         status: error.status,
@@ -120,7 +116,7 @@ export function toGatewayError(error: unknown, context: GoogleErrorContext, sign
       context,
     );
   }
-  if (error instanceof GoogleGenerativeAIRequestInputError) {
+  if (isSdkError(error, "GoogleGenerativeAIRequestInputError")) {
     return new ProviderError(scrubSecrets(`Gemini request rejected by the SDK: ${sdkMessage(error)}`, context.secrets), {
       provider: context.provider,
       retryable: false,
@@ -128,7 +124,7 @@ export function toGatewayError(error: unknown, context: GoogleErrorContext, sign
       cause: safeCause(error, context.secrets),
     });
   }
-  if (error instanceof GoogleGenerativeAIResponseError) {
+  if (isSdkError(error, "GoogleGenerativeAIResponseError")) {
     return new ProviderError(scrubSecrets(`Gemini response unusable: ${sdkMessage(error)}`, context.secrets), {
       provider: context.provider,
       retryable: false,

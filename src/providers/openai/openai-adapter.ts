@@ -1,10 +1,11 @@
-import OpenAI from "openai";
+import type OpenAI from "openai";
 import type { ChatChunk } from "../../contract/chat-chunk.js";
 import type { ChatRequest } from "../../contract/chat-request.js";
 import type { ChatResponse } from "../../contract/chat-response.js";
 import { ProviderError, type GatewayError } from "../../errors.js";
 import type { AdapterContext, AdapterOptions, ProviderAdapter } from "../adapter.js";
 import { credentialHeaderValues } from "../scrub-secrets.js";
+import { loadPeer } from "../shared/load-peer.js";
 import { fromOpenAIEmbeddings, fromOpenAIResponse } from "./from-openai-response.js";
 import { fromOpenAIError, providerLabel } from "./openai-errors.js";
 import { OpenAIChunkStream } from "./openai-stream.js";
@@ -46,6 +47,8 @@ export class OpenAIAdapter implements ProviderAdapter {
 
   constructor(private readonly options: OpenAIAdapterOptions = {}) {
     this.name = options.name ?? "openai";
+    // Fails here, with a ConfigError naming the package, when the optional peer is missing.
+    if (!options.client) loadPeer<unknown>("openai", "modelgate/openai");
     // Without a key, the client waits for the first call: a gateway can be built (in tests,
     // before secrets load) without one, and the call then says what is missing.
     this.client = options.client ?? this.createClient();
@@ -102,7 +105,8 @@ export class OpenAIAdapter implements ProviderAdapter {
   private createClient(): OpenAI | undefined {
     const apiKey = this.options.apiKey ?? process.env[API_KEY_VARIABLE];
     if (!apiKey) return undefined;
-    return new OpenAI({
+    const { OpenAI: Client } = loadPeer<typeof import("openai")>("openai", "modelgate/openai");
+    return new Client({
       apiKey,
       baseURL: this.options.baseURL,
       defaultHeaders: this.options.headers,

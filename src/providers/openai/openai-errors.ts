@@ -1,6 +1,7 @@
-import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, OpenAIError } from "openai";
+import type { APIError } from "openai";
 import { GatewayError, ProviderError, isRetryableStatus } from "../../errors.js";
 import { safeCause, scrubSecrets } from "../scrub-secrets.js";
+import { isSdkError } from "../shared/is-sdk-error.js";
 
 /** Longest Retry-After we report: past it a hint is more likely a misconfiguration than a plan. */
 const MAX_RETRY_AFTER_MS = 10 * 60_000;
@@ -46,13 +47,13 @@ export function fromOpenAIError(error: unknown, context: OpenAIErrorContext): Ga
   const { provider } = context;
   const label = providerLabel(provider);
   if (error instanceof GatewayError) return error;
-  if (context.signal?.aborted || isSdkError(error, APIUserAbortError)) {
+  if (context.signal?.aborted || isSdkError(error, "APIUserAbortError")) {
     return new ProviderError(`${label} request aborted`, { provider, retryable: false, type: "aborted" });
   }
-  if (isSdkError(error, APIConnectionTimeoutError)) {
+  if (isSdkError(error, "APIConnectionTimeoutError")) {
     return new ProviderError(`${label} request timed out`, { provider, retryable: true, type: "timeout" });
   }
-  if (isSdkError(error, APIConnectionError)) {
+  if (isSdkError(error, "APIConnectionError")) {
     return new ProviderError(`${label} connection error: ${scrubSecrets(deepestMessage(error), context.secrets)}`, {
       provider,
       retryable: true,
@@ -60,8 +61,8 @@ export function fromOpenAIError(error: unknown, context: OpenAIErrorContext): Ga
       cause: safeCause(error.cause, context.secrets),
     });
   }
-  if (isSdkError(error, APIError)) return fromApiError(error, context, label);
-  if (isSdkError(error, OpenAIError)) {
+  if (isSdkError<APIError>(error, "APIError")) return fromApiError(error, context, label);
+  if (isSdkError(error, "OpenAIError")) {
     // The SDK refusing to send (bad client options): the same on every try.
     return new ProviderError(`${label} client error: ${scrubSecrets(error.message, context.secrets)}`, {
       provider,
@@ -137,21 +138,6 @@ export function parseRetryAfter(headers: unknown, now = Date.now()): number | un
   const date = Date.parse(value);
   if (Number.isNaN(date)) return undefined;
   return Math.min(Math.max(0, date - now), MAX_RETRY_AFTER_MS);
-}
-
-/**
- * `instanceof`, or the same class name up the prototype chain: a `client` built from another
- * copy of the SDK (the ESM and CJS builds, a nested install) throws classes we did not import.
- */
-function isSdkError<T extends abstract new (...args: never[]) => Error>(error: unknown, type: T): error is InstanceType<T> {
-  if (error instanceof type) return true;
-  if (!(error instanceof Error)) return false;
-  let prototype: unknown = Object.getPrototypeOf(error);
-  for (let depth = 0; depth < 8 && isRecord(prototype); depth++) {
-    if ((prototype.constructor as { name?: unknown } | undefined)?.name === type.name) return true;
-    prototype = Object.getPrototypeOf(prototype);
-  }
-  return false;
 }
 
 /** undici wraps the useful words (`ECONNREFUSED`, `other side closed`) a cause or two down. */
