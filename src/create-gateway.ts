@@ -97,7 +97,7 @@ export function createGateway(config: GatewayConfig): Gateway {
   const retry = { ...DEFAULTS.retry, ...settings.retry };
   const deadlineMs = settings.deadlineMs ?? DEFAULTS.deadlineMs;
 
-  // Call middleware, outermost first; each has one job (DESIGN.md). The order matters:
+  // Call middleware, outermost first; each has one job (README: Architecture). The order matters:
   // telemetry sees everything; spend records cache hits too; access is checked before the
   // cache can answer; cost is settled innermost, so the cache can store what an answer cost.
   const callMiddleware: Middleware<CallContext>[] = [];

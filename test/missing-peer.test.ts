@@ -7,7 +7,7 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../src/index.js";
-import { loadPeer } from "../src/providers/shared/load-peer.js";
+import { loadPeer } from "../src/providers/peer-sdk/load-peer.js";
 
 const HIDE = fileURLToPath(new URL("./fakes/hide-package/hide.cjs", import.meta.url));
 const ROOT = fileURLToPath(new URL("..", import.meta.url));

@@ -5,7 +5,7 @@ import type { ChatResponse } from "../../contract/chat-response.js";
 import { ProviderError } from "../../errors.js";
 import type { AdapterContext, AdapterOptions, ProviderAdapter } from "../adapter.js";
 import { credentialHeaderValues } from "../scrub-secrets.js";
-import { loadPeer } from "../shared/load-peer.js";
+import { loadPeer } from "../peer-sdk/load-peer.js";
 import { fromAnthropicError } from "./anthropic-errors.js";
 import { toChatChunks } from "./anthropic-stream.js";
 import { fromAnthropicResponse } from "./from-anthropic-response.js";

@@ -2,7 +2,7 @@ import type { APIConnectionError, APIError } from "@anthropic-ai/sdk";
 import { AbortError, GatewayError, ProviderError, isRetryableStatus } from "../../errors.js";
 import { abortReason } from "../../routing/abortable.js";
 import { safeCause, scrubSecrets } from "../scrub-secrets.js";
-import { isSdkError } from "../shared/is-sdk-error.js";
+import { isSdkError } from "../peer-sdk/is-sdk-error.js";
 
 /**
  * Anthropic's error types that settle retryability whatever the status says. A stream's

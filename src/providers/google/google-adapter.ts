@@ -10,7 +10,7 @@ import type { ChatChunk } from "../../contract/chat-chunk.js";
 import type { ChatRequest } from "../../contract/chat-request.js";
 import type { ChatResponse } from "../../contract/chat-response.js";
 import { ConfigError, ProviderError } from "../../errors.js";
-import { loadPeer } from "../shared/load-peer.js";
+import { loadPeer } from "../peer-sdk/load-peer.js";
 import type { AdapterContext, AdapterOptions, ProviderAdapter } from "../adapter.js";
 import { credentialHeaderValues } from "../scrub-secrets.js";
 import { fromGoogleResponse } from "./from-google-response.js";

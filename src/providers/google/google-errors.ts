@@ -2,7 +2,7 @@ import type { GoogleGenerativeAIFetchError } from "@google/generative-ai";
 import { AbortError, GatewayError, ProviderError, isRetryableStatus } from "../../errors.js";
 import { abortReason } from "../../routing/abortable.js";
 import { safeCause, scrubSecrets } from "../scrub-secrets.js";
-import { isSdkError } from "../shared/is-sdk-error.js";
+import { isSdkError } from "../peer-sdk/is-sdk-error.js";
 
 /** What error translation needs to know about the adapter. */
 export interface GoogleErrorContext {

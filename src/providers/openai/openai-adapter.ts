@@ -5,7 +5,7 @@ import type { ChatResponse } from "../../contract/chat-response.js";
 import { ProviderError, type GatewayError } from "../../errors.js";
 import type { AdapterContext, AdapterOptions, ProviderAdapter } from "../adapter.js";
 import { credentialHeaderValues } from "../scrub-secrets.js";
-import { loadPeer } from "../shared/load-peer.js";
+import { loadPeer } from "../peer-sdk/load-peer.js";
 import { fromOpenAIEmbeddings, fromOpenAIResponse } from "./from-openai-response.js";
 import { fromOpenAIError, providerLabel } from "./openai-errors.js";
 import { OpenAIChunkStream } from "./openai-stream.js";

@@ -1,7 +1,7 @@
 import type { APIError } from "openai";
 import { GatewayError, ProviderError, isRetryableStatus } from "../../errors.js";
 import { safeCause, scrubSecrets } from "../scrub-secrets.js";
-import { isSdkError } from "../shared/is-sdk-error.js";
+import { isSdkError } from "../peer-sdk/is-sdk-error.js";
 
 /** Longest Retry-After we report: past it a hint is more likely a misconfiguration than a plan. */
 const MAX_RETRY_AFTER_MS = 10 * 60_000;
