@@ -32,6 +32,10 @@ function processSpec(name: string, url: string, prefix: string, onError: "open" 
     url,
     prefix,
     onError,
+    // A loaded machine can take longer than the 100 ms default for a round trip to a live
+    // Redis; the store would then count locally, as if Redis were down, which these tests do
+    // not mean to test. A stopped Redis still fails at once (no offline queue).
+    commandTimeoutMs: 5_000,
     providers: {
       mock: { reply: `answer from ${name}` },
       flaky: { reply: `flaky ${name}`, failStatus: flakyFails ? 503 : undefined },
