@@ -9,7 +9,7 @@
 import { RateLimitError, createGateway } from "../src/index.js";
 import { openai } from "../src/openai.js";
 import { startFakeOpenAI } from "../test/fakes/openai-server.js";
-import type { GatewayChatResponse } from "../src/index.js";
+import type { ChatBody, GatewayChatResponse } from "../src/index.js";
 
 const primary = await startFakeOpenAI({ default: { delayMs: 15 } });
 const backup = await startFakeOpenAI({ default: { delayMs: 5 } });
@@ -43,9 +43,12 @@ gateway.on("fallback", (event) => note(`fallback: ${event.from} -> ${event.to}`)
 gateway.on("cooldown", (event) => note(`cooldown: ${event.deployment} skipped for ${event.durationMs} ms (${event.reason})`));
 
 const ask = (content: string) => ({ model: "smart", messages: [{ role: "user" as const, content }] });
+/** A call made for one end user of one team's virtual key, and what came of it. */
+const callAs = async (user: string, key: string, body: ChatBody & { stream?: false }): Promise<void> =>
+  show(await gateway.chat(body, { key, user }), { user, key });
 
 step("1. A plain call: served by the primary deployment");
-show(await gateway.chat(ask("What is modelgate?"), { key: "team-search", user: "alice" }));
+await callAs("alice", "team-search", ask("What is modelgate?"));
 
 step("2. One 503 from the primary: retried with backoff, then served");
 primary.enqueue({ fail: { status: 503, message: "temporarily overloaded" } });
@@ -83,19 +86,19 @@ try {
 step("8. Two teams on virtual keys: team-search (60 rpm, $5 a month), team-support (3 rpm, $1 a day)");
 // alice asks for long answers, so she spends the most.
 for (const question of ["Summarise our search logs for last week", "Draft a ranking design doc", "Explain BM25 with examples"]) {
-  show(await gateway.chat({ ...ask(question), max_tokens: 400 }, { key: "team-search", user: "alice" }));
+  await callAs("alice", "team-search", { ...ask(question), max_tokens: 400 });
 }
-show(await gateway.chat(ask("Is the index fresh?"), { key: "team-search", user: "bob" }));
-show(await gateway.chat(ask("How do I reset a customer's password?"), { key: "team-support", user: "carol" }));
+await callAs("bob", "team-search", ask("Is the index fresh?"));
+await callAs("carol", "team-support", ask("How do I reset a customer's password?"));
 
 step("9. The same question again: an exact cache hit, no provider call, its cost saved");
 const beforeHit = primary.requestCount;
-show(await gateway.chat(ask("How do I reset a customer's password?"), { key: "team-support", user: "carol" }));
+await callAs("carol", "team-support", ask("How do I reset a customer's password?"));
 note(`provider requests during that call: ${primary.requestCount - beforeHit}`);
 
 step("10. The same meaning in other words: a semantic cache hit (similar embeddings)");
-show(await gateway.chat({ ...ask("Please tell me the capital city of France"), temperature: 0 }, { key: "team-search", user: "bob" }));
-show(await gateway.chat({ ...ask("Tell me the capital city of France"), temperature: 0 }, { key: "team-search", user: "bob" }));
+await callAs("bob", "team-search", { ...ask("Please tell me the capital city of France"), temperature: 0 });
+await callAs("bob", "team-search", { ...ask("Tell me the capital city of France"), temperature: 0 });
 
 step("11. team-support may make 3 requests a minute (carol made one; her cache hit did not count)");
 for (let i = 1; i <= 3; i++) {
@@ -133,10 +136,11 @@ function note(line: string): void {
   console.log(`   · ${line}`);
 }
 
-function show(res: GatewayChatResponse): void {
+/** `who`: the user and key the call was made for, when it had them. */
+function show(res: GatewayChatResponse, who?: { user: string; key: string }): void {
   const g = res.gateway;
   const attempts = g.attempts.map((a) => `${a.deployment}${a.status ? ` ${a.status}` : a.errorCode ? ` ${a.errorCode}` : " ok"}`).join(" -> ");
-  note(`answer: ${JSON.stringify(res.choices[0]?.message.content)}`);
+  note(`${who ? `${who.user} (${who.key}) got` : "answer"}: ${JSON.stringify(res.choices[0]?.message.content)}`);
   if (g.cache === "exact" || g.cache === "semantic") {
     note(`${g.cache} cache hit in ${g.latencyMs.toFixed(1)} ms: cost ${usd(g.costUsd)}, saved ${usd(g.savedUsd)} (what ${g.deployment} charged for it)`);
     return;
