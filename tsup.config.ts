@@ -1,4 +1,5 @@
 import { defineConfig } from "tsup";
+import { zodEnglishOnly } from "./tsup.zod-english-only.js";
 
 // One entry per subpath export, so `modelgate/openai` pulls in only the OpenAI adapter and
 // provider SDKs stay optional peers (external: never bundled).
@@ -21,4 +22,11 @@ export default defineConfig({
   target: "node20",
   splitting: true,
   treeshake: true,
+  // `import.meta.url` in the CommonJS build too: load-peer.ts resolves optional SDKs from it.
+  shims: true,
+  // Bundled to cut import time: zod without its translated locales (about half its load time),
+  // and the OpenTelemetry API (its copies share one global registry, so spans still reach the
+  // SDK the app registers). Both stay dependencies: the .d.ts files import their types.
+  noExternal: ["zod", "@opentelemetry/api"],
+  esbuildPlugins: [zodEnglishOnly],
 });

@@ -224,7 +224,7 @@ function buildTargets(): Target[] {
         ? "100k index skipped in BENCH_QUICK"
         : "no 100k semantic row"
       : (semantic.unit === "ms" ? semantic.p50! : semantic.p50! / 1000) > 1
-        ? "a linear scan: time grows with entries (see the 1k/10k rows); 100k needs an approximate index (DESIGN.md: hnswlib-node) or smaller partitions"
+        ? "a linear scan: time grows with entries (see the 1k/10k rows); 100k needs an approximate index (e.g. hnswlib-node) or smaller partitions"
         : undefined,
   });
   if (network?.ratioP50 !== undefined) {

@@ -87,7 +87,13 @@ describe("gateway over the real openai SDK", () => {
   it("times out a hanging server and moves on", async () => {
     primary.setDefault({ hang: true });
     backup.enqueue({ reply: "patient" });
-    const res = await twoProviders({ timeoutMs: 100, retry: { retries: 0 } }).chat({ model: "smart", messages });
+    // The short timeout is the hanging deployment's own: the backup keeps the default 60 s,
+    // so on a loaded machine a slow but healthy answer is never mistaken for a hang.
+    const gateway = twoProviders({
+      models: { smart: { deployments: [{ provider: "openai", model: "gpt-4o", timeoutMs: 100 }], fallbacks: ["cheap"] }, cheap: "backup/llama" },
+      retry: { retries: 0 },
+    });
+    const res = await gateway.chat({ model: "smart", messages });
     expect(res.choices[0]?.message.content).toBe("patient");
     expect(res.gateway.attempts[0]?.errorCode).toBe("timeout");
     await primary.waitForClientAbort(2_000);

@@ -114,9 +114,9 @@ describe("shared helpers", () => {
     class APIError extends Error {}
     const OtherCopy = class APIError extends Error {};
     class RateLimitError extends OtherCopy {}
-    expect(isSdkError(new APIError(), APIError)).toBe(true);
-    expect(isSdkError(new RateLimitError(), APIError)).toBe(true);
-    expect(isSdkError(new Error("plain"), APIError)).toBe(false);
-    expect(isSdkError("APIError", APIError)).toBe(false);
+    expect(isSdkError(new APIError(), "APIError")).toBe(true);
+    expect(isSdkError(new RateLimitError(), "APIError")).toBe(true);
+    expect(isSdkError(new Error("plain"), "APIError")).toBe(false);
+    expect(isSdkError("APIError", "APIError")).toBe(false);
   });
 });

@@ -13,6 +13,8 @@ export interface FleetStart {
   url: string;
   prefix: string;
   onError: "open" | "closed";
+  /** The store's `commandTimeoutMs` (its default when left out). */
+  commandTimeoutMs?: number;
   /** Mock providers by name: what each answers, and whether it fails every call with `failStatus`. */
   providers: Record<string, { reply: string; failStatus?: number }>;
   /** The rest of the gateway config (models, keys, users, cache, cooldown, prices, retry). */
@@ -79,7 +81,14 @@ process.on("message", async (message: FleetMessage) => {
         fail: spec.failStatus === undefined ? undefined : { status: spec.failStatus, times: Number.POSITIVE_INFINITY },
       });
     }
-    const store = redisStore({ url: message.url }, { prefix: message.prefix, onError: message.onError });
+    const store = redisStore(
+      { url: message.url },
+      {
+        prefix: message.prefix,
+        onError: message.onError,
+        ...(message.commandTimeoutMs !== undefined ? { commandTimeoutMs: message.commandTimeoutMs } : {}),
+      },
+    );
     gateway = createGateway({ ...message.config, providers: mocks, store } as GatewayConfig);
     reply({ type: "started" });
     return;

@@ -1,7 +1,7 @@
 /**
  * A real redis-server for tests: started on a free loopback port in a temp dir, with no
- * persistence (`--save "" --appendonly no`), and stopped after. Never skipped: when
- * redis-server is not installed the tests fail and say how to install it.
+ * persistence (`--save "" --appendonly no`), and stopped after. Test files check for it with
+ * `requireBinary(REDIS_SERVER)`: without it they skip with one line, except under `CI=true`.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -9,6 +9,12 @@ import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./free-port.js";
+import type { RequiredBinary } from "./require-binary.js";
+
+export const REDIS_SERVER: RequiredBinary = {
+  command: "redis-server",
+  install: "`apt-get install -y redis-server` (Debian/Ubuntu) or `brew install redis`",
+};
 
 const READY_TIMEOUT_MS = 5_000;
 const STOP_TIMEOUT_MS = 5_000;

@@ -1,4 +1,4 @@
-import Anthropic from "@anthropic-ai/sdk";
+import type Anthropic from "@anthropic-ai/sdk";
 import type { ChatChunk } from "../../core/chat-chunk.js";
 import type { ChatRequest } from "../../core/chat-request.js";
 import type { ChatResponse } from "../../core/chat-response.js";
@@ -6,6 +6,7 @@ import type { AdapterContext, AdapterOptions, ProviderAdapter } from "../../core
 import { credentialHeaderValues } from "../../core/scrub-secrets.js";
 import { missingApiKey, readApiKey } from "../../providers/shared/api-key.js";
 import { hostOf } from "../../providers/shared/host.js";
+import { loadPeer } from "../../providers/shared/load-peer.js";
 import { fromAnthropicError } from "./anthropic-errors.js";
 import { toChatChunks } from "./anthropic-stream.js";
 import { fromAnthropicResponse } from "./from-anthropic-response.js";
@@ -40,12 +41,15 @@ export function anthropic(options: AnthropicOptions = {}): ProviderAdapter {
   /** The key in use, once known: scrubbed from error messages. */
   let apiKey: string | undefined;
 
+  // A missing optional peer is a ConfigError naming it, here, when the adapter is built.
+  const sdk = options.client ? undefined : loadPeer<typeof import("@anthropic-ai/sdk")>("@anthropic-ai/sdk", "modelgate/anthropic");
+
   const getClient = (): Anthropic => {
     if (client) return client;
     // Read at first use, not at construction, so the variable may be set after the gateway is built.
     apiKey = readApiKey(options.apiKey, [API_KEY_VARIABLE]);
     if (!apiKey) throw missingApiKey(name, name === "anthropic" ? "Anthropic" : name, "anthropic", [API_KEY_VARIABLE]);
-    client = new Anthropic({
+    client = new sdk!.Anthropic({
       apiKey,
       maxRetries: 0,
       // The gateway's attempt span is the one CLIENT span per provider call; the SDK's own

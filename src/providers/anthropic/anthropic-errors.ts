@@ -1,4 +1,4 @@
-import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "@anthropic-ai/sdk";
+import type { APIConnectionError, APIError } from "@anthropic-ai/sdk";
 import { AbortError, GatewayError, ProviderError, isRetryableStatus } from "../../core/errors.js";
 import { abortReason } from "../../core/abortable.js";
 import { safeCause, scrubSecrets } from "../../core/scrub-secrets.js";
@@ -55,8 +55,8 @@ export function fromAnthropicError(error: unknown, context: AnthropicErrorContex
   // The SDK error is a useful cause (request id, response headers) unless the server echoed a secret into it.
   const cause = safeCause(error, context.secrets);
 
-  if (isSdkError(error, APIUserAbortError)) return new AbortError();
-  if (isSdkError(error, APIConnectionTimeoutError)) {
+  if (isSdkError(error, "APIUserAbortError")) return new AbortError();
+  if (isSdkError(error, "APIConnectionTimeoutError")) {
     return new ProviderError(`${provider} did not answer in time`, {
       provider,
       retryable: true,
@@ -64,7 +64,7 @@ export function fromAnthropicError(error: unknown, context: AnthropicErrorContex
       cause,
     });
   }
-  if (isSdkError(error, APIConnectionError)) {
+  if (isSdkError<APIConnectionError>(error, "APIConnectionError")) {
     return new ProviderError(redact(`Could not reach ${provider}: ${error.message}`), {
       provider,
       retryable: true,
@@ -72,7 +72,7 @@ export function fromAnthropicError(error: unknown, context: AnthropicErrorContex
       cause,
     });
   }
-  if (isSdkError(error, APIError)) {
+  if (isSdkError<APIError>(error, "APIError")) {
     const status = typeof error.status === "number" ? error.status : undefined;
     const type = error.type ?? undefined;
     // A body that is not Anthropic's error JSON (a proxy's HTML page) comes as the message, after the status.

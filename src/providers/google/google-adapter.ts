@@ -1,9 +1,9 @@
-import {
+import type {
   GoogleGenerativeAI,
-  type EmbedContentRequest,
-  type GenerateContentRequest,
-  type GenerativeModel,
-  type RequestOptions,
+  EmbedContentRequest,
+  GenerateContentRequest,
+  GenerativeModel,
+  RequestOptions,
 } from "@google/generative-ai";
 import { z } from "zod";
 import type { ChatChunk } from "../../core/chat-chunk.js";
@@ -14,6 +14,7 @@ import type { AdapterContext, AdapterOptions, ProviderAdapter } from "../../core
 import { credentialHeaderValues } from "../../core/scrub-secrets.js";
 import { missingApiKey, readApiKey } from "../../providers/shared/api-key.js";
 import { hostOf } from "../../providers/shared/host.js";
+import { loadPeer } from "../../providers/shared/load-peer.js";
 import { fromGoogleResponse } from "./from-google-response.js";
 import { toGatewayError, type GoogleErrorContext } from "./google-errors.js";
 import { toChatChunks } from "./google-stream.js";
@@ -59,6 +60,8 @@ class GoogleAdapter implements ProviderAdapter {
   readonly name: string;
   readonly serverAddress: string;
   private client: GoogleGenerativeAI | undefined;
+  /** The SDK module, loaded when the adapter is built (undefined when a client was passed). */
+  private readonly sdk: typeof import("@google/generative-ai") | undefined;
   private readonly apiKeyOption: string | undefined;
   private readonly headerSecrets: readonly string[];
   private readonly requestOptions: RequestOptions;
@@ -77,6 +80,8 @@ class GoogleAdapter implements ProviderAdapter {
     this.apiKeyOption = options.apiKey;
     this.headerSecrets = credentialHeaderValues(headers);
     this.errors = this.errorContext(options.client?.apiKey ?? options.apiKey);
+    // A missing optional peer is a ConfigError naming it, here, when the adapter is built.
+    this.sdk = options.client ? undefined : loadPeer<typeof import("@google/generative-ai")>("@google/generative-ai", "modelgate/google");
   }
 
   async chat(request: ChatRequest, ctx: AdapterContext): Promise<ChatResponse> {
@@ -147,7 +152,7 @@ class GoogleAdapter implements ProviderAdapter {
     if (this.client === undefined) {
       const apiKey = readApiKey(this.apiKeyOption, API_KEY_VARIABLES);
       if (!apiKey) throw missingApiKey(this.name, "Google Gemini", "google", API_KEY_VARIABLES);
-      this.client = new GoogleGenerativeAI(apiKey);
+      this.client = new this.sdk!.GoogleGenerativeAI(apiKey);
       this.errors = this.errorContext(apiKey);
     }
     let model = this.models.get(name);

@@ -1,9 +1,4 @@
-import {
-  GoogleGenerativeAIAbortError,
-  GoogleGenerativeAIFetchError,
-  GoogleGenerativeAIRequestInputError,
-  GoogleGenerativeAIResponseError,
-} from "@google/generative-ai";
+import type { GoogleGenerativeAIFetchError } from "@google/generative-ai";
 import { AbortError, GatewayError, ProviderError, isRetryableStatus } from "../../core/errors.js";
 import { abortReason } from "../../core/abortable.js";
 import { safeCause, scrubSecrets } from "../../core/scrub-secrets.js";
@@ -110,10 +105,10 @@ export function classifyGoogleError(error: GoogleStatusError, context: GoogleErr
 export function toGatewayError(error: unknown, context: GoogleErrorContext, signal: AbortSignal): GatewayError {
   if (signal.aborted) return abortReason(signal);
   if (error instanceof GatewayError) return error;
-  if (isSdkError(error, GoogleGenerativeAIAbortError) || (error instanceof Error && error.name === "AbortError")) {
+  if (isSdkError(error, "GoogleGenerativeAIAbortError") || (error instanceof Error && error.name === "AbortError")) {
     return new AbortError("The Gemini request was aborted");
   }
-  if (isSdkError(error, GoogleGenerativeAIFetchError)) {
+  if (isSdkError<GoogleGenerativeAIFetchError>(error, "GoogleGenerativeAIFetchError")) {
     return classifyGoogleError(
       {
         status: error.status,
@@ -125,7 +120,7 @@ export function toGatewayError(error: unknown, context: GoogleErrorContext, sign
       context,
     );
   }
-  if (isSdkError(error, GoogleGenerativeAIRequestInputError)) {
+  if (isSdkError(error, "GoogleGenerativeAIRequestInputError")) {
     return new ProviderError(scrubSecrets(`Gemini request rejected by the SDK: ${sdkMessage(error)}`, context.secrets), {
       provider: context.provider,
       retryable: false,
@@ -133,7 +128,7 @@ export function toGatewayError(error: unknown, context: GoogleErrorContext, sign
       cause: safeCause(error, context.secrets),
     });
   }
-  if (isSdkError(error, GoogleGenerativeAIResponseError)) {
+  if (isSdkError(error, "GoogleGenerativeAIResponseError")) {
     return new ProviderError(scrubSecrets(`Gemini response unusable: ${sdkMessage(error)}`, context.secrets), {
       provider: context.provider,
       retryable: false,

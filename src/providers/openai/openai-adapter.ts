@@ -1,4 +1,4 @@
-import OpenAI from "openai";
+import type OpenAI from "openai";
 import type { ChatChunk } from "../../core/chat-chunk.js";
 import type { ChatRequest } from "../../core/chat-request.js";
 import type { ChatResponse } from "../../core/chat-response.js";
@@ -7,6 +7,7 @@ import type { AdapterContext, AdapterOptions, ProviderAdapter } from "../../core
 import { credentialHeaderValues } from "../../core/scrub-secrets.js";
 import { missingApiKey, readApiKey } from "../../providers/shared/api-key.js";
 import { hostOf } from "../../providers/shared/host.js";
+import { loadPeer } from "../../providers/shared/load-peer.js";
 import { fromOpenAIEmbeddings, fromOpenAIResponse } from "./from-openai-response.js";
 import { fromOpenAIError, providerLabel } from "./openai-errors.js";
 import { OpenAIChunkStream } from "./openai-stream.js";
@@ -48,6 +49,8 @@ export class OpenAIAdapter implements ProviderAdapter {
 
   constructor(private readonly options: OpenAIAdapterOptions = {}) {
     this.name = options.name ?? "openai";
+    // Fails here, with a ConfigError naming the package, when the optional peer is missing.
+    if (!options.client) loadPeer<unknown>("openai", "modelgate/openai");
     // Without a key, the client waits for the first call: a gateway can be built (in tests,
     // before secrets load) without one, and the call then says what is missing.
     this.client = options.client ?? this.createClient();
@@ -104,7 +107,8 @@ export class OpenAIAdapter implements ProviderAdapter {
   private createClient(): OpenAI | undefined {
     const apiKey = readApiKey(this.options.apiKey, [API_KEY_VARIABLE]);
     if (!apiKey) return undefined;
-    return new OpenAI({
+    const { OpenAI: Client } = loadPeer<typeof import("openai")>("openai", "modelgate/openai");
+    return new Client({
       apiKey,
       baseURL: this.options.baseURL,
       defaultHeaders: this.options.headers,

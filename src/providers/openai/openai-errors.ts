@@ -1,4 +1,4 @@
-import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError, OpenAIError } from "openai";
+import type { APIError } from "openai";
 import { GatewayError, ProviderError, isRetryableStatus } from "../../core/errors.js";
 import { safeCause, scrubSecrets } from "../../core/scrub-secrets.js";
 import { parseRetryAfter } from "../../providers/shared/retry-after.js";
@@ -45,13 +45,13 @@ export function fromOpenAIError(error: unknown, context: OpenAIErrorContext): Ga
   const { provider } = context;
   const label = providerLabel(provider);
   if (error instanceof GatewayError) return error;
-  if (context.signal?.aborted || isSdkError(error, APIUserAbortError)) {
+  if (context.signal?.aborted || isSdkError(error, "APIUserAbortError")) {
     return new ProviderError(`${label} request aborted`, { provider, retryable: false, type: "aborted" });
   }
-  if (isSdkError(error, APIConnectionTimeoutError)) {
+  if (isSdkError(error, "APIConnectionTimeoutError")) {
     return new ProviderError(`${label} request timed out`, { provider, retryable: true, type: "timeout" });
   }
-  if (isSdkError(error, APIConnectionError)) {
+  if (isSdkError(error, "APIConnectionError")) {
     return new ProviderError(`${label} connection error: ${scrubSecrets(deepestMessage(error), context.secrets)}`, {
       provider,
       retryable: true,
@@ -59,8 +59,8 @@ export function fromOpenAIError(error: unknown, context: OpenAIErrorContext): Ga
       cause: safeCause(error.cause, context.secrets),
     });
   }
-  if (isSdkError(error, APIError)) return fromApiError(error, context, label);
-  if (isSdkError(error, OpenAIError)) {
+  if (isSdkError<APIError>(error, "APIError")) return fromApiError(error, context, label);
+  if (isSdkError(error, "OpenAIError")) {
     // The SDK refusing to send (bad client options): the same on every try.
     return new ProviderError(`${label} client error: ${scrubSecrets(error.message, context.secrets)}`, {
       provider,

@@ -1,14 +1,14 @@
 /**
- * `instanceof`, or the same class name up the prototype chain: a `client` built from another
- * copy of the SDK (the ESM and CJS builds of a dual package, a nested install) throws classes
- * the adapter did not import, and a plain `instanceof` would miss them.
+ * `instanceof` cannot be trusted across copies of an SDK: a `client` built from the SDK's ESM
+ * build throws classes other than those of the CommonJS build modelgate loads (load-peer.ts),
+ * and a nested install has its own. So an SDK error is recognised by its class name anywhere
+ * up its prototype chain. The type parameter is the SDK class, for narrowing.
  */
-export function isSdkError<T extends abstract new (...args: never[]) => Error>(error: unknown, type: T): error is InstanceType<T> {
-  if (error instanceof type) return true;
+export function isSdkError<T extends Error>(error: unknown, className: string): error is T {
   if (!(error instanceof Error)) return false;
   let prototype: unknown = Object.getPrototypeOf(error);
   for (let depth = 0; depth < 8 && typeof prototype === "object" && prototype !== null; depth++) {
-    if ((prototype.constructor as { name?: unknown } | undefined)?.name === type.name) return true;
+    if ((prototype as { constructor?: { name?: unknown } }).constructor?.name === className) return true;
     prototype = Object.getPrototypeOf(prototype);
   }
   return false;
