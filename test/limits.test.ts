@@ -258,10 +258,11 @@ describe("queue mode", () => {
     controller.abort();
     await expect(aborted).rejects.toBeInstanceOf(AbortError);
     await next;
-    // ~108 ms for its own tokens, not ~616 behind the aborted call.
+    // ~108 ms for its own tokens, not ~616 behind the aborted call. Bounds far from both, since
+    // timers may fire a millisecond early and a loaded machine runs them late.
     const elapsed = performance.now() - started;
-    expect(elapsed).toBeGreaterThanOrEqual(80);
-    expect(elapsed).toBeLessThan(450);
+    expect(elapsed).toBeGreaterThanOrEqual(50);
+    expect(elapsed).toBeLessThan(580);
     await gateway.close();
   });
 });
