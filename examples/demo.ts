@@ -45,7 +45,7 @@ gateway.on("cooldown", (event) => note(`cooldown: ${event.deployment} skipped fo
 const ask = (content: string) => ({ model: "smart", messages: [{ role: "user" as const, content }] });
 /** A call made for one end user of one team's virtual key, and what came of it. */
 const callAs = async (user: string, key: string, body: ChatBody & { stream?: false }): Promise<void> =>
-  show(await gateway.chat(body, { key, user }), { user, key });
+  show(await gateway.chat(body, { key, user }), { user, key, asked: lastUserText(body) });
 
 step("1. A plain call: served by the primary deployment");
 await callAs("alice", "team-search", ask("What is modelgate?"));
@@ -136,11 +136,18 @@ function note(line: string): void {
   console.log(`   · ${line}`);
 }
 
-/** `who`: the user and key the call was made for, when it had them. */
-function show(res: GatewayChatResponse, who?: { user: string; key: string }): void {
+/** The last user message of a request, as the person typed it. */
+function lastUserText(body: ChatBody): string {
+  const last = [...body.messages].reverse().find((message) => message.role === "user");
+  return typeof last?.content === "string" ? last.content : "";
+}
+
+/** `who`: the user and key the call was made for, and what they asked, when it had them. */
+function show(res: GatewayChatResponse, who?: { user: string; key: string; asked: string }): void {
   const g = res.gateway;
   const attempts = g.attempts.map((a) => `${a.deployment}${a.status ? ` ${a.status}` : a.errorCode ? ` ${a.errorCode}` : " ok"}`).join(" -> ");
-  note(`${who ? `${who.user} (${who.key}) got` : "answer"}: ${JSON.stringify(res.choices[0]?.message.content)}`);
+  if (who) note(`${who.user} (${who.key}) asked ${JSON.stringify(who.asked)}`);
+  note(`${who ? "got" : "answer"}: ${JSON.stringify(res.choices[0]?.message.content)}`);
   if (g.cache === "exact" || g.cache === "semantic") {
     note(`${g.cache} cache hit in ${g.latencyMs.toFixed(1)} ms: cost ${usd(g.costUsd)}, saved ${usd(g.savedUsd)} (what ${g.deployment} charged for it)`);
     return;
