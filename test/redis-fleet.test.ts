@@ -13,8 +13,11 @@ import { startRedisServer, type RedisServer } from "./fakes/redis-server.js";
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const RPM = 20;
 const BUDGET_USD = 0.3;
-/** $1,000 per 1M tokens: $0.001 a token, so a call of 10 + 10 tokens costs $0.02. */
-const PRICE = { input: 1_000, output: 1_000 };
+/**
+ * Output at $2,000 per 1M tokens, input free: a call's 10 output tokens cost $0.02, exactly its
+ * reservation (max_tokens 10), whatever the prompt's upper bound.
+ */
+const PRICE = { input: 0, output: 2_000 };
 
 const fleetConfig: Omit<GatewayConfig, "providers" | "store"> = {
   models: { m: "mock/m", smart: { deployments: ["flaky/m", "good/m"], strategy: "ordered" } },
