@@ -155,6 +155,26 @@ describe("the link to Redis", () => {
   });
 });
 
+describe("stats", () => {
+  it("gateway.stats().store reports the link and its settlement backlog", async () => {
+    const { createGateway } = await import("../src/index.js");
+    const { mockProvider } = await import("../src/testing.js");
+    const store = redisStore({ url: server.url }, { prefix: `stats:${randomUUID()}:` });
+    const gateway = createGateway({
+      providers: { p: mockProvider({ usage: { completion_tokens: 10 } }) },
+      prices: { x: { input: 0, output: 1 } },
+      keys: { app: { budget: { usd: 1, period: "day" } } },
+      store,
+    });
+    try {
+      await gateway.chat({ model: "p/x", messages: [{ role: "user", content: "hi" }], max_tokens: 10 }, { key: "app" });
+      expect(gateway.stats().store).toEqual({ state: "up", pendingSettlements: 0, foldedSettlements: 0 });
+    } finally {
+      await gateway.close();
+    }
+  });
+});
+
 describe("a busy start", () => {
   it("waits for the first connection rather than failing (closed) or counting alone from zero (open)", async () => {
     const prefix = `busy:${randomUUID()}:`;
