@@ -7,18 +7,19 @@
  * set of its holds scored by expiry. Amounts are whole nanodollars kept as integers by
  * HINCRBY on decimal strings from the caller, so sums never drift and never pass through a
  * Lua number that Redis would print with 14 digits. Expired holds are swept (a bounded number
- * per call) before a counter is read; a settled hold leaves a tombstone `"s"` until its expiry,
- * so a settlement sent twice (a replay after a timeout that did reach the server) counts once
- * (within `TOMBSTONE_MS`).
+ * per call) before a counter is read. A settled or cancelled reservation leaves a tombstone
+ * `"s"` for `TOMBSTONE_MS`, whether a hold was there or not, so a settlement that arrives twice
+ * (run late by a stalled server, then replayed) counts once, and a reservation run after its
+ * cancellation holds nothing.
  *
  * Expiry instants are the server's clock plus lifetimes the caller computed from its own `now`,
  * so no two clocks are ever compared.
  */
 
 /**
- * How long a tombstone outlives its settlement (at most; never past the hold's own expiry):
- * long enough for the replays that follow a timeout (they back off up to 5 s), short enough
- * that a busy fleet's tombstones stay a few MB.
+ * How long a tombstone outlives its settlement: long enough for the replays that follow a
+ * timeout (they start as soon as the link works again), short enough that a busy fleet's
+ * tombstones stay a few MB.
  */
 const TOMBSTONE_MS = 120_000;
 
