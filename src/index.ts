@@ -47,6 +47,7 @@ export {
   ModelNotAllowedError,
   RateLimitError,
   BudgetExceededError,
+  UnpricedModelError,
   ProviderError,
   AllDeploymentsFailedError,
   TimeoutError,

@@ -19,8 +19,11 @@ const ask = (model = "p/x", extra: Partial<ChatBody> = {}): Omit<ChatBody, "stre
   ...extra,
 });
 
-/** $1 per 1M tokens in and out: a call costs its tokens in micro-dollars. */
-const prices = { x: { input: 1, output: 1 } };
+/**
+ * Output at $1 per 1M tokens, input free: a call costs its output tokens in micro-dollars, so
+ * its reservation (the prompt at its upper bound, the output at `max_tokens`) equals its cost.
+ */
+const prices = { x: { input: 0, output: 1 } };
 
 /** A Wednesday noon, UTC. */
 const T0 = Date.UTC(2025, 5, 4, 12, 0, 0);
@@ -124,12 +127,9 @@ describe("budget reservations", () => {
     expect(() => createGateway({ providers: config.providers, models: config.models })).not.toThrow();
   });
 
-  it("reserves nothing for a model without a price, and records its cost as 0", async () => {
+  it("refuses a model without a price rather than reserving nothing for it", async () => {
     const gateway = createGateway({ providers: { p: mockProvider() }, keys: { app: { budget: { usd: 0.000001, period: "day" } } } });
-    for (let i = 0; i < 5; i++) {
-      const res = await gateway.chat(ask("p/unpriced"), { key: "app" });
-      expect(res.gateway.costUsd).toBe(0);
-    }
+    await expect(gateway.chat(ask("p/unpriced"), { key: "app" })).rejects.toMatchObject({ code: "model_unpriced" });
     await gateway.close();
   });
 });

@@ -142,8 +142,11 @@ describe("estimateMaxCostUsd", () => {
 
   it("is never below the cost of a call that stays within it", () => {
     const reserved = estimateMaxCostUsd(25_100, 800, sonnet45);
-    expect(reserved).toBe(0.0873);
+    // Every prompt token at the cache-write price ($3.75/M, dearer than input): 0.094125 + 0.012.
+    expect(reserved).toBe(0.106125);
     expect(reserved).toBeGreaterThanOrEqual(computeCostUsd(usage(25_100, 800, { cached: 20_000, written: 5_000 }), sonnet45));
+    // A prompt written to the cache whole costs the most; input-price reservations missed it.
+    expect(reserved).toBeGreaterThanOrEqual(computeCostUsd(usage(25_100, 800, { written: 25_100 }), sonnet45));
   });
 
   it("treats bad counts as 0", () => {

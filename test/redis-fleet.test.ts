@@ -14,8 +14,11 @@ import { requireBinary } from "./fakes/require-binary.js";
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const RPM = 20;
 const BUDGET_USD = 0.3;
-/** $1,000 per 1M tokens: $0.001 a token, so a call of 10 + 10 tokens costs $0.02. */
-const PRICE = { input: 1_000, output: 1_000 };
+/**
+ * Output at $2,000 per 1M tokens, input free: a call's 10 output tokens cost $0.02, exactly its
+ * reservation (max_tokens 10), whatever the prompt's upper bound.
+ */
+const PRICE = { input: 0, output: 2_000 };
 
 const fleetConfig: Omit<GatewayConfig, "providers" | "store"> = {
   models: { m: "mock/m", smart: { deployments: ["flaky/m", "good/m"], strategy: "ordered" } },
@@ -35,7 +38,7 @@ function processSpec(name: string, url: string, prefix: string, onError: "open" 
     // A loaded machine can take longer than the 100 ms default for a round trip to a live
     // Redis; the store would then count locally, as if Redis were down, which these tests do
     // not mean to test. A stopped Redis still fails at once (no offline queue).
-    commandTimeoutMs: 5_000,
+    storeOptions: { commandTimeoutMs: 5_000 },
     providers: {
       mock: { reply: `answer from ${name}` },
       flaky: { reply: `flaky ${name}`, failStatus: flakyFails ? 503 : undefined },

@@ -5,8 +5,8 @@ import { declaredDeployments, type RouteTable } from "../core/route.js";
  * Budgets can only limit what has a price. With any budget configured, a declared deployment
  * whose model neither the catalog nor `prices` can price would be free under every budget, so
  * it is a config error with the fix in the message; a free local model says so with
- * `{ input: 0, output: 0 }`. (An undeclared `provider/model` name used at run time still costs
- * 0 with `estimated: true` in the ledger: declare it to have it checked here.)
+ * `{ input: 0, output: 0 }`. (An undeclared `provider/model` name used at run time is refused
+ * per call, `UnpricedModelError`, when a budget applies to it.)
  */
 export function checkBudgetPrices(
   budgetsConfigured: boolean,

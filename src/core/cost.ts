@@ -113,8 +113,9 @@ export function computeCostUsd(usage: Usage, price: Price): number {
 }
 
 /**
- * The most a call can cost before it runs, for budget reservations: every prompt token uncached
- * at `input`, and `maxOutputTokens` at `output`. Bad counts count as 0.
+ * The most a call can cost before it runs, for budget reservations: every prompt token at the
+ * dearest input price (`input`, or `cacheWrite` / `cachedInput` when dearer: Anthropic bills a
+ * cache write at 1.25x input), and `maxOutputTokens` at `output`. Bad counts count as 0.
  *
  * @example
  * estimateMaxCostUsd(1_000, 4_096, { input: 2.5, output: 10 }); // 0.04346
@@ -122,7 +123,12 @@ export function computeCostUsd(usage: Usage, price: Price): number {
 export function estimateMaxCostUsd(promptTokens: number, maxOutputTokens: number, price: Price): number {
   const repairs: Repairs = { sane: true };
   const picodollars =
-    tokenCount(promptTokens, repairs, false) * picodollarsPerToken(price.input, 0, repairs) +
+    tokenCount(promptTokens, repairs, false) *
+      Math.max(
+        picodollarsPerToken(price.input, 0, repairs),
+        picodollarsPerToken(price.cacheWrite, 0, repairs),
+        picodollarsPerToken(price.cachedInput, 0, repairs),
+      ) +
     tokenCount(maxOutputTokens, repairs, false) * picodollarsPerToken(price.output, 0, repairs);
   return toUsd(picodollars);
 }

@@ -17,6 +17,7 @@ export type GatewayErrorCode =
   | "model_not_allowed"
   | "rate_limited"
   | "budget_exceeded"
+  | "model_unpriced"
   | "provider_error"
   | "all_failed"
   | "timeout"
@@ -89,6 +90,32 @@ export class BudgetExceededError extends GatewayError {
     detail: string,
   ) {
     super(`Budget exceeded for ${scope} ${detail}: limit $${limitUsd}, spent $${spentUsd.toFixed(6)}`);
+  }
+}
+
+/**
+ * A budget is in force for the call, but a deployment it could reach has no price (neither the
+ * model catalog nor `prices` knows it), so its cost could not be held against the budget.
+ * Refused before any provider is asked. Price it in the config (`prices: { "<model>": { input,
+ * output } }`, USD per 1M tokens; `{ input: 0, output: 0 }` for a free local model).
+ */
+export class UnpricedModelError extends GatewayError {
+  readonly code = "model_unpriced" as const;
+  override readonly name = "UnpricedModelError";
+  constructor(
+    /** The `provider/model` ids without a price. */
+    readonly deployments: readonly string[],
+  ) {
+    const shown = deployments.slice(0, 5).map((id) => `'${id.length > 200 ? `${id.slice(0, 200)}...` : id}'`);
+    const models = deployments.slice(0, 5).map((id) => {
+      const model = id.slice(id.indexOf("/") + 1);
+      return `"${model.length > 200 ? `${model.slice(0, 200)}...` : model}": { input, output }`;
+    });
+    super(
+      `A budget applies to this call but ${shown.join(", ")}${deployments.length > 5 ? ` and ${deployments.length - 5} more` : ""} ` +
+        `has no price, so its cost cannot be held against the budget: add prices: { ${models.join(", ")} } ` +
+        `to the gateway config (USD per 1M tokens; { input: 0, output: 0 } for a free local model)`,
+    );
   }
 }
 

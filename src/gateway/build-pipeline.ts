@@ -20,6 +20,7 @@ import { createRouter } from "../routing/router.js";
 import type { SpendReporter } from "../spend/spend-ledger.js";
 import { createSpend } from "../spend/spend-middleware.js";
 import { memoryStore } from "../stores/memory-store.js";
+import type { StoreStats } from "../stores/store.js";
 import { createAttemptTelemetry } from "../telemetry/attempt-telemetry.js";
 import { createTelemetryMiddleware } from "../telemetry/call-telemetry.js";
 import { GatewayTelemetry } from "../telemetry/gateway-telemetry.js";
@@ -30,6 +31,8 @@ import { createLimitStack } from "./limit-stack.js";
 export interface GatewayStats {
   /** Hits, misses, bytes and evictions per cache tier, and calls de-duplicated in flight. */
   cache?: CacheStats;
+  /** The state store's own counts, when it keeps any (redisStore: `state`, `pendingSettlements`, `foldedSettlements`). */
+  store?: StoreStats;
 }
 
 /** The validated config, as `gatewayConfigSchema` parses it. */
@@ -144,6 +147,7 @@ export function buildPipeline(settings: GatewaySettings, table: RouteTable): Pip
     stats() {
       const stats: GatewayStats = {};
       if (cache) stats.cache = cache.stats();
+      if (store.stats) stats.store = store.stats();
       return stats;
     },
     abort(reason) {

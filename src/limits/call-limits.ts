@@ -1,12 +1,13 @@
 import { requestedMaxTokens } from "../core/chat-request.js";
 import type { Deployment, Route, RouteTable } from "../core/route.js";
 import { estimateMaxCostUsd } from "../core/cost.js";
-import { BudgetExceededError } from "../core/errors.js";
+import { BudgetExceededError, UnpricedModelError } from "../core/errors.js";
 import type { GatewayEvents } from "../core/events.js";
 import { BudgetGuard, type BudgetHold, type BudgetScope } from "./budget-guard.js";
 import type { BudgetConfig, LimitConfig } from "./limits-schema.js";
 import type { OpenAITokenizer } from "./openai-tokenizer.js";
 import { RateLimiter, type LimitDraw } from "./rate-limiter.js";
+import { promptTokenBound, promptTokensOn } from "./prompt-token-bound.js";
 import { reachableDeployments } from "./reachable-deployments.js";
 import { reportLimit } from "./report-limit.js";
 import { DEFAULT_MAX_OUTPUT_TOKENS, promptTokensForLimit } from "../core/token-estimate.js";
@@ -51,6 +52,8 @@ interface Reach {
   readonly maxOutputTokens: number;
   /** The first deployment's model: it picks the tokenizer. */
   readonly primaryModel: string;
+  /** Ids of the deployments without a price: a budget cannot hold their cost. */
+  readonly unpriced: readonly string[];
 }
 
 /**
@@ -78,9 +81,11 @@ function hasCaps(config: LimitConfig): boolean {
  * The TPM draw is the prompt (OpenAI's tokenizer for OpenAI models when loaded, else the
  * estimate) plus the most output the call may produce: `max_completion_tokens` / `max_tokens`,
  * else the largest catalog output cap among the deployments it can reach, else 4,096.
- * The budget reservation is the worst cost among those deployments (prompt at the input price,
- * that output at the output price); deployments without a known price reserve nothing and
- * cost 0 (recorded as estimated).
+ * The budget reservation is the worst cost among those deployments: the prompt at an upper
+ * bound of what the provider can bill (UTF-8 bytes, images at their provider's ceiling) at the
+ * dearest input price, that output at the output price. With a budget in force, a call that
+ * could reach a deployment without a price is refused (`UnpricedModelError`) before anything
+ * is taken or sent.
  */
 export function createLimits(options: LimitsOptions): Middleware<CallContext> {
   const { table, events, tokenizer } = options;
@@ -106,7 +111,12 @@ export function createLimits(options: LimitsOptions): Middleware<CallContext> {
       for (const deployment of deployments) {
         maxOutputTokens = Math.max(maxOutputTokens, deployment.maxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS);
       }
-      reach = { deployments, maxOutputTokens: maxOutputTokens || DEFAULT_MAX_OUTPUT_TOKENS, primaryModel: route.deployments[0]?.model ?? "" };
+      reach = {
+        deployments,
+        maxOutputTokens: maxOutputTokens || DEFAULT_MAX_OUTPUT_TOKENS,
+        primaryModel: route.deployments[0]?.model ?? "",
+        unpriced: deployments.filter((deployment) => !deployment.price).map((deployment) => deployment.id),
+      };
       reaches.set(route, reach);
     }
     return reach;
@@ -124,12 +134,14 @@ export function createLimits(options: LimitsOptions): Middleware<CallContext> {
     let worstCaseUsd = 0;
     if (usesTokens || usesBudget) {
       const reach = reachOf(ctx.route);
+      // Refused before anything is taken or sent: a budget cannot limit what it cannot price.
+      if (usesBudget && reach.unpriced.length > 0) throw new UnpricedModelError(reach.unpriced);
       const countText = usesTokens ? tokenizer.counterFor(reach.primaryModel) : undefined;
       const tightestTpm = Math.min(keyPlan?.tpm ?? Number.POSITIVE_INFINITY, forUser?.tpm ?? Number.POSITIVE_INFINITY);
       const prompt = (ctx.promptTokenEstimate ??= promptTokensForLimit(ctx.request, countText, tightestTpm));
       const requested = requestedMaxTokens(ctx.request);
       reservedTokens = prompt + (requested ?? reach.maxOutputTokens);
-      if (usesBudget) worstCaseUsd = worstCase(reach.deployments, prompt, requested);
+      if (usesBudget) worstCaseUsd = worstCase(reach.deployments, ctx.request, requested);
     }
 
     const draws: LimitDraw[] = [];
@@ -204,13 +216,18 @@ function tpmDraw(plan: ScopePlan, id: string, scope: "key" | "user", label: stri
   return { key: `tpm:${id}`, amount: tokens, capacity: plan.tpm, refillPerMs: plan.tpm / 60_000, scope, kind: "tpm", label: `${label} TPM limit ${plan.tpm}` };
 }
 
-/** The most the call can cost on any deployment it can reach; unpriced deployments count 0. */
-function worstCase(deployments: readonly Deployment[], promptTokens: number, requested: number | undefined): number {
+/**
+ * The most the call can cost on any deployment it can reach: the prompt at its bound (never
+ * the estimate, see `promptTokenBound`), the output at what the call may produce there.
+ * Every deployment has a price here (the caller refused the call otherwise).
+ */
+function worstCase(deployments: readonly Deployment[], request: CallContext["request"], requested: number | undefined): number {
+  const bound = promptTokenBound(request);
   let worst = 0;
   for (const deployment of deployments) {
     if (!deployment.price) continue;
     const output = requested ?? deployment.maxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS;
-    worst = Math.max(worst, estimateMaxCostUsd(promptTokens, output, deployment.price));
+    worst = Math.max(worst, estimateMaxCostUsd(promptTokensOn(bound, deployment), output, deployment.price));
   }
   return worst;
 }

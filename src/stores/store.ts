@@ -40,7 +40,12 @@ export interface StateStore {
   settleBudget(reservationId: string, counters: readonly BudgetCounter[], actualUsd: number, now: number): Promise<void>;
   /** Releases timers and connections. */
   close(): Promise<void>;
+  /** Optional counts for `gateway.stats().store` (redisStore: link state, settlements waiting or folded). */
+  stats?(): StoreStats;
 }
+
+/** What a store reports of itself in `gateway.stats().store`. */
+export type StoreStats = Readonly<Record<string, number | string>>;
 
 /** One token bucket touched by an operation, with its shape (the store keeps only levels). */
 export interface TokenDraw {

@@ -4,7 +4,7 @@
  * errors travel as `{ code, name, message }`.
  */
 import { createGateway, GatewayError, type Gateway, type GatewayConfig } from "../../src/index.js";
-import { redisStore } from "../../src/redis.js";
+import { redisStore, type RedisStore } from "../../src/redis.js";
 import { mockProvider, type MockProvider } from "../../src/testing.js";
 
 /** How the parent describes this process's gateway. */
@@ -13,10 +13,10 @@ export interface FleetStart {
   url: string;
   prefix: string;
   onError: "open" | "closed";
-  /** The store's `commandTimeoutMs` (its default when left out). */
-  commandTimeoutMs?: number;
-  /** Mock providers by name: what each answers, and whether it fails every call with `failStatus`. */
-  providers: Record<string, { reply: string; failStatus?: number }>;
+  /** Mock providers by name: what each answers, whether it fails every call with `failStatus`, how long it takes. */
+  providers: Record<string, { reply: string; failStatus?: number; latencyMs?: number }>;
+  /** Options of `redisStore` beyond prefix and onError. */
+  storeOptions?: { commandTimeoutMs?: number; pauseAfterFailureMs?: number; firstConnectTimeoutMs?: number };
   /** The rest of the gateway config (models, keys, users, cache, cooldown, prices, retry). */
   config: Omit<GatewayConfig, "providers" | "store">;
 }
@@ -28,7 +28,7 @@ export interface FleetChat {
 }
 
 export interface FleetQuery {
-  type: "health" | "calls" | "close";
+  type: "health" | "calls" | "stats" | "close";
   id: number;
 }
 
@@ -43,9 +43,12 @@ export interface FleetOutcome {
   costUsd?: number;
   code?: string;
   message?: string;
+  /** How long the call took, in ms. */
+  ms: number;
 }
 
 let gateway: Gateway | undefined;
+let store: RedisStore | undefined;
 const mocks: Record<string, MockProvider> = {};
 
 function reply(message: object): void {
@@ -53,6 +56,8 @@ function reply(message: object): void {
 }
 
 async function chatOnce(request: FleetChat["requests"][number]): Promise<FleetOutcome> {
+  const started = performance.now();
+  const ms = (): number => performance.now() - started;
   try {
     const response = await gateway!.chat(
       { model: request.model, messages: [{ role: "user", content: request.content }], max_tokens: request.maxTokens ?? 10 },
@@ -64,10 +69,11 @@ async function chatOnce(request: FleetChat["requests"][number]): Promise<FleetOu
       cache: response.gateway.cache,
       deployment: response.gateway.deployment,
       costUsd: response.gateway.costUsd,
+      ms: ms(),
     };
   } catch (error) {
     const code = error instanceof GatewayError ? error.code : "unexpected";
-    return { ok: false, code, message: error instanceof Error ? error.message.split("\n")[0] : String(error) };
+    return { ok: false, code, message: error instanceof Error ? error.message.split("\n")[0] : String(error), ms: ms() };
   }
 }
 
@@ -78,17 +84,11 @@ process.on("message", async (message: FleetMessage) => {
         name,
         reply: spec.reply,
         usage: { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20 },
+        latencyMs: spec.latencyMs,
         fail: spec.failStatus === undefined ? undefined : { status: spec.failStatus, times: Number.POSITIVE_INFINITY },
       });
     }
-    const store = redisStore(
-      { url: message.url },
-      {
-        prefix: message.prefix,
-        onError: message.onError,
-        ...(message.commandTimeoutMs !== undefined ? { commandTimeoutMs: message.commandTimeoutMs } : {}),
-      },
-    );
+    store = redisStore({ url: message.url }, { ...message.storeOptions, prefix: message.prefix, onError: message.onError });
     gateway = createGateway({ ...message.config, providers: mocks, store } as GatewayConfig);
     reply({ type: "started" });
     return;
@@ -100,6 +100,10 @@ process.on("message", async (message: FleetMessage) => {
   }
   if (message.type === "health") {
     reply({ id: message.id, health: gateway!.health() });
+    return;
+  }
+  if (message.type === "stats") {
+    reply({ id: message.id, stats: { pendingSettlements: store?.pendingSettlements ?? 0, ...store?.stats?.() } });
     return;
   }
   if (message.type === "calls") {

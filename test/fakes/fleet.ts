@@ -69,6 +69,11 @@ export class FleetProcess {
     return (await this.ask({ type: "health" })).health as DeploymentHealth[];
   }
 
+  /** The process's redisStore counts (`pendingSettlements`, ...). */
+  async stats(): Promise<Record<string, number | string>> {
+    return (await this.ask({ type: "stats" })).stats as Record<string, number | string>;
+  }
+
   async calls(): Promise<Record<string, number>> {
     return (await this.ask({ type: "calls" })).calls as Record<string, number>;
   }

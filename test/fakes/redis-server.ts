@@ -30,7 +30,7 @@ export interface RedisServer {
   /** SIGSTOP / SIGCONT: the server stalls with its connections open. */
   pause(): void;
   resume(): void;
-  /** Starts a new empty server on the same port. */
+  /** Starts a new server on the same port: empty, or (with `persist`) with every acknowledged write. */
   restart(): Promise<void>;
   /** Stops the server (SIGTERM) and removes its directory. */
   stop(): Promise<void>;
@@ -47,15 +47,20 @@ export function requireRedisServer(): void {
   }
 }
 
-export async function startRedisServer(): Promise<RedisServer> {
+export interface RedisServerOptions {
+  /** Append-only file, fsynced before each reply: a SIGKILL loses no acknowledged write (as an operator runs budgets). */
+  persist?: boolean;
+}
+
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   requireRedisServer();
   const directory = mkdtempSync(join(tmpdir(), "modelgate-redis-"));
   let lastError: unknown;
   for (let attempt = 0; attempt < START_TRIES; attempt++) {
     const port = await freePort();
     try {
-      const child = await launch(port, directory);
-      return handle(port, directory, child);
+      const child = await launch(port, directory, options);
+      return handle(port, directory, child, options);
     } catch (error) {
       lastError = error;
     }
@@ -64,7 +69,7 @@ export async function startRedisServer(): Promise<RedisServer> {
   throw lastError;
 }
 
-function handle(port: number, directory: string, first: ChildProcess): RedisServer {
+function handle(port: number, directory: string, first: ChildProcess, options: RedisServerOptions): RedisServer {
   let child: ChildProcess | undefined = first;
   const killOnExit = (): void => {
     child?.kill("SIGKILL");
@@ -93,7 +98,7 @@ function handle(port: number, directory: string, first: ChildProcess): RedisServ
     },
     async restart() {
       await end("SIGKILL");
-      child = await launch(port, directory);
+      child = await launch(port, directory, options);
     },
     async stop() {
       await end("SIGTERM");
@@ -103,10 +108,11 @@ function handle(port: number, directory: string, first: ChildProcess): RedisServ
   };
 }
 
-async function launch(port: number, directory: string): Promise<ChildProcess> {
+async function launch(port: number, directory: string, options: RedisServerOptions): Promise<ChildProcess> {
+  const persistence = options.persist ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"];
   const child = spawn(
     "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", directory, "--loglevel", "warning"],
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", ...persistence, "--dir", directory, "--loglevel", "warning"],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
   let stderr = "";

@@ -7,18 +7,19 @@
  * set of its holds scored by expiry. Amounts are whole nanodollars kept as integers by
  * HINCRBY on decimal strings from the caller, so sums never drift and never pass through a
  * Lua number that Redis would print with 14 digits. Expired holds are swept (a bounded number
- * per call) before a counter is read; a settled hold leaves a tombstone `"s"` until its expiry,
- * so a settlement sent twice (a replay after a timeout that did reach the server) counts once
- * (within `TOMBSTONE_MS`).
+ * per call) before a counter is read. A settled or cancelled reservation leaves a tombstone
+ * `"s"` for `TOMBSTONE_MS`, whether a hold was there or not, so a settlement that arrives twice
+ * (run late by a stalled server, then replayed) counts once, and a reservation run after its
+ * cancellation holds nothing.
  *
  * Expiry instants are the server's clock plus lifetimes the caller computed from its own `now`,
  * so no two clocks are ever compared.
  */
 
 /**
- * How long a tombstone outlives its settlement (at most; never past the hold's own expiry):
- * long enough for the replays that follow a timeout (they back off up to 5 s), short enough
- * that a busy fleet's tombstones stay a few MB.
+ * How long a tombstone outlives its settlement: long enough for the replays that follow a
+ * timeout (they start as soon as the link works again), short enough that a busy fleet's
+ * tombstones stay a few MB.
  */
 const TOMBSTONE_MS = 120_000;
 
@@ -67,6 +68,8 @@ for i = 1, counters do
   local counter, holds = KEYS[i * 2 - 1], KEYS[i * 2]
   sweep(counter, holds)
   local stored = redis.call("HMGET", counter, "spent", "reserved", "h:" .. id)
+  -- A tombstone ("s") means this reservation was settled or cancelled already (a command the
+  -- server ran late, after the caller gave up on it): it must not hold again.
   if not stored[3] then already = false end
   used[i] = tonumber(stored[1] or "0") + tonumber(stored[2] or "0")
   if blocking == -1 and used[i] + tonumber(amount) > tonumber(ARGV[2 + i * 2]) then blocking = i - 1 end
@@ -87,26 +90,34 @@ return reply
 `;
 
 /**
- * KEYS: counter hash, holds set, per counter. ARGV: reservation id, actual cost (nanodollars),
- * then per counter TTL ms ("-1": never expires). Ends the hold and adds the actual cost; a hold
- * that already lapsed adds the cost all the same; a tombstone (settled before) adds nothing.
+ * KEYS: counter hash, holds set, per counter. ARGV: per counter TTL ms ("-1": never expires),
+ * then pairs of (reservation id, actual cost in nanodollars). Settles a batch of calls in one
+ * round trip (the outbox replays thousands this way). Each id is applied exactly once: it ends
+ * the id's hold, adds its cost and leaves a tombstone `"s"` whether or not a hold was there (a
+ * hold taken locally during an outage, or one that lapsed); an id already tombstoned (a
+ * timed-out settlement the server ran after all, then replayed; a cancelled reservation) adds
+ * nothing. A cost of 0 is how a reservation Redis may still run late is cancelled: the
+ * tombstone makes that reservation a no-op. Returns the number of ids applied.
  */
 export const SETTLE_BUDGET = `${PRELUDE}
-local id = ARGV[1]
-local actual = ARGV[2]
-for i = 1, #KEYS / 2 do
+local counters = #KEYS / 2
+local applied = 0
+for i = 1, counters do
   local counter, holds = KEYS[i * 2 - 1], KEYS[i * 2]
-  local held = redis.call("HGET", counter, "h:" .. id)
-  if held ~= "s" then
-    if held then
-      decrease(counter, "reserved", held)
+  local added = 0
+  for j = counters + 1, #ARGV, 2 do
+    local id, actual = ARGV[j], ARGV[j + 1]
+    local held = redis.call("HGET", counter, "h:" .. id)
+    if held ~= "s" then
+      if held then decrease(counter, "reserved", held) end
       redis.call("HSET", counter, "h:" .. id, "s")
-      local expires_at = tonumber(redis.call("ZSCORE", holds, id))
-      if expires_at and expires_at > now + ${TOMBSTONE_MS} then redis.call("ZADD", holds, now + ${TOMBSTONE_MS}, id) end
+      redis.call("ZADD", holds, now + ${TOMBSTONE_MS}, id)
+      if actual ~= "0" then redis.call("HINCRBY", counter, "spent", actual) end
+      added = added + 1
     end
-    redis.call("HINCRBY", counter, "spent", actual)
-    keep_for(counter, holds, ARGV[2 + i])
   end
+  keep_for(counter, holds, ARGV[i])
+  if added > applied then applied = added end
 end
-return 1
+return applied
 `;

@@ -5,8 +5,14 @@ import type { Redis } from "ioredis";
 export type RedisLinkState = "up" | "down";
 
 export interface RedisLinkOptions {
-  /** Longest any caller waits on Redis, including for a first connection. */
+  /** Longest any caller waits on Redis for one command. */
   readonly commandTimeoutMs: number;
+  /**
+   * Longest calls wait for the first connection, before the failure policy may apply: a
+   * process that just started has no shared count yet, and counting alone from zero would
+   * let a fleet admit N times its limits.
+   */
+  readonly firstConnectTimeoutMs: number;
   /** After a failed command, how long commands are not tried (calls go to the failure policy at once). */
   readonly pauseAfterFailureMs: number;
   /** Told on every change between up and down, with the error that took the link down. */
@@ -53,9 +59,14 @@ export class RedisLink {
     }
   }
 
+  /** True when the connection is ready now, whatever the pause says (for the last delivery at close). */
+  get connected(): boolean {
+    return this.client.status === "ready";
+  }
+
   /**
    * True when a command may be sent now. Waits only before the connection was ever ready (a
-   * gateway's first calls right after start), and then at most `commandTimeoutMs`.
+   * gateway's first calls right after start), and then at most `firstConnectTimeoutMs`.
    */
   usable(): boolean | Promise<boolean> {
     if (performance.now() < this.pausedUntil) return false;
@@ -71,13 +82,15 @@ export class RedisLink {
   private async waitForFirstReady(): Promise<boolean> {
     const firstReady = this.firstReady!;
     let timer: ReturnType<typeof setTimeout> | undefined;
+    // Lag-aware like `withTimeout`: a start-up that kept the event loop busy must not count
+    // as Redis failing to connect while its "ready" waits to be read.
     const timedOut = new Promise<false>((resolve) => {
-      timer = setTimeout(() => resolve(false), this.options.commandTimeoutMs);
+      timer = setTimeout(() => setImmediate(() => resolve(false)), this.options.firstConnectTimeoutMs);
     });
     const ready = await Promise.race([firstReady.then(() => true), timedOut]);
     clearTimeout(timer);
     if (ready && this.client.status === "ready") return true;
-    this.failed(new Error(`Redis did not connect within ${this.options.commandTimeoutMs} ms`));
+    this.failed(new Error(`Redis did not connect within ${this.options.firstConnectTimeoutMs} ms`));
     return false;
   }
 
@@ -85,6 +98,8 @@ export class RedisLink {
   async run<T>(command: () => Promise<T>): Promise<T> {
     try {
       const result = await this.withTimeout(command());
+      // Redis answered: the pause after an earlier failure no longer applies.
+      this.pausedUntil = 0;
       if (this.state === "down") this.setState("up");
       return result;
     } catch (error) {

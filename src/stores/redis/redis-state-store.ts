@@ -1,11 +1,11 @@
 import { StoreUnavailableError } from "../../core/errors.js";
-import { Outbox } from "../../core/outbox.js";
 import type { BudgetCounter, BudgetResult, StateStore, TokenDraw, TokenResult } from "../store.js";
 import { RESERVE_BUDGET, SETTLE_BUDGET } from "./budget-scripts.js";
 import type { LocalFallback } from "./local-fallback.js";
 import { limitNanodollars, nanodollars, toUsd } from "./nanodollars.js";
 import type { RedisLink, ScriptRunner } from "./redis-link.js";
 import type { RedisKeys } from "./redis-keys.js";
+import { SettlementQueue } from "./settlement-queue.js";
 import { CONSUME_TOKENS, REFUND_TOKENS } from "./token-scripts.js";
 
 /** What happens to limits or budgets while Redis cannot be reached. */
@@ -16,35 +16,47 @@ export interface FailurePolicies {
   readonly budgets: FailurePolicy;
 }
 
-/** A settlement Redis did not take yet: retried until it does (bounded), so no cost is lost. */
-interface PendingSettlement {
-  readonly reservationId: string;
-  readonly counters: readonly BudgetCounter[];
-  readonly actualUsd: number;
-}
+/**
+ * (call, counter) settlements kept for Redis while it is down, by reservation id; past this,
+ * costs are folded into one total per counter (see `SettlementQueue`). About 100 bytes each.
+ */
+const MAX_PENDING_ENTRIES = 200_000;
+/** Backstop between replay attempts while Redis is down; a link that comes back replays at once. */
+const RETRY_MS = 250;
 
-/** Settlements kept for Redis while it is down; past this the oldest are dropped. */
-const MAX_PENDING_SETTLEMENTS = 10_000;
+/** What the store counts of its settlements, for `stats()`. */
+export type SettlementCounts = {
+  /** Settlements waiting for Redis (one per call and budget counter). */
+  readonly pendingSettlements: number;
+  /** Settlements that found the queue full: their cost was folded into a per-counter total (never lost), their hold left to lapse. */
+  readonly foldedSettlements: number;
+};
 
-/** The `StateStore` half of `redisStore`, with the count of settlements still waiting for Redis. */
+/** The `StateStore` half of `redisStore`, with its settlement backlog. */
 export interface RedisStateStore extends StateStore {
   /** Settlements waiting for Redis (for tests and stats). */
   readonly pendingSettlements: number;
+  counts(): SettlementCounts;
+  /** The link works again: replay what is waiting now, not at the next retry. */
+  replayNow(): void;
 }
 
 /**
  * Buckets and budget counters in Redis, one Lua script per operation. When Redis cannot be
  * reached, each concern follows its policy: `open` counts in this process (`LocalFallback`),
  * `closed` refuses with `StoreUnavailableError`. Settlements never fail a call: one Redis does
- * not take now is kept and retried with backoff, so every cost reaches the shared total once
- * Redis is back (at most once: a settled hold leaves a tombstone). A lost token refund is only
- * dropped: the bucket refills on its own within its window.
+ * not take now is kept (per counter, see `SettlementQueue`) and replayed as soon as the link
+ * works again, so every cost reaches the shared total once Redis is back, exactly once (the
+ * settle script is idempotent by reservation id). A reservation Redis may run after the call
+ * gave up on it is cancelled the same way. A lost token refund is only dropped: the bucket
+ * refills on its own within its window.
  */
 export function redisStateStore(
   link: RedisLink,
   keys: RedisKeys,
   policies: FailurePolicies,
   fallback: LocalFallback,
+  onFold: (counterKey: string) => void = () => undefined,
 ): RedisStateStore {
   const consumeScript: ScriptRunner = link.defineScript("consume_tokens", CONSUME_TOKENS);
   const refundScript: ScriptRunner = link.defineScript("refund_tokens", REFUND_TOKENS);
@@ -75,48 +87,69 @@ export function redisStateStore(
     return take ? fallback.local.consumeTokens(draws, now) : fallback.local.peekTokens(draws, now);
   }
 
-  async function settleInRedis(settlement: PendingSettlement): Promise<void> {
-    const now = Date.now();
-    // A counter past its expiry is gone from Redis; settling it would only recreate it.
-    const live = settlement.counters.filter((counter) => counter.expiresAt > now);
-    if (live.length === 0) return;
-    await link.run(() =>
-      settleScript(
-        live.length * 2,
-        ...counterKeys(live),
-        settlement.reservationId,
-        nanodollars(settlement.actualUsd, Math.round),
-        ...live.map((counter) => ttlOf(counter.expiresAt, now)),
-      ),
+  /** One Lua call: ends each id's hold on every counter and adds its cost, once per id. */
+  function settleInRedis(counters: readonly BudgetCounter[], pairs: readonly (readonly [string, string])[], now: number): Promise<unknown> {
+    return link.run(() =>
+      settleScript(counters.length * 2, ...counterKeys(counters), ...counters.map((counter) => ttlOf(counter.expiresAt, now)), ...pairs.flat()),
     );
   }
 
-  // Counted here: the outbox's own size leaves out a delivery in flight.
-  let queued = 0;
-  let delivered = 0;
-  const pending = new Outbox<PendingSettlement>({
-    maxPending: MAX_PENDING_SETTLEMENTS,
-    minRetryMs: 250,
-    maxRetryMs: 5_000,
-    batchSize: 100,
-    async deliver(settlements) {
-      if (!(await link.usable())) return 0;
-      for (let index = 0; index < settlements.length; index++) {
-        try {
-          await settleInRedis(settlements[index]!);
-          delivered++;
-        } catch {
-          return index;
-        }
+  const queue = new SettlementQueue(MAX_PENDING_ENTRIES, onFold);
+  let replaying: Promise<void> | undefined;
+  let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  let closed = false;
+  const inFlight = new Set<Promise<void>>();
+
+  /**
+   * Sends the backlog, batch by batch, until it is empty or Redis fails; then tries again after
+   * `RETRY_MS` (or as soon as the link is seen working). `force` (at close) ignores the pause
+   * after a failure: the last chance to deliver should not be skipped because of an old error.
+   */
+  async function replay(force: boolean): Promise<void> {
+    for (;;) {
+      const batch = queue.next(Date.now());
+      if (!batch) return;
+      const usable = force ? link.connected : await link.usable();
+      if (!usable) break;
+      try {
+        await settleInRedis([batch.counter], batch.pairs, Date.now());
+        queue.delivered(batch);
+      } catch {
+        break;
       }
-      return settlements.length;
-    },
-  });
+    }
+    if (!closed && !retryTimer) {
+      retryTimer = setTimeout(() => {
+        retryTimer = undefined;
+        replayNow();
+      }, RETRY_MS);
+      // A retry must not keep the process alive on its own.
+      retryTimer.unref?.();
+    }
+  }
+
+  function replayNow(): void {
+    if (replaying || queue.isEmpty) return;
+    replaying = replay(false).finally(() => {
+      replaying = undefined;
+    });
+  }
+
+  /** Keeps a settlement for Redis (a cost of "0" cancels a reservation Redis may still run). */
+  function keep(reservationId: string, counters: readonly BudgetCounter[], nano: string): void {
+    queue.add(reservationId, counters, nano);
+    replayNow();
+  }
 
   return {
     get pendingSettlements() {
-      return queued - delivered - pending.dropped;
+      return queue.counts.pending;
     },
+    counts() {
+      const { pending, folded } = queue.counts;
+      return { pendingSettlements: pending, foldedSettlements: folded };
+    },
+    replayNow,
     consumeTokens(draws, now) {
       return drawTokens(draws, true, now);
     },
@@ -137,8 +170,12 @@ export function redisStateStore(
     },
     async reserveBudget(reservation, counters, now) {
       if (counters.length === 0) return { ok: true, blocking: -1, spentUsd: [] };
+      // True once the command may have reached Redis: if no answer comes, Redis may still run
+      // it later (a stalled server resumes), and a call refused here must not hold there then.
+      let sent = false;
       if (await link.usable()) {
         try {
+          sent = true;
           const reply = await link.run(() =>
             reserveScript(
               counters.length * 2,
@@ -156,30 +193,54 @@ export function redisStateStore(
           // The link is down now; the policy below decides.
         }
       }
-      if (policies.budgets === "closed") throw new StoreUnavailableError("budgets", link.lastError);
-      return fallback.reserve(reservation, counters, now);
+      if (policies.budgets === "closed") {
+        if (sent) keep(reservation.id, counters, "0");
+        throw new StoreUnavailableError("budgets", link.lastError);
+      }
+      const local = await fallback.reserve(reservation, counters, now);
+      // Admitted locally: its settlement (same id) ends a late Redis hold too. Refused: cancel it.
+      if (sent && !local.ok) keep(reservation.id, counters, "0");
+      return local;
     },
-    async settleBudget(reservationId, counters, actualUsd, now) {
+    settleBudget(reservationId, counters, actualUsd, now) {
+      // Tracked so close() waits for a settlement still in flight before its last replay.
+      const settling = settle(reservationId, counters, actualUsd, now);
+      inFlight.add(settling);
+      void settling.finally(() => inFlight.delete(settling)).catch(() => undefined);
+      return settling;
+    },
+    async close() {
+      // Delivers what is waiting, ignoring the pause after an old failure; what Redis still
+      // does not take (it is down) is lost with the process, and its holds lapse.
+      closed = true;
+      if (retryTimer) clearTimeout(retryTimer);
+      retryTimer = undefined;
+      await Promise.allSettled([...inFlight]);
+      await replaying;
+      await replay(true);
+      await fallback.local.close();
+    },
+  };
+
+  async function settle(reservationId: string, counters: readonly BudgetCounter[], actualUsd: number, now: number): Promise<void> {
       if (fallback.takeLocalHold(reservationId)) await fallback.local.settleBudget(reservationId, counters, actualUsd, now);
       // Every cost reaches the shared total, now or when Redis is back, held there or locally.
-      const settlement: PendingSettlement = { reservationId, counters, actualUsd };
-      if (queued - delivered - pending.dropped === 0 && (await link.usable())) {
+      // The script is idempotent by id, so a settlement that timed out here but ran there, and
+      // is then replayed, counts once.
+      const wallNow = Date.now();
+      const live = counters.filter((counter) => counter.expiresAt > wallNow);
+      if (live.length === 0) return;
+      const nano = nanodollars(actualUsd, Math.round);
+      if (await link.usable()) {
         try {
-          await settleInRedis(settlement);
+          await settleInRedis(live, [[reservationId, nano]], wallNow);
           return;
         } catch {
           // Kept for later, below.
         }
       }
-      queued++;
-      pending.push(settlement);
-    },
-    async close() {
-      // One last delivery of what is waiting; what Redis still does not take is lost.
-      await pending.close();
-      await fallback.local.close();
-    },
-  };
+      keep(reservationId, live, nano);
+  }
 }
 
 /** A key's TTL for Redis, in ms from `now`; "-1" for a counter that never expires. */

@@ -34,12 +34,23 @@ export interface RedisStoreOptions {
   onError?: FailurePolicy | { limits?: FailurePolicy; budgets?: FailurePolicy };
   /** Longest a call waits on Redis for one command, in ms (default 100). */
   commandTimeoutMs?: number;
+  /**
+   * Longest calls wait for the first connection after start, in ms (default 5,000): until
+   * then the process has no shared count, and the failure policy would count from zero.
+   */
+  firstConnectTimeoutMs?: number;
   /** After a failed command, how long Redis is not asked (the policy applies at once), in ms (default 1,000). */
   pauseAfterFailureMs?: number;
   /** Answers larger than this are not stored in Redis, in bytes (default 1 MiB). */
   maxCacheValueBytes?: number;
   /** Told when Redis becomes unreachable (with the error) and when it is back: log or alert on it. */
   onStateChange?: (state: RedisLinkState, error?: unknown) => void;
+  /**
+   * Told when a budget settlement finds the backlog kept for Redis full (200,000 entries, after
+   * a long outage under load): its cost is folded into its counter's total, never dropped, but
+   * its hold is left to lapse. Counted in `stats().foldedSettlements`.
+   */
+  onOverflow?: (info: { counter: string }) => void;
 }
 
 /** Defaults, in one place so README and code agree. */
@@ -47,6 +58,7 @@ export const REDIS_STORE_DEFAULTS = {
   prefix: "modelgate:",
   onError: "open",
   commandTimeoutMs: 100,
+  firstConnectTimeoutMs: 5_000,
   pauseAfterFailureMs: 1_000,
   maxCacheValueBytes: 2 ** 20,
   connectTimeoutMs: 2_000,
@@ -75,8 +87,10 @@ export const redisStoreOptionsSchema = z
     prefix: z.string().min(1).max(200).optional(),
     onError: z.union([policy, z.object({ limits: policy.optional(), budgets: policy.optional() }).strict()]).optional(),
     commandTimeoutMs: positiveInt.max(60_000).optional(),
+    firstConnectTimeoutMs: positiveInt.max(600_000).optional(),
     pauseAfterFailureMs: positiveInt.max(600_000).optional(),
     maxCacheValueBytes: positiveInt.optional(),
+    onOverflow: z.custom<(info: { counter: string }) => void>((value) => typeof value === "function", "expected a function ({ counter }) => void").optional(),
     onStateChange: z.custom<(state: RedisLinkState, error?: unknown) => void>((value) => typeof value === "function", "expected a function (state, error) => void").optional(),
   })
   .strict();

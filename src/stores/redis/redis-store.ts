@@ -9,7 +9,7 @@ import { redisCacheStore } from "./redis-cache-store.js";
 import { RedisCooldowns } from "./redis-cooldowns.js";
 import { redisKeys } from "./redis-keys.js";
 import { RedisLink, type RedisLinkState } from "./redis-link.js";
-import { redisStateStore, type FailurePolicies } from "./redis-state-store.js";
+import { redisStateStore, type FailurePolicies, type SettlementCounts } from "./redis-state-store.js";
 import {
   REDIS_STORE_DEFAULTS,
   redisConnectionSchema,
@@ -29,9 +29,14 @@ export interface RedisStore extends StateStore, SharedCacheStore, CooldownSharin
   readonly state: RedisLinkState;
   /** Budget settlements waiting for Redis to come back. */
   readonly pendingSettlements: number;
+  /** The link and its settlement backlog, also in `gateway.stats().store`. */
+  stats(): RedisStoreStats;
   /** Delivers waiting settlements once more, then closes the connections it opened (never your client). */
   close(): Promise<void>;
 }
+
+/** What `redisStore(...).stats()` (and `gateway.stats().store`) reports. */
+export type RedisStoreStats = SettlementCounts & { readonly state: RedisLinkState };
 
 /**
  * Shares limits, budgets, the answer cache and cooldowns between the processes of a fleet
@@ -73,11 +78,15 @@ export function redisStore(connection: RedisConnection, options: RedisStoreOptio
 
   const owned = connection.client === undefined;
   const client = connection.client ?? openClient(connection.url);
+  // Set once the state store exists; the link tells it when Redis answers again.
+  let replayNow = (): void => undefined;
   const link = new RedisLink(client, owned, {
     commandTimeoutMs,
+    firstConnectTimeoutMs: options.firstConnectTimeoutMs ?? REDIS_STORE_DEFAULTS.firstConnectTimeoutMs,
     pauseAfterFailureMs: options.pauseAfterFailureMs ?? REDIS_STORE_DEFAULTS.pauseAfterFailureMs,
     onStateChange(state, error) {
       if (state === "down") fallback.restart();
+      else replayNow();
       try {
         onStateChange?.(state, error);
       } catch {
@@ -89,7 +98,17 @@ export function redisStore(connection: RedisConnection, options: RedisStoreOptio
   // ioredis would also print each one.
   if (owned) client.on("error", (error: unknown) => link.failed(error));
 
-  const state = redisStateStore(link, keys, policies, fallback);
+  const onOverflow = options.onOverflow;
+  const state = redisStateStore(link, keys, policies, fallback, (counter) => {
+    try {
+      onOverflow?.({ counter });
+    } catch {
+      // A logging hook that throws must not break a call.
+    }
+  });
+  replayNow = state.replayNow;
+  // A connection made again (after a restart of Redis) replays at once, not at the next retry.
+  client.on("ready", state.replayNow);
   const cache = redisCacheStore(link, keys, options.maxCacheValueBytes ?? REDIS_STORE_DEFAULTS.maxCacheValueBytes);
   const cooldowns = new RedisCooldowns(link, keys.cooldownChannel);
   let closing: Promise<void> | undefined;
@@ -101,6 +120,9 @@ export function redisStore(connection: RedisConnection, options: RedisStoreOptio
     },
     get pendingSettlements() {
       return state.pendingSettlements;
+    },
+    stats() {
+      return { state: link.isDown ? "down" : "up", ...state.counts() };
     },
     consumeTokens: state.consumeTokens,
     peekTokens: state.peekTokens,
@@ -116,6 +138,7 @@ export function redisStore(connection: RedisConnection, options: RedisStoreOptio
     close() {
       closing ??= (async () => {
         cooldowns.close();
+        client.off("ready", state.replayNow);
         await state.close();
         link.close();
       })();
