@@ -1,6 +1,7 @@
 import type { Issue } from "../core/errors.js";
 import type { ProviderAdapter } from "../core/provider-adapter.js";
 import type { Deployment, ModelFactsLookup, Route, RouteTable } from "../core/route.js";
+import { DEFAULT_FALLBACK_ON } from "../routing/decide.js";
 import type { DeploymentConfig, RouteConfig } from "./schema.js";
 
 type RouteInput = string | RouteConfig;
@@ -74,7 +75,7 @@ export function buildRouteTable(
     const path = `models.${name}`;
     if (typeof input === "string") {
       const deployment = fromShorthand(input, path);
-      if (deployment) routes.set(name, { name, deployments: [deployment], strategy: "ordered", fallbacks: [], cache: true });
+      if (deployment) routes.set(name, { name, deployments: [deployment], strategy: "ordered", fallbacks: [], cache: true, fallbackOn: DEFAULT_FALLBACK_ON });
       continue;
     }
     const list: Deployment[] = [];
@@ -89,6 +90,7 @@ export function buildRouteTable(
       strategy: input.strategy ?? "ordered",
       fallbacks: input.fallbacks ?? [],
       cache: input.cache ?? true,
+      fallbackOn: input.fallbackOn ?? DEFAULT_FALLBACK_ON,
     });
   }
 
@@ -129,7 +131,7 @@ export function buildRouteTable(
         id, provider, adapter, model, weight: 1, rpm: undefined, tpm: undefined, timeoutMs: undefined,
         contextWindow: known?.contextWindow, maxOutputTokens: known?.maxOutputTokens, price: known?.price,
       };
-      const route: Route = { name, deployments: [deployment], strategy: "ordered", fallbacks: [], cache: true };
+      const route: Route = { name, deployments: [deployment], strategy: "ordered", fallbacks: [], cache: true, fallbackOn: DEFAULT_FALLBACK_ON };
       if (direct.size < MAX_DIRECT_ROUTES) direct.set(name, route);
       return route;
     },
