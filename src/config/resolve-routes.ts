@@ -1,6 +1,7 @@
 import type { Issue } from "../core/errors.js";
 import type { ProviderAdapter } from "../core/provider-adapter.js";
 import type { Deployment, ModelFactsLookup, Route, RouteTable } from "../core/route.js";
+import { echo, echoList } from "../core/echo.js";
 import { DEFAULT_FALLBACK_ON } from "../routing/decide.js";
 import type { DeploymentConfig, RouteConfig } from "./schema.js";
 
@@ -22,16 +23,18 @@ export function buildRouteTable(
 ): RouteTable {
   const providerNames = Object.keys(providers);
   const deployments = new Map<string, Deployment>();
+  // Own properties only: a provider named `constructor` or `toString` is not Object.prototype's.
+  const adapterOf = (name: string): ProviderAdapter | undefined => (Object.hasOwn(providers, name) ? providers[name] : undefined);
 
   const providerIssue = (path: string, provider: string): void => {
     issues.push({
       path,
-      message: `'${provider}' is not a configured provider (have: ${providerNames.join(", ") || "none"})`,
+      message: `'${echo(provider)}' is not a configured provider (have: ${echoList(providerNames) || "none"})`,
     });
   };
 
   const makeDeployment = (config: DeploymentConfig, path: string): Deployment | undefined => {
-    const adapter = providers[config.provider];
+    const adapter = adapterOf(config.provider);
     if (!adapter) {
       providerIssue(`${path}.provider`, config.provider);
       return undefined;
@@ -63,7 +66,7 @@ export function buildRouteTable(
 
   const fromShorthand = (value: string, path: string): Deployment | undefined => {
     const { provider, model } = splitShorthand(value);
-    if (!providers[provider]) {
+    if (!adapterOf(provider)) {
       providerIssue(path, provider);
       return undefined;
     }
@@ -102,11 +105,11 @@ export function buildRouteTable(
       if (fallback === name) issues.push({ path, message: `a route cannot fall back to itself` });
       else if (routes.has(fallback)) return;
       else if (fallback.includes("/")) {
-        if (!providers[splitShorthand(fallback).provider]) providerIssue(path, splitShorthand(fallback).provider);
+        if (!adapterOf(splitShorthand(fallback).provider)) providerIssue(path, splitShorthand(fallback).provider);
       } else {
         issues.push({
           path,
-          message: `'${fallback}' is not a declared model (have: ${[...routes.keys()].join(", ") || "none"}) nor 'provider/model'`,
+          message: `'${echo(fallback)}' is not a declared model (have: ${echoList(routes.keys()) || "none"}) nor 'provider/model'`,
         });
       }
     });
@@ -123,7 +126,7 @@ export function buildRouteTable(
       const slash = name.indexOf("/");
       if (slash <= 0 || slash === name.length - 1) return undefined;
       const { provider, model } = splitShorthand(name);
-      const adapter = providers[provider];
+      const adapter = adapterOf(provider);
       if (!adapter) return undefined;
       const id = `${provider}/${model}`;
       const known = facts(provider, model);
