@@ -41,6 +41,7 @@ const table: [string, GatewayError, number, Partial<DecisionFacts>, Decision][] 
   ["cooled meanwhile, but no other candidate: keep retrying here", retryable(), 1, { unavailableForMs: 30_000, lastResort: true }, { kind: "retry", delayMs: 50, blame: true }],
   ["a 404 (retired model): eject and fall back", new ProviderError("404", { provider: "p", status: 404, retryable: false }), 1, {}, { kind: "eject" }],
   ["a 401 (revoked key): eject and fall back", new ProviderError("401", { provider: "p", status: 401, retryable: false }), 1, {}, { kind: "eject" }],
+  ["a 404 with no other candidate: the error ends the call, nothing cools", new ProviderError("404", { provider: "p", status: 404, retryable: false }), 1, { lastResort: true }, { kind: "next", blame: false }],
   ["a 422 ends the call", new ProviderError("422", { provider: "p", status: 422, retryable: false }), 1, {}, { kind: "next", blame: false }],
   ["a route's own fallbackOn: 400 falls back, 404 does not", new ProviderError("404", { provider: "p", status: 404, retryable: false }), 1, { fallbackOn: [400] }, { kind: "next", blame: false }],
   ["a stream error type in fallbackOn", new ProviderError("x", { provider: "p", retryable: false, type: "model_not_found" }), 1, { fallbackOn: ["model_not_found"] }, { kind: "eject" }],

@@ -442,6 +442,15 @@ describe("fallbackOn: failures of one deployment alone", () => {
     });
   }
 
+  it("with nowhere to fall back to, a 404 is the caller's error and nothing cools", async () => {
+    const gone = mockProvider({ fail: { status: 404, times: 1 } });
+    const gateway = createGateway({ providers: { gone }, retry: fastRetry });
+    await expect(gateway.chat(ask("gone/typo"))).rejects.toMatchObject({ code: "provider_error", status: 404 });
+    expect(gateway.health()).toEqual([]); // direct routes are not declared; check the next call instead
+    const res = await gateway.chat(ask("gone/typo"));
+    expect(res.gateway.deployment).toBe("gone/typo");
+  });
+
   it("a route's fallbackOn replaces the default", async () => {
     const gone = mockProvider({ fail: { status: 404, times: Infinity } });
     const spare = mockProvider({ reply: "spare" });

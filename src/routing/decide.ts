@@ -11,7 +11,8 @@ export const DEFAULT_FALLBACK_ON: readonly FallbackCondition[] = [401, 403, 404]
  *
  * - `end`: the call is over: the caller aborted (`aborted`), or a timeout hit the call's deadline.
  * - `eject`: a failure of this deployment alone (the route's `fallbackOn`: a revoked key, a
- *   retired model); cool it long and fall back, since another deployment may serve.
+ *   retired model); cool it long and fall back, since another deployment may serve (only when
+ *   another candidate is available; otherwise the error ends the call as it is).
  * - `cool`: the provider asked for a wait longer than `maxDelayMs` (or on the last try); cool
  *   the deployment for it and move on rather than hold the caller, so later calls skip it.
  * - `next`: give up on this deployment; the route walks on (or the call fails, for an error
@@ -70,7 +71,10 @@ export function decide(failure: GatewayError, attempt: number, facts: DecisionFa
   if (facts.callAborted) return { kind: "end", reason: "aborted" };
   if (failure instanceof TimeoutError && facts.now >= facts.deadline) return { kind: "end", reason: "deadline" };
   if (!isRetryable(failure)) {
-    return fallsBack(failure, facts.fallbackOn ?? DEFAULT_FALLBACK_ON) ? { kind: "eject" } : { kind: "next", blame: false };
+    // With nowhere to fall back to, the caller gets the error itself, and nothing cools: a key
+    // fixed or a model name corrected works on the next call, not minutes later.
+    const eject = !facts.lastResort && fallsBack(failure, facts.fallbackOn ?? DEFAULT_FALLBACK_ON);
+    return eject ? { kind: "eject" } : { kind: "next", blame: false };
   }
 
   const retryAfterMs = failure instanceof ProviderError ? failure.retryAfterMs : undefined;
