@@ -69,11 +69,29 @@ describe("gateway over the real openai SDK", () => {
     expect(primary.requestCount).toBe(2);
   });
 
-  it("neither retries nor falls back on a 401", async () => {
-    primary.setDefault({ fail: { status: 401, message: "bad key" } });
+  it("neither retries nor falls back on a 400", async () => {
+    primary.setDefault({ fail: { status: 400, message: "bad request" } });
     const error = await twoProviders().chat({ model: "smart", messages }).catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: "provider_error", status: 401, retryable: false });
+    expect(error).toMatchObject({ code: "provider_error", status: 400, retryable: false });
     expect([primary.requestCount, backup.requestCount]).toEqual([1, 0]);
+  });
+
+  it("falls back, without retrying, on a 401 (a revoked key) and a 404 model_not_found (a retired model)", async () => {
+    for (const fail of [
+      { status: 401, message: "bad key" },
+      { status: 404, message: "The model does not exist", type: "invalid_request_error", code: "model_not_found" },
+    ]) {
+      primary.reset();
+      backup.reset();
+      primary.setDefault({ fail });
+      backup.enqueue({ reply: "from backup" });
+      const gateway = twoProviders();
+      const res = await gateway.chat({ model: "smart", messages });
+      expect(res.choices[0]?.message.content).toBe("from backup");
+      expect(res.gateway.attempts.map((attempt) => attempt.status ?? "ok")).toEqual([fail.status, "ok"]);
+      expect(primary.requestCount).toBe(1);
+      expect(gateway.health().find((row) => row.provider === "openai")?.state).toBe("cooling");
+    }
   });
 
   it("falls back to another provider when the first is down", async () => {

@@ -228,8 +228,8 @@ describe("retries", () => {
     expect(health?.coolingForMs).toBeGreaterThan(55_000);
   });
 
-  it("neither retries nor falls back on a 400 or 401", async () => {
-    for (const status of [400, 401]) {
+  it("neither retries nor falls back on a 400 or 422", async () => {
+    for (const status of [400, 422]) {
       const bad = mockProvider({ fail: { status, times: Infinity } });
       const other = mockProvider();
       const gateway = createGateway({
@@ -362,8 +362,8 @@ describe("cooldown", () => {
     expect(durations[1]!).toBeGreaterThan(durations[0]! * 1.5);
   });
 
-  it("fails fast when every deployment is cooling, saying when the first comes back", async () => {
-    const a = mockProvider({ fail: { status: 503, times: Infinity } });
+  it("when every deployment is cooling, one call probes the first back early; others fail fast, saying when", async () => {
+    const a = mockProvider({ fail: { status: 503, times: Infinity }, latencyMs: 100 });
     const gateway = createGateway({
       providers: { a },
       models: { m: "a/x" },
@@ -371,15 +371,103 @@ describe("cooldown", () => {
       cooldown: { failures: 1, durationMs: 5_000 },
     });
     await gateway.chat(ask("m")).catch(() => {});
-    const started = performance.now();
-    const error = (await gateway.chat(ask("m")).catch((e: unknown) => e)) as AllDeploymentsFailedError;
-    // Did not wait for the 5 s cooldown (generous: the machine may be loaded).
-    expect(performance.now() - started).toBeLessThan(2_500);
-    expect(error).toBeInstanceOf(AllDeploymentsFailedError);
-    expect(error.attempts).toHaveLength(0);
-    expect(error.retryAfterMs).toBeGreaterThan(3_000);
-    expect(error.message).toMatch(/cooling down \(first back in \d+ ms\)/);
     expect(a.calls).toBe(1);
+    const cooledFor = gateway.health()[0]!.coolingForMs;
+    const [probe, other] = (await Promise.all([
+      gateway.chat(ask("m")).catch((e: unknown) => e),
+      gateway.chat(ask("m")).catch((e: unknown) => e),
+    ])) as AllDeploymentsFailedError[];
+    expect(a.calls).toBe(2); // one early probe, not one per call
+    expect(probe?.attempts).toHaveLength(1);
+    expect(other).toBeInstanceOf(AllDeploymentsFailedError);
+    expect(other?.attempts).toHaveLength(0);
+    expect(other?.retryAfterMs).toBeGreaterThan(3_000);
+    expect(other?.message).toMatch(/cooling down \(first back in \d+ ms\)/);
+    // A failed early probe neither extends the ejection nor counts as another one.
+    expect(gateway.health()[0]!.coolingForMs).toBeLessThanOrEqual(cooledFor);
+    expect(gateway.health()[0]!.ejections).toBe(1);
+  });
+
+  it("an early probe that succeeds ends the ejection", async () => {
+    const a = mockProvider({ fail: { status: 503, times: 1 } });
+    const gateway = createGateway({
+      providers: { a },
+      models: { m: "a/x" },
+      retry: { retries: 0 },
+      cooldown: { failures: 1, durationMs: 60_000 },
+    });
+    await gateway.chat(ask("m")).catch(() => {});
+    expect(gateway.health()[0]?.state).toBe("cooling");
+    const res = await gateway.chat(ask("m"));
+    expect(res.gateway.deployment).toBe("a/x");
+    expect(gateway.health()[0]).toMatchObject({ state: "healthy", ejections: 0, coolingForMs: 0 });
+  });
+
+  it("prefers a fallback to an early probe while the fallback is available", async () => {
+    const a = mockProvider({ fail: { status: 503, times: 1 } });
+    const b = mockProvider({ reply: "b" });
+    const gateway = createGateway({
+      providers: { a, b },
+      models: { m: { deployments: ["a/x"], fallbacks: ["n"] }, n: "b/y" },
+      retry: { retries: 0 },
+      cooldown: { failures: 1, durationMs: 60_000 },
+    });
+    await gateway.chat(ask("m")); // a fails and cools, b serves
+    const res = await gateway.chat(ask("m"));
+    expect(res.choices[0]?.message.content).toBe("b");
+    expect(a.calls).toBe(1);
+  });
+});
+
+describe("fallbackOn: failures of one deployment alone", () => {
+  for (const status of [401, 403, 404]) {
+    it(`falls back on a ${status} and cools that deployment long`, async () => {
+      const gone = mockProvider({ fail: { status, times: Infinity } });
+      const spare = mockProvider({ reply: "spare" });
+      const gateway = createGateway({
+        providers: { gone, spare },
+        models: { m: { deployments: ["gone/x", "spare/y"] } },
+        retry: fastRetry,
+        cooldown: { maxDurationMs: 600_000 },
+      });
+      const cooldowns: string[] = [];
+      gateway.on("cooldown", (event) => cooldowns.push(`${event.deployment}:${event.reason}`));
+      const res = await gateway.chat(ask("m"));
+      expect(res.choices[0]?.message.content).toBe("spare");
+      expect(gone.calls).toBe(1); // not retried: it would fail the same way
+      expect(cooldowns).toEqual(["gone/x:deployment"]);
+      const row = gateway.health().find((r) => r.deployment === "gone/x");
+      expect(row?.coolingForMs).toBeGreaterThan(500_000);
+      await gateway.chat(ask("m"));
+      expect(gone.calls).toBe(1); // skipped while cooling
+    });
+  }
+
+  it("with nowhere to fall back to, a 404 is the caller's error and nothing cools", async () => {
+    const gone = mockProvider({ fail: { status: 404, times: 1 } });
+    const gateway = createGateway({ providers: { gone }, retry: fastRetry });
+    await expect(gateway.chat(ask("gone/typo"))).rejects.toMatchObject({ code: "provider_error", status: 404 });
+    expect(gateway.health()).toEqual([]); // direct routes are not declared; check the next call instead
+    const res = await gateway.chat(ask("gone/typo"));
+    expect(res.gateway.deployment).toBe("gone/typo");
+  });
+
+  it("a route's fallbackOn replaces the default", async () => {
+    const gone = mockProvider({ fail: { status: 404, times: Infinity } });
+    const spare = mockProvider({ reply: "spare" });
+    const gateway = createGateway({
+      providers: { gone, spare },
+      models: { m: { deployments: ["gone/x", "spare/y"], fallbackOn: [401] } },
+      retry: fastRetry,
+    });
+    await expect(gateway.chat(ask("m"))).rejects.toMatchObject({ status: 404 });
+    expect(spare.calls).toBe(0);
+  });
+
+  it("refuses a fallbackOn that is no 4xx status", () => {
+    expect(() =>
+      createGateway({ providers: { p: mockProvider() }, models: { m: { deployments: ["p/x"], fallbackOn: [503] } } }),
+    ).toThrow(/models\.m\.fallbackOn\[0\]/);
   });
 });
 

@@ -299,9 +299,9 @@ describe("limits and safety", () => {
   });
 
   it("a client that disconnects mid-stream aborts the provider request at once and releases the call", async () => {
-    // The provider pauses 30 s between chunks: only the client's disconnect can end the call in time.
+    // The provider pauses 30 s after its first content: only the client's disconnect can end the call in time.
     await start({ streamIdleTimeoutMs: 60_000 });
-    fake.setDefault({ reply: "first second third", chunkDelayMs: 30_000 });
+    fake.setDefault({ reply: "first second third", chunkDelayMs: 30_000, chunkDelayFrom: 2 });
     const firstChunk = await new Promise<string>((resolve, reject) => {
       const req = httpRequest(`${server!.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" } }, (res) => {
         res.once("data", (data: Buffer) => {

@@ -1,3 +1,4 @@
+import { echo, echoList } from "../core/echo.js";
 import { ConfigError, TimeoutError } from "../core/errors.js";
 import type { ProviderAdapter } from "../core/provider-adapter.js";
 import type { EmbedFunction } from "./cache-config.js";
@@ -71,12 +72,12 @@ function resolve(
   const slash = option.indexOf("/");
   const providerName = option.slice(0, slash);
   const model = option.slice(slash + 1);
-  const adapter = providers[providerName];
+  const adapter = Object.hasOwn(providers, providerName) ? providers[providerName] : undefined;
   if (!adapter) {
     throw new ConfigError([
       {
         path: "cache.semantic.embed",
-        message: `'${providerName}' is not a configured provider (have: ${Object.keys(providers).join(", ") || "none"})`,
+        message: `'${echo(providerName)}' is not a configured provider (have: ${echoList(Object.keys(providers)) || "none"})`,
       },
     ]);
   }

@@ -1,3 +1,4 @@
+import { echo, echoList } from "../core/echo.js";
 import type { Issue } from "../core/errors.js";
 import type { RouteTable } from "../core/route.js";
 
@@ -17,8 +18,8 @@ export function checkKeyModels(
     config.models?.forEach((model, index) => {
       if (table.resolve(model)) return;
       issues.push({
-        path: `keys.${key}.models[${index}]`,
-        message: `'${model}' is not a declared model (have: ${declared.join(", ") || "none"}) nor 'provider/model' with a configured provider`,
+        path: `keys.${echo(key, 60)}.models[${index}]`,
+        message: `'${echo(model)}' is not a declared model (have: ${echoList(declared) || "none"}) nor 'provider/model' with a configured provider`,
       });
     });
   }

@@ -1,6 +1,8 @@
 import type { Issue } from "../core/errors.js";
 import type { ProviderAdapter } from "../core/provider-adapter.js";
 import type { Deployment, ModelFactsLookup, Route, RouteTable } from "../core/route.js";
+import { echo, echoList } from "../core/echo.js";
+import { DEFAULT_FALLBACK_ON } from "../routing/decide.js";
 import type { DeploymentConfig, RouteConfig } from "./schema.js";
 
 type RouteInput = string | RouteConfig;
@@ -21,16 +23,18 @@ export function buildRouteTable(
 ): RouteTable {
   const providerNames = Object.keys(providers);
   const deployments = new Map<string, Deployment>();
+  // Own properties only: a provider named `constructor` or `toString` is not Object.prototype's.
+  const adapterOf = (name: string): ProviderAdapter | undefined => (Object.hasOwn(providers, name) ? providers[name] : undefined);
 
   const providerIssue = (path: string, provider: string): void => {
     issues.push({
       path,
-      message: `'${provider}' is not a configured provider (have: ${providerNames.join(", ") || "none"})`,
+      message: `'${echo(provider)}' is not a configured provider (have: ${echoList(providerNames) || "none"})`,
     });
   };
 
   const makeDeployment = (config: DeploymentConfig, path: string): Deployment | undefined => {
-    const adapter = providers[config.provider];
+    const adapter = adapterOf(config.provider);
     if (!adapter) {
       providerIssue(`${path}.provider`, config.provider);
       return undefined;
@@ -62,7 +66,7 @@ export function buildRouteTable(
 
   const fromShorthand = (value: string, path: string): Deployment | undefined => {
     const { provider, model } = splitShorthand(value);
-    if (!providers[provider]) {
+    if (!adapterOf(provider)) {
       providerIssue(path, provider);
       return undefined;
     }
@@ -74,7 +78,7 @@ export function buildRouteTable(
     const path = `models.${name}`;
     if (typeof input === "string") {
       const deployment = fromShorthand(input, path);
-      if (deployment) routes.set(name, { name, deployments: [deployment], strategy: "ordered", fallbacks: [], cache: true });
+      if (deployment) routes.set(name, { name, deployments: [deployment], strategy: "ordered", fallbacks: [], cache: true, fallbackOn: DEFAULT_FALLBACK_ON });
       continue;
     }
     const list: Deployment[] = [];
@@ -89,6 +93,7 @@ export function buildRouteTable(
       strategy: input.strategy ?? "ordered",
       fallbacks: input.fallbacks ?? [],
       cache: input.cache ?? true,
+      fallbackOn: input.fallbackOn ?? DEFAULT_FALLBACK_ON,
     });
   }
 
@@ -100,11 +105,11 @@ export function buildRouteTable(
       if (fallback === name) issues.push({ path, message: `a route cannot fall back to itself` });
       else if (routes.has(fallback)) return;
       else if (fallback.includes("/")) {
-        if (!providers[splitShorthand(fallback).provider]) providerIssue(path, splitShorthand(fallback).provider);
+        if (!adapterOf(splitShorthand(fallback).provider)) providerIssue(path, splitShorthand(fallback).provider);
       } else {
         issues.push({
           path,
-          message: `'${fallback}' is not a declared model (have: ${[...routes.keys()].join(", ") || "none"}) nor 'provider/model'`,
+          message: `'${echo(fallback)}' is not a declared model (have: ${echoList(routes.keys()) || "none"}) nor 'provider/model'`,
         });
       }
     });
@@ -121,7 +126,7 @@ export function buildRouteTable(
       const slash = name.indexOf("/");
       if (slash <= 0 || slash === name.length - 1) return undefined;
       const { provider, model } = splitShorthand(name);
-      const adapter = providers[provider];
+      const adapter = adapterOf(provider);
       if (!adapter) return undefined;
       const id = `${provider}/${model}`;
       const known = facts(provider, model);
@@ -129,7 +134,7 @@ export function buildRouteTable(
         id, provider, adapter, model, weight: 1, rpm: undefined, tpm: undefined, timeoutMs: undefined,
         contextWindow: known?.contextWindow, maxOutputTokens: known?.maxOutputTokens, price: known?.price,
       };
-      const route: Route = { name, deployments: [deployment], strategy: "ordered", fallbacks: [], cache: true };
+      const route: Route = { name, deployments: [deployment], strategy: "ordered", fallbacks: [], cache: true, fallbackOn: DEFAULT_FALLBACK_ON };
       if (direct.size < MAX_DIRECT_ROUTES) direct.set(name, route);
       return route;
     },

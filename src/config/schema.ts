@@ -6,7 +6,7 @@ import { spendConfigSchema } from "../spend/spend-schema.js";
 import type { StateStore } from "../stores/store.js";
 import { cacheConfigSchema } from "../cache/cache-config.js";
 
-import { priceSchema, strategySchema } from "../core/route.js";
+import { fallbackConditionSchema, priceSchema, strategySchema } from "../core/route.js";
 
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
@@ -61,6 +61,11 @@ const routeSchema = z
     fallbacks: z.array(z.string().min(1)).optional(),
     /** `false` keeps this route's answers out of the cache. */
     cache: z.boolean().optional(),
+    /**
+     * Non-retryable failures (4xx statuses, or provider error types) that fall back to the
+     * next deployment, cooling this one long, instead of ending the call. Default [401, 403, 404].
+     */
+    fallbackOn: z.array(fallbackConditionSchema).max(50).optional(),
   })
   .strict();
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { isPlainObject, jsonProblem } from "./json-check.js";
 
 /**
  * The OpenAI chat-completions request, as `gateway.chat()` accepts it.
@@ -6,6 +7,17 @@ import { z } from "zod";
  * Objects are strict: a field the gateway does not know is an `InvalidRequestError`,
  * never a silent drop, because a provider would otherwise ignore what the caller asked for.
  */
+
+/**
+ * A JSON Schema the caller passes through (tool parameters, response schema): any JSON object,
+ * kept as given, but JSON for sure (acyclic, bounded depth), or every provider would choke on it.
+ */
+const jsonSchemaObject = z
+  .custom<Record<string, unknown>>(isPlainObject, "expected a JSON Schema object")
+  .superRefine((value, ctx) => {
+    const problem = jsonProblem(value);
+    if (problem) ctx.addIssue({ code: "custom", path: problem.path, message: problem.message });
+  });
 
 const textPart = z.object({ type: z.literal("text"), text: z.string() }).strict();
 
@@ -76,7 +88,7 @@ const functionTool = z
       .object({
         name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, "expected 1-64 letters, digits, _ or -"),
         description: z.string().optional(),
-        parameters: z.record(z.string(), z.unknown()).optional(),
+        parameters: jsonSchemaObject.optional(),
         strict: z.boolean().nullable().optional(),
       })
       .strict(),
@@ -100,7 +112,7 @@ const responseFormat = z.discriminatedUnion("type", [
         .object({
           name: z.string().min(1),
           description: z.string().optional(),
-          schema: z.record(z.string(), z.unknown()).optional(),
+          schema: jsonSchemaObject.optional(),
           strict: z.boolean().nullable().optional(),
         })
         .strict(),

@@ -1,12 +1,18 @@
 import type { z } from "zod";
 import type { Issue } from "./errors.js";
+import { echo } from "./echo.js";
+
+/** Segments of a path shown at most: a path through input 10,000 levels deep is not a message. */
+const MAX_PATH_SEGMENTS = 24;
 
 /** `["models", "smart", "deployments", 1, "provider"]` -> `models.smart.deployments[1].provider` */
 export function formatPath(path: readonly PropertyKey[]): string {
   let out = "";
-  for (const part of path) {
+  const shown = path.length > MAX_PATH_SEGMENTS ? [...path.slice(0, MAX_PATH_SEGMENTS / 2), "...", ...path.slice(-MAX_PATH_SEGMENTS / 2)] : path;
+  for (const part of shown) {
+    // Record keys come from the input: cap them like any echoed value.
     if (typeof part === "number") out += `[${part}]`;
-    else out += out === "" ? String(part) : `.${String(part)}`;
+    else out += out === "" ? echo(String(part), 60) : `.${echo(String(part), 60)}`;
   }
   return out;
 }

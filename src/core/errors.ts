@@ -1,8 +1,9 @@
 /**
  * Every error modelgate throws extends `GatewayError` and carries a stable `code`, so callers
  * can branch with `instanceof` or on `error.code` (the latter survives serialization).
- * Messages never include API keys, headers or prompt content.
+ * Messages never include API keys, headers or prompt content, and repeat input only capped.
  */
+import { echo, echoList, MAX_MESSAGE_CHARS } from "./echo.js";
 
 /** One problem with a config or a request body: where, and what was expected. */
 export interface Issue {
@@ -27,6 +28,10 @@ export type GatewayErrorCode =
 
 export abstract class GatewayError extends Error {
   abstract readonly code: GatewayErrorCode;
+  constructor(message?: string, options?: ErrorOptions) {
+    // The backstop: each echoed value is capped where it is written, the whole message here.
+    super(message === undefined ? undefined : echo(message, MAX_MESSAGE_CHARS), options);
+  }
 }
 
 function listIssues(headline: string, issues: readonly Issue[]): string {
@@ -60,7 +65,7 @@ export class ModelNotAllowedError extends GatewayError {
     readonly model: string,
     readonly allowed: readonly string[],
   ) {
-    super(`Key '${key}' may not use model '${model}' (allowed: ${allowed.join(", ") || "none"})`);
+    super(`Key '${echo(key)}' may not use model '${echo(model)}' (allowed: ${echoList(allowed) || "none"})`);
   }
 }
 
@@ -89,7 +94,9 @@ export class BudgetExceededError extends GatewayError {
     readonly spentUsd: number,
     detail: string,
   ) {
-    super(`Budget exceeded for ${scope} ${detail}: limit $${limitUsd}, spent $${spentUsd.toFixed(6)}`);
+    // `detail` usually names the scope already ("key 'k' (day; ...)"): say it once.
+    const subject = detail.startsWith(scope) ? detail : `${scope} ${detail}`;
+    super(`Budget exceeded for ${subject}: limit $${limitUsd}, spent $${spentUsd.toFixed(6)}`);
   }
 }
 

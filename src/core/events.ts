@@ -42,7 +42,8 @@ export interface FallbackEvent extends CallIdentity {
 export interface CooldownEvent {
   deployment: string;
   durationMs: number;
-  reason: "failures" | "retry-after" | "probe-failed";
+  /** `deployment`: a failure of this deployment alone (its route's `fallbackOn`), cooled long. */
+  reason: "failures" | "retry-after" | "probe-failed" | "deployment";
 }
 
 export interface CacheEvent extends CallIdentity {

@@ -21,6 +21,14 @@ export const priceSchema = z
 
 export const strategySchema = z.enum(["ordered", "weighted", "least-latency", "least-busy", "cheapest"]);
 
+/**
+ * A failure that is one deployment's alone, so the call falls back rather than ends: an HTTP
+ * status (401, 403, 404) or a provider error type (`model_not_found`, for errors inside a 200
+ * stream, which carry no status).
+ */
+export const fallbackConditionSchema = z.union([z.number().int().min(400).max(499), z.string().min(1).max(100)]);
+export type FallbackCondition = z.infer<typeof fallbackConditionSchema>;
+
 export type Price = z.infer<typeof priceSchema>;
 export type Strategy = z.infer<typeof strategySchema>;
 
@@ -58,6 +66,8 @@ export interface Route {
   readonly strategy: Strategy;
   readonly fallbacks: readonly string[];
   readonly cache: boolean;
+  /** Non-retryable failures that fall back to the next deployment instead of ending the call. */
+  readonly fallbackOn: readonly FallbackCondition[];
 }
 
 export interface RouteTable {

@@ -3,6 +3,7 @@ import { chatRequestSchema } from "../core/chat-request.js";
 import { chatOptionsSchema } from "../core/chat-options.js";
 import type { GatewayChatResponse, GatewayInfo } from "../core/chat-response.js";
 import { toIssues } from "../core/config-issues.js";
+import { echo, echoList } from "../core/echo.js";
 import { AbortError, ConfigError, GatewayClosedError, GatewayError, InvalidRequestError, type Issue } from "../core/errors.js";
 import type { GatewayEventListener, GatewayEventName } from "../core/events.js";
 import { declaredDeployments, type ModelFactsLookup, type RouteTable } from "../core/route.js";
@@ -11,6 +12,7 @@ import { whenSettled, settlementAccumulatorOf } from "../core/settle.js";
 import type { CallContext, ChatOptions } from "../core/call-context.js";
 import { checkKeyModels } from "../config/check-key-models.js";
 import { checkBudgetPrices } from "../config/check-budget-prices.js";
+import { checkConfigShape } from "../config/check-config-shape.js";
 import { buildRouteTable } from "../config/resolve-routes.js";
 import { gatewayConfigSchema, type GatewayConfigInput } from "../config/schema.js";
 import type { DeploymentHealth } from "../routing/health.js";
@@ -19,6 +21,8 @@ import { buildPipeline, type GatewayStats } from "./build-pipeline.js";
 import { ChatStream } from "./chat-stream.js";
 
 export type { GatewayStats } from "./build-pipeline.js";
+
+type GatewaySettings = ReturnType<typeof gatewayConfigSchema.parse>;
 
 /** The config `createGateway` takes; see the README's config reference. */
 export type GatewayConfig = GatewayConfigInput;
@@ -57,9 +61,7 @@ export interface Gateway {
  * const res = await gateway.chat({ model: "fast", messages: [{ role: "user", content: "Hi" }] });
  */
 export function createGateway(config: GatewayConfig): Gateway {
-  const parsed = gatewayConfigSchema.safeParse(config);
-  if (!parsed.success) throw new ConfigError(toIssues(parsed.error));
-  const settings = parsed.data;
+  const settings = parseConfig(config);
   const issues: Issue[] = [];
   const table: RouteTable = buildRouteTable(settings.providers, settings.models ?? {}, factsFrom(createPriceBook(settings.prices)), issues);
   checkKeyModels(settings.keys, table, issues);
@@ -175,16 +177,62 @@ function unknownKey(): InvalidRequestError {
   );
 }
 
-function parseRequest(body: unknown): ChatRequest {
-  const parsed = chatRequestSchema.safeParse(body);
-  if (!parsed.success) throw new InvalidRequestError(toIssues(parsed.error));
+function parseConfig(config: unknown): GatewaySettings {
+  let shapeIssues: Issue[];
+  let parsed: ReturnType<typeof gatewayConfigSchema.safeParse>;
+  try {
+    shapeIssues = checkConfigShape(config);
+    parsed = gatewayConfigSchema.safeParse(config);
+  } catch (error) {
+    throw new ConfigError([{ path: "", message: unreadable(error) }]);
+  }
+  const issues = parsed.success ? shapeIssues : [...shapeIssues, ...toIssues(parsed.error)];
+  if (issues.length > 0 || !parsed.success) throw new ConfigError(issues);
   return parsed.data;
 }
 
+function parseRequest(body: unknown): ChatRequest {
+  let parsed: ReturnType<typeof chatRequestSchema.safeParse>;
+  let protoIssues: Issue[];
+  try {
+    protoIssues = protoKeyIssues(body);
+    parsed = chatRequestSchema.safeParse(body);
+  } catch (error) {
+    throw new InvalidRequestError([{ path: "", message: unreadable(error) }]);
+  }
+  if (!parsed.success) throw new InvalidRequestError([...protoIssues, ...toIssues(parsed.error)]);
+  if (protoIssues.length > 0) throw new InvalidRequestError(protoIssues);
+  return parsed.data;
+}
+
+/** `metadata` is the body's one map of caller-chosen names: a `__proto__` one would vanish. */
+function protoKeyIssues(body: unknown): Issue[] {
+  if (typeof body !== "object" || body === null) return [];
+  const metadata: unknown = (body as { metadata?: unknown }).metadata;
+  if (typeof metadata !== "object" || metadata === null || !Object.hasOwn(metadata, "__proto__")) return [];
+  return [{ path: "metadata.__proto__", message: "'__proto__' cannot be a name: JavaScript objects drop it" }];
+}
+
 function parseOptions(options: unknown): ChatOptions {
-  const parsed = chatOptionsSchema.safeParse(options);
+  let parsed: ReturnType<typeof chatOptionsSchema.safeParse>;
+  try {
+    parsed = chatOptionsSchema.safeParse(options);
+  } catch (error) {
+    throw new InvalidRequestError([{ path: "options", message: unreadable(error) }], "Invalid chat options:");
+  }
   if (!parsed.success) throw new InvalidRequestError(toIssues(parsed.error, ["options"]), "Invalid chat options:");
   return parsed.data;
+}
+
+/** A getter (or proxy) that threw while the input was read: say so, never rethrow it raw. */
+function unreadable(error: unknown): string {
+  let detail: string;
+  try {
+    detail = error instanceof Error ? String(error.message) : String(error);
+  } catch {
+    detail = "an unprintable value";
+  }
+  return `could not be read: a property threw while it was read (${echo(detail)})`;
 }
 
 function unknownModel(model: string, table: RouteTable, providers: string[]): InvalidRequestError {
@@ -192,7 +240,7 @@ function unknownModel(model: string, table: RouteTable, providers: string[]): In
   return new InvalidRequestError([
     {
       path: "model",
-      message: `'${model}' is not a declared model (have: ${declared.join(", ") || "none"}) nor 'provider/model' with a configured provider (have: ${providers.join(", ")})`,
+      message: `'${echo(model)}' is not a declared model (have: ${echoList(declared) || "none"}) nor 'provider/model' with a configured provider (have: ${echoList(providers)})`,
     },
   ]);
 }

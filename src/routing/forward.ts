@@ -5,18 +5,28 @@ import type { ChatChunk } from "../core/chat-chunk.js";
 import { relayStream } from "./stream-relay.js";
 
 interface OpenedStream {
-  first: ChatChunk;
+  /** The chunks read so far: role-only ones, then the one that committed the stream. */
+  opening: ChatChunk[];
   upstream: AsyncIterator<ChatChunk>;
 }
 
 /**
- * The innermost step: one call to the adapter. For a stream it waits for the first chunk,
- * so that a failure before it can still be retried or fall back.
+ * Role-only chunks held back before a stream commits; a server that sends more says nothing
+ * and is treated as one that sent nothing.
+ */
+const MAX_CHUNKS_BEFORE_COMMIT = 64;
+
+/**
+ * The innermost step: one call to the adapter. For a stream it reads until the first chunk
+ * that carries something (content, a tool call, a refusal, a finish reason, usage), not a
+ * role-only one: providers report overload as an error event right after their opening
+ * frame (Anthropic after `message_start`, OpenAI-compatible servers after the role chunk), and
+ * until something was said the failure can still be retried or fall back.
  */
 export async function forward(attempt: AttemptContext): Promise<void> {
   if (!attempt.call.stream) return forwardChat(attempt);
-  const { first, upstream } = await openStream(attempt);
-  attempt.chunks = relayStream(first, upstream, {
+  const { opening, upstream } = await openStream(attempt);
+  attempt.chunks = relayStream(opening, upstream, {
     provider: attempt.deployment.provider,
     deployment: attempt.deployment.id,
     signal: attempt.signal,
@@ -39,20 +49,36 @@ async function openStream(attempt: AttemptContext): Promise<OpenedStream> {
   const { deployment } = attempt;
   const adapterContext: AdapterContext = { model: deployment.model, signal: attempt.signal, timeoutMs: attempt.timeoutMs };
   const upstream = deployment.adapter.stream(attempt.call.request, adapterContext)[Symbol.asyncIterator]();
-  let first: IteratorResult<ChatChunk>;
+  const opening: ChatChunk[] = [];
   try {
-    first = await attempt.race(upstream.next());
+    for (;;) {
+      const next = await attempt.race(upstream.next());
+      if (next.done) break;
+      opening.push(next.value);
+      if (commits(next.value)) return { opening, upstream };
+      if (opening.length >= MAX_CHUNKS_BEFORE_COMMIT) break;
+    }
   } catch (error) {
     void upstream.return?.()?.catch(() => {});
     throw error;
   }
-  if (first.done) {
-    throw new ProviderError(`Stream from ${deployment.id} ended before its first chunk`, {
-      provider: deployment.provider,
-      deployment: deployment.id,
-      retryable: true,
-      type: "stream_empty",
-    });
+  void upstream.return?.()?.catch(() => {});
+  throw new ProviderError(`Stream from ${deployment.id} ended before its first content`, {
+    provider: deployment.provider,
+    deployment: deployment.id,
+    retryable: true,
+    type: "stream_empty",
+  });
+}
+
+/** Whether a chunk says anything the caller must see: then the stream is theirs, no retry. */
+function commits(chunk: ChatChunk): boolean {
+  if (chunk.usage) return true;
+  for (const choice of chunk.choices) {
+    if (choice.finish_reason) return true;
+    const { content, tool_calls: toolCalls, refusal } = choice.delta;
+    if ((content !== undefined && content !== null && content !== "") || (toolCalls && toolCalls.length > 0)) return true;
+    if (refusal !== undefined && refusal !== null && refusal !== "") return true;
   }
-  return { first: first.value, upstream };
+  return false;
 }

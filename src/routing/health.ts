@@ -28,13 +28,31 @@ export interface DeploymentHealth {
   inFlight: number;
 }
 
+/** Why a deployment is cooling: ejected for failures (ours), asked by the provider, or by another process. */
+export type CoolingReason = "failures" | "retry-after" | "deployment" | "shared";
+
 interface State {
   failures: number[];
   coolingUntil: number;
+  coolingReason: CoolingReason;
   ejections: number;
+  /** Bumped at each ejection: verdicts of attempts begun before it are stale. */
+  epoch: number;
   probeInFlight: boolean;
+  /** An early probe (every candidate of a call was cooling) is in flight. */
+  earlyProbeInFlight: boolean;
   ewmaMs: number | undefined;
   inFlight: number;
+}
+
+/**
+ * What `begin` hands an attempt, for its verdict: whether it is the probe after a cooldown,
+ * the ejection epoch it began in, and whether it began while the deployment was cooling.
+ */
+export interface AttemptTicket {
+  readonly probe: boolean;
+  readonly epoch: number;
+  readonly duringCooldown: boolean;
 }
 
 /**
@@ -47,9 +65,13 @@ const MAX_TRACKED = 4_096;
 const EWMA_ALPHA = 0.3;
 
 /**
- * Health of every deployment: failures in a sliding window, cooldowns that grow on repeated
- * ejection (with jitter, so replicas do not probe in lockstep), one probe after a cooldown,
- * latency EWMA and in-flight counts for the strategies.
+ * Health of every deployment, after Envoy's outlier detection: consecutive retryable failures
+ * (a success resets them) inside a window eject a deployment; each ejection in a row without a
+ * success between them doubles its length (with jitter, so replicas do not probe in lockstep);
+ * one probe after a cooldown. Verdicts that say nothing new are ignored: the failures of
+ * attempts that were in flight when the deployment was ejected (one burst is one ejection,
+ * not seven), and those of attempts begun during the cooldown. A success of an attempt begun
+ * during an ejection ends it. Also latency EWMA and in-flight counts for the strategies.
  */
 export class HealthTracker {
   private readonly states = new Map<string, State>();
@@ -65,7 +87,17 @@ export class HealthTracker {
     let state = this.states.get(id);
     if (!state) {
       if (this.states.size >= MAX_TRACKED) this.forgetOneIdle();
-      state = { failures: [], coolingUntil: 0, ejections: 0, probeInFlight: false, ewmaMs: undefined, inFlight: 0 };
+      state = {
+        failures: [],
+        coolingUntil: 0,
+        coolingReason: "failures",
+        ejections: 0,
+        epoch: 0,
+        probeInFlight: false,
+        earlyProbeInFlight: false,
+        ewmaMs: undefined,
+        inFlight: 0,
+      };
       this.states.set(id, state);
     }
     return state;
@@ -93,47 +125,96 @@ export class HealthTracker {
     return 0;
   }
 
-  /** Marks the start of an attempt; returns whether it is the probe after a cooldown. */
-  begin(id: string): boolean {
+  /** Why the deployment is cooling (meaningful while `unavailableForMs` is above 0). */
+  coolingReason(id: string): CoolingReason {
+    return this.states.get(id)?.coolingReason ?? "failures";
+  }
+
+  /**
+   * Claims the one early probe of a cooling deployment, for a call that found every candidate
+   * cooling (Envoy's panic mode, one call at a time). Returns the release, or undefined when
+   * another call holds it.
+   */
+  claimEarlyProbe(id: string): (() => void) | undefined {
+    const state = this.state(id);
+    if (state.earlyProbeInFlight) return undefined;
+    state.earlyProbeInFlight = true;
+    return () => {
+      state.earlyProbeInFlight = false;
+    };
+  }
+
+  /** Marks the start of an attempt; the ticket goes back with its verdict. */
+  begin(id: string): AttemptTicket {
     const state = this.state(id);
     state.inFlight++;
-    if (state.ejections > 0 && !state.probeInFlight && state.coolingUntil <= this.now()) {
+    const now = this.now();
+    const duringCooldown = state.coolingUntil > now;
+    let probe = false;
+    if (state.ejections > 0 && !state.probeInFlight && !duringCooldown) {
       state.probeInFlight = true;
-      return true;
+      probe = true;
     }
-    return false;
+    return { probe, epoch: state.epoch, duringCooldown };
   }
 
   /** Ends an attempt that `begin` started, successful or not. */
-  end(id: string, probe: boolean): void {
+  end(id: string, ticket: AttemptTicket): void {
     const state = this.state(id);
     state.inFlight = Math.max(0, state.inFlight - 1);
-    if (probe) state.probeInFlight = false;
+    if (ticket.probe) state.probeInFlight = false;
   }
 
-  success(id: string, latencyMs: number): void {
+  success(id: string, latencyMs: number, ticket: AttemptTicket): void {
     const state = this.state(id);
     state.ewmaMs = state.ewmaMs === undefined ? latencyMs : state.ewmaMs + EWMA_ALPHA * (latencyMs - state.ewmaMs);
-    state.ejections = 0;
+    // Begun before the latest ejection: it says nothing about the deployment since.
+    if (ticket.epoch !== state.epoch) return;
     state.failures.length = 0;
+    state.ejections = 0;
+    // Served while ejected for failures: it is back. A provider's own wait stands.
+    if (ticket.duringCooldown && state.coolingUntil > this.now() && state.coolingReason === "failures") state.coolingUntil = 0;
   }
 
   /**
    * Records a retryable failure. Returns the cooldown length when this failure ejected the
-   * deployment (enough failures in the window, or a failed probe), else undefined.
+   * deployment (enough failures in a row within the window, or a failed probe), else
+   * undefined. A stale verdict (begun before the latest ejection, or during a cooldown)
+   * neither counts nor extends anything.
    */
-  failure(id: string, probe: boolean): number | undefined {
+  failure(id: string, ticket: AttemptTicket): number | undefined {
     const state = this.state(id);
+    if (ticket.epoch !== state.epoch || ticket.duringCooldown) return undefined;
     const now = this.now();
+    if (state.coolingUntil > now) return undefined; // ejected meanwhile by another attempt
     const windowStart = now - this.options.windowMs;
     while (state.failures.length > 0 && state.failures[0]! < windowStart) state.failures.shift();
     state.failures.push(now);
-    if (!probe && state.failures.length < this.options.failures) return undefined;
+    if (!ticket.probe && state.failures.length < this.options.failures) return undefined;
+    return this.eject(id, state);
+  }
+
+  /**
+   * Ejects for a failure that says this deployment cannot serve (a retired model, a revoked
+   * key): at the longest cooldown at once, since a retry soon will fail the same way. Returns
+   * the length, or undefined when a longer cooldown is already in force.
+   */
+  ejectForDeploymentFailure(id: string): number | undefined {
+    const state = this.state(id);
+    const duration = Math.round(this.options.maxDurationMs * (0.9 + 0.1 * this.random()));
+    if (!this.coolFor(id, duration, "deployment")) return undefined;
+    state.epoch++;
+    state.failures.length = 0;
+    return duration;
+  }
+
+  private eject(id: string, state: State): number | undefined {
     const base = Math.min(this.options.maxDurationMs, this.options.durationMs * 2 ** state.ejections);
     const duration = Math.round(base * (0.9 + 0.2 * this.random()));
     state.ejections++;
+    state.epoch++;
     state.failures.length = 0;
-    return this.coolFor(id, duration) ? duration : undefined;
+    return this.coolFor(id, duration, "failures") ? duration : undefined;
   }
 
   /**
@@ -149,23 +230,26 @@ export class HealthTracker {
    * Cools a deployment for `ms` (e.g. a Retry-After longer than the retry budget). A shorter
    * cooldown never cuts a longer one already in force; returns whether this one extended it.
    */
-  coolFor(id: string, ms: number): boolean {
-    if (!this.extendCooldown(id, ms)) return false;
+  coolFor(id: string, ms: number, reason: Exclude<CoolingReason, "shared"> = "retry-after"): boolean {
+    if (!this.extendCooldown(id, ms, reason)) return false;
     for (const listener of this.cooldownListeners) listener({ deployment: id, durationMs: ms });
     return true;
   }
 
   /** A cooldown another process decided (see `onCooldown`): applied like `coolFor`, told to no one. */
   applySharedCooldown(id: string, ms: number): boolean {
-    return this.extendCooldown(id, ms);
+    return this.extendCooldown(id, ms, "shared");
   }
 
-  private extendCooldown(id: string, ms: number): boolean {
+  private extendCooldown(id: string, ms: number, reason: CoolingReason): boolean {
     const state = this.state(id);
     const until = this.now() + ms;
     if (until <= state.coolingUntil) return false;
     state.coolingUntil = until;
-    if (state.ejections === 0) state.ejections = 1;
+    state.coolingReason = reason;
+    // A provider's Retry-After is a wait, not an ejection: it neither grows the next ejection
+    // nor holds calls behind a probe when it ends.
+    if (reason === "shared" && state.ejections === 0) state.ejections = 1;
     return true;
   }
 

@@ -11,10 +11,10 @@ import type { AttemptContext } from "../core/attempt-context.js";
 import type { CallContext } from "../core/call-context.js";
 import { identityOf } from "../core/identity.js";
 import { report } from "../core/report.js";
-import { abortReason } from "../core/abortable.js";
+import { abortReason, sleep } from "../core/abortable.js";
 import type { AttemptAbort } from "./attempt-abort.js";
 import { isRetryable } from "./decide.js";
-import { deploymentTrier } from "./try-deployment.js";
+import { deploymentTrier, type DeploymentOutcome } from "./try-deployment.js";
 import type { HealthTracker } from "./health.js";
 import { orderDeployments } from "./strategies.js";
 import { requestedMaxTokens } from "../core/chat-request.js";
@@ -38,7 +38,9 @@ export interface RouterOptions {
  * Routing and reliability, the innermost call middleware: walks the requested route and then
  * its fallbacks; within a route, the deployments in strategy order, skipping cooling and
  * full ones; on each deployment, retries with backoff. A non-retryable error ends the call at
- * once (it would fail the same way elsewhere); abort and the deadline end it at any point.
+ * once (it would fail the same way elsewhere) unless the route's `fallbackOn` says it is the
+ * deployment's alone; abort and the deadline end it at any point. When every candidate is
+ * cooling, the one back first is tried early (panic mode) rather than failing for minutes.
  */
 export function createRouter(options: RouterOptions): (ctx: CallContext) => Promise<void> {
   const { table, health, events } = options;
@@ -63,46 +65,99 @@ export function createRouter(options: RouterOptions): (ctx: CallContext) => Prom
     const failures: FailedAttempt[] = [];
     const unsupported: InvalidRequestError[] = [];
     let firstBackInMs = Number.POSITIVE_INFINITY;
+    let firstBack: { route: Route; deployment: Deployment } | undefined;
     let capacityBackInMs = Number.POSITIVE_INFINITY;
     let cooling = 0;
     let skippedForCapacity = 0;
     let tooLong = 0;
     let previous: Route | undefined;
 
-    for (const current of routeChain(ctx.route, table)) {
+    // The whole walk up front, so an attempt knows whether any candidate after it is left.
+    const plan = [...routeChain(ctx.route, table)].map((route) => ({
+      route,
+      deployments: orderDeployments(route.strategy, route.deployments, health),
+    }));
+    const candidates = plan.flatMap((step) => step.deployments);
+    /** For the attempt at `position`: whether no candidate after it is usable now. */
+    const lastResortAt = (position: number) => (): boolean => {
+      for (let index = position + 1; index < candidates.length; index++) {
+        const candidate = candidates[index]!;
+        if (health.unavailableForMs(candidate.id) === 0 && fitsContextWindow(ctx, candidate)) return false;
+      }
+      return true;
+    };
+
+    /** One deployment's outcome into the call's tally; true when the call is served. */
+    const settle = (deployment: Deployment, outcome: DeploymentOutcome): boolean => {
+      if (outcome.kind === "served") return true;
+      if (outcome.kind === "skipped") {
+        skippedForCapacity++;
+        capacityBackInMs = Math.min(capacityBackInMs, outcome.skip.retryAfterMs);
+        return false;
+      }
+      if (outcome.error instanceof InvalidRequestError) {
+        // This provider cannot express the request (e.g. `seed` on Anthropic); another
+        // deployment or fallback may. Nothing was sent, so nothing cools down.
+        unsupported.push(outcome.error);
+        failures.push({ deployment: deployment.id, error: outcome.error });
+        return false;
+      }
+      if (!isRetryable(outcome.error) && !outcome.fallBack) throw outcome.error;
+      failures.push({ deployment: deployment.id, error: outcome.error });
+      return false;
+    };
+
+    let position = -1;
+    for (const { route: current, deployments } of plan) {
       if (previous) {
         const from = previous.name;
         report(events, ctx, "fallback", () => ({ ...identityOf(ctx), from, to: current.name }));
       }
       previous = current;
-      for (const deployment of orderDeployments(current.strategy, current.deployments, health)) {
+      for (const deployment of deployments) {
+        position++;
         const waitMs = health.unavailableForMs(deployment.id);
         if (waitMs > 0) {
           cooling++;
-          firstBackInMs = Math.min(firstBackInMs, waitMs);
+          if (waitMs < firstBackInMs) {
+            firstBackInMs = waitMs;
+            firstBack = { route: current, deployment };
+          }
           continue;
         }
         if (!fitsContextWindow(ctx, deployment)) {
           tooLong++;
           continue;
         }
-        const outcome = await tryDeployment(ctx, current, deployment);
-        if (outcome.kind === "served") return;
-        if (outcome.kind === "skipped") {
-          skippedForCapacity++;
-          capacityBackInMs = Math.min(capacityBackInMs, outcome.skip.retryAfterMs);
-          continue;
-        }
-        if (outcome.error instanceof InvalidRequestError) {
-          // This provider cannot express the request (e.g. `seed` on Anthropic); another
-          // deployment or fallback may. Nothing was sent, so nothing cools down.
-          unsupported.push(outcome.error);
-          failures.push({ deployment: deployment.id, error: outcome.error });
-          continue;
-        }
-        if (!isRetryable(outcome.error)) throw outcome.error;
-        failures.push({ deployment: deployment.id, error: outcome.error });
+        if (settle(deployment, await tryDeployment(ctx, current, deployment, lastResortAt(position)))) return;
       }
+    }
+
+    // Every candidate left was cooling: rather than fail until the first comes back, try it
+    // (Envoy's panic mode), one early probe at a time; or, when its provider asked for a short
+    // wait, wait for it. A deployment cooled for a failure of its own (a revoked key, a
+    // retired model) is not tried early.
+    if (firstBack && fitsContextWindow(ctx, firstBack.deployment)) {
+      const { deployment } = firstBack;
+      const reason = health.coolingReason(deployment.id);
+      const waitMs = health.unavailableForMs(deployment.id);
+      if (reason === "retry-after" && waitMs > 0 && waitMs <= options.maxDelayMs && performance.now() + waitMs < ctx.deadline) {
+        await sleep(waitMs, ctx.signal).catch(() => {
+          throw abortReason(ctx.signal);
+        });
+        if (settle(deployment, await tryDeployment(ctx, firstBack.route, deployment, () => true))) return;
+      } else if (reason !== "deployment" && reason !== "retry-after") {
+        const release = health.claimEarlyProbe(deployment.id);
+        if (release) {
+          try {
+            if (settle(deployment, await tryDeployment(ctx, firstBack.route, deployment, () => true))) return;
+          } finally {
+            release();
+          }
+        }
+      }
+      const stillCoolingMs = health.unavailableForMs(deployment.id);
+      if (stillCoolingMs > 0) firstBackInMs = stillCoolingMs;
     }
 
     if (unsupported.length > 0 && unsupported.length === failures.length && cooling === 0 && skippedForCapacity === 0) {

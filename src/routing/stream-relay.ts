@@ -24,22 +24,23 @@ export interface RelayOptions {
 }
 
 /**
- * Delivers a provider stream after its first chunk. It enforces the idle timeout; it turns a
+ * Delivers a provider stream after its opening chunks (role-only ones and the first that
+ * carries something, read by forward before the stream was committed). It enforces the idle timeout; it turns a
  * stream that stops without a finish reason (connection cut, no `[DONE]`) into an error from
  * the iterator rather than a clean but truncated end; it aborts the upstream request when the
  * consumer stops early; and it settles a stream nobody reads once it is aborted (idle, caller,
  * close), so reservations and in-flight counts never wait for a read that may not come.
  */
 export function relayStream(
-  first: ChatChunk,
+  opening: readonly ChatChunk[],
   upstream: AsyncIterator<ChatChunk>,
   options: RelayOptions,
 ): AsyncIterableIterator<ChatChunk> {
-  let pendingFirst: ChatChunk | undefined = first;
+  const pending = [...opening];
   let finished = false;
   let reading = false;
   let abandonedBy: GatewayError | undefined;
-  let sawFinish = hasFinishReason(first);
+  let sawFinish = pending.some(hasFinishReason);
   // One timer for both silences: the provider's while we wait on it, the consumer's otherwise.
   const idle = setTimeout(
     () => options.abort(new TimeoutError(options.idleTimeoutMs, reading ? "Stream idle" : "Stream not read")),
@@ -73,11 +74,10 @@ export function relayStream(
     },
     async next(): Promise<IteratorResult<ChatChunk>> {
       if (abandonedBy) throw abandonedBy;
-      if (pendingFirst) {
-        const chunk = pendingFirst;
-        pendingFirst = undefined;
+      const held = pending.shift();
+      if (held) {
         idle.refresh();
-        return { done: false, value: chunk };
+        return { done: false, value: held };
       }
       if (finished) return { done: true, value: undefined };
       let result: IteratorResult<ChatChunk>;

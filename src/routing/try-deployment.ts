@@ -15,7 +15,8 @@ import type { HealthTracker } from "./health.js";
 
 export type DeploymentOutcome =
   | { kind: "served" }
-  | { kind: "failed"; error: GatewayError }
+  /** `fallBack`: a failure of this deployment alone (`fallbackOn`): the call walks on even if it is not retryable. */
+  | { kind: "failed"; error: GatewayError; fallBack?: boolean }
   | { kind: "skipped"; skip: DeploymentSkip };
 
 export interface DeploymentTrierOptions {
@@ -42,7 +43,16 @@ export interface DeploymentTrierOptions {
  */
 export function deploymentTrier(options: DeploymentTrierOptions) {
   const { health, events, live, reportCooldown } = options;
-  return async function tryDeployment(ctx: CallContext, route: Route, deployment: Deployment): Promise<DeploymentOutcome> {
+  /**
+   * `lastResort` says whether the call has no other candidate available now; if so, a cooldown
+   * decided meanwhile does not cut this deployment's retries short (there is nowhere better).
+   */
+  return async function tryDeployment(
+    ctx: CallContext,
+    route: Route,
+    deployment: Deployment,
+    lastResort: () => boolean,
+  ): Promise<DeploymentOutcome> {
     for (let attempt = 1; ; attempt++) {
       if (ctx.signal.aborted) throw abortReason(ctx.signal);
       const remaining = ctx.deadline - performance.now();
@@ -66,7 +76,8 @@ export function deploymentTrier(options: DeploymentTrierOptions) {
       const onCallAbort = (): void => abort.abort(abortReason(ctx.signal));
       if (callerSignal) callerSignal.addEventListener("abort", onCallAbort, { once: true });
       live.add(abort);
-      const probe = health.begin(deployment.id);
+      const ticket = health.begin(deployment.id);
+      const probe = ticket.probe;
       const startedAt = performance.now();
       let released = false;
       const release = (): void => {
@@ -75,7 +86,7 @@ export function deploymentTrier(options: DeploymentTrierOptions) {
         clearTimeout(timer);
         callerSignal?.removeEventListener("abort", onCallAbort);
         live.delete(abort);
-        health.end(deployment.id, probe);
+        health.end(deployment.id, ticket);
       };
       const attemptContext: AttemptContext = {
         call: ctx,
@@ -91,9 +102,9 @@ export function deploymentTrier(options: DeploymentTrierOptions) {
         onStreamEnd: (error) => {
           // A stream counts for its deployment only once it is over: one that is cut midway is
           // a failure like any other, or a deployment that cuts every stream would stay healthy.
-          if (error === undefined) health.success(deployment.id, firstChunkMs);
+          if (error === undefined) health.success(deployment.id, firstChunkMs, ticket);
           else if (isRetryable(error)) {
-            const cooledFor = health.failure(deployment.id, probe);
+            const cooledFor = health.failure(deployment.id, ticket);
             if (cooledFor !== undefined) {
               reportCooldown(ctx, { deployment: deployment.id, durationMs: cooledFor, reason: probe ? "probe-failed" : "failures" });
             }
@@ -116,7 +127,7 @@ export function deploymentTrier(options: DeploymentTrierOptions) {
           firstChunkMs = durationMs;
           ctx.chunks = attemptContext.chunks;
         } else {
-          health.success(deployment.id, durationMs);
+          health.success(deployment.id, durationMs, ticket);
           release();
           ctx.response = attemptContext.response;
         }
@@ -138,20 +149,32 @@ export function deploymentTrier(options: DeploymentTrierOptions) {
         timeoutMs,
         configuredTimeoutMs,
         unavailableForMs: health.unavailableForMs(deployment.id),
+        lastResort: lastResort(),
+        fallbackOn: route.fallbackOn,
       });
       if (decision.kind === "end") throw decision.reason === "aborted" ? abortReason(ctx.signal) : failure;
+      if (decision.kind === "eject") {
+        const cooledFor = health.ejectForDeploymentFailure(deployment.id);
+        if (cooledFor !== undefined) reportCooldown(ctx, { deployment: deployment.id, durationMs: cooledFor, reason: "deployment" });
+        return { kind: "failed", error: failure, fallBack: true };
+      }
       if (decision.kind === "cool") {
         if (health.coolFor(deployment.id, decision.durationMs)) {
           reportCooldown(ctx, { deployment: deployment.id, durationMs: decision.durationMs, reason: "retry-after" });
         }
         return { kind: "failed", error: failure };
       }
-      const cooledFor = decision.blame ? health.failure(deployment.id, probe) : undefined;
+      const cooledFor = decision.blame ? health.failure(deployment.id, ticket) : undefined;
       if (cooledFor !== undefined) {
         reportCooldown(ctx, { deployment: deployment.id, durationMs: cooledFor, reason: probe ? "probe-failed" : "failures" });
-        return { kind: "failed", error: failure };
       }
       if (decision.kind === "next") return { kind: "failed", error: failure };
+      // Ejected by this failure: move on, unless there is nowhere else to go (then this call
+      // keeps its retries; attempts begun during the cooldown neither extend nor repeat it).
+      if (cooledFor !== undefined && !lastResort()) return { kind: "failed", error: failure };
+      if (decision.coolMs !== undefined && health.coolFor(deployment.id, decision.coolMs)) {
+        reportCooldown(ctx, { deployment: deployment.id, durationMs: decision.coolMs, reason: "retry-after" });
+      }
 
       const { delayMs } = decision;
       report(events, ctx, "retry", () => ({ ...identityOf(ctx), deployment: deployment.id, attempt, delayMs, error: failure }));

@@ -108,6 +108,11 @@ export interface FakeOpenAIBehaviour {
   delayMs?: number;
   /** Waits this long between stream chunks. */
   chunkDelayMs?: number;
+  /**
+   * The first chunk `chunkDelayMs` applies before (default 1: every chunk after the role chunk).
+   * 2 sends the role chunk and the first content at once, then pauses.
+   */
+  chunkDelayFrom?: number;
   /** Characters per content / arguments delta; by default content streams word by word. */
   chunkSize?: number;
   /** Answers with an HTTP error instead. */
@@ -263,7 +268,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
       const chunk = chunks[sent];
       if (chunk === undefined) break;
       await sse.send(chunk);
-      if (behaviour.chunkDelayMs) await wait(behaviour.chunkDelayMs, response);
+      if (behaviour.chunkDelayMs && sent + 1 >= (behaviour.chunkDelayFrom ?? 1)) await wait(behaviour.chunkDelayMs, response);
     }
     if (!behaviour.omitDone) await sse.send("[DONE]");
     sse.end();

@@ -257,7 +257,7 @@ function imagePart(part: ImagePart, path: string, issues: Issue[]): GooglePart {
     return { text: "" };
   }
   const extension = /\.([a-z0-9]+)$/i.exec(parsed.pathname)?.[1]?.toLowerCase();
-  const mimeType = extension === undefined ? undefined : IMAGE_TYPES[extension];
+  const mimeType = extension !== undefined && Object.hasOwn(IMAGE_TYPES, extension) ? IMAGE_TYPES[extension] : undefined;
   if (mimeType === undefined) {
     issues.push({
       path: `${path}.image_url.url`,

@@ -171,7 +171,7 @@ function convertAnyOf(value: unknown, path: string, result: GoogleSchema, issues
 
 function checkFormat(result: GoogleSchema, path: string, issues: Issue[]): void {
   if (result.format === undefined) return;
-  const allowed = typeof result.type === "string" ? FORMATS[result.type] : undefined;
+  const allowed = typeof result.type === "string" && Object.hasOwn(FORMATS, result.type) ? FORMATS[result.type] : undefined;
   if (typeof result.format !== "string" || !allowed?.includes(result.format)) {
     const supported = Object.entries(FORMATS)
       .map(([type, formats]) => `${type}: ${formats.join(", ")}`)
