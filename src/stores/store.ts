@@ -38,8 +38,27 @@ export interface StateStore {
    * a reservation that already expired: the actual cost is added all the same, once.
    */
   settleBudget(reservationId: string, counters: readonly BudgetCounter[], actualUsd: number, now: number): Promise<void>;
+  /**
+   * Sets each counter's settled spend when the store does not hold that counter yet, and
+   * leaves counters it holds alone (set-if-absent: `SET NX` semantics). How a gateway with a
+   * control plane starts budgets from the durable ledger: a store that already counts a period
+   * (a shared Redis) stays the source of truth. Optional: a store without it starts budgets at 0.
+   */
+  seedBudgets?(seeds: readonly BudgetSeed[], now: number): Promise<void>;
+  /**
+   * What a gateway does with budgets when it cannot learn what was already spent (the control
+   * plane's database is down at start): `"open"` admits calls on counters that start from what
+   * the store has, `"closed"` refuses budgeted calls with `StoreUnavailableError`. Default `"open"`.
+   */
+  readonly budgetFailurePolicy?: "open" | "closed";
   /** Releases timers and connections. */
   close(): Promise<void>;
+}
+
+/** A counter's spend before this store counted it, for `seedBudgets`. */
+export interface BudgetSeed {
+  readonly counter: BudgetCounter;
+  readonly spentUsd: number;
 }
 
 /** One token bucket touched by an operation, with its shape (the store keeps only levels). */

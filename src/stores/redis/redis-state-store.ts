@@ -1,7 +1,8 @@
 import { StoreUnavailableError } from "../../core/errors.js";
 import { Outbox } from "../../core/outbox.js";
-import type { BudgetCounter, BudgetResult, StateStore, TokenDraw, TokenResult } from "../store.js";
+import type { BudgetCounter, BudgetResult, BudgetSeed, StateStore, TokenDraw, TokenResult } from "../store.js";
 import { RESERVE_BUDGET, SETTLE_BUDGET } from "./budget-scripts.js";
+import { SEED_BUDGETS } from "./seed-scripts.js";
 import type { LocalFallback } from "./local-fallback.js";
 import { limitNanodollars, nanodollars, toUsd } from "./nanodollars.js";
 import type { RedisLink, ScriptRunner } from "./redis-link.js";
@@ -28,6 +29,7 @@ const MAX_PENDING_SETTLEMENTS = 10_000;
 
 /** The `StateStore` half of `redisStore`, with the count of settlements still waiting for Redis. */
 export interface RedisStateStore extends StateStore {
+  seedBudgets(seeds: readonly BudgetSeed[], now: number): Promise<void>;
   /** Settlements waiting for Redis (for tests and stats). */
   readonly pendingSettlements: number;
 }
@@ -50,6 +52,7 @@ export function redisStateStore(
   const refundScript: ScriptRunner = link.defineScript("refund_tokens", REFUND_TOKENS);
   const reserveScript: ScriptRunner = link.defineScript("reserve_budget", RESERVE_BUDGET);
   const settleScript: ScriptRunner = link.defineScript("settle_budget", SETTLE_BUDGET);
+  const seedScript: ScriptRunner = link.defineScript("seed_budgets", SEED_BUDGETS);
 
   const bucketKeys = (draws: readonly TokenDraw[]): string[] => draws.map((draw) => keys.bucket(draw.key));
   const bucketShapes = (draws: readonly TokenDraw[]): string[] =>
@@ -173,6 +176,29 @@ export function redisStateStore(
       }
       queued++;
       pending.push(settlement);
+    },
+    async seedBudgets(seeds, now) {
+      const live = seeds.filter((seed) => seed.counter.expiresAt > now);
+      if (live.length === 0) return;
+      if (await link.usable()) {
+        try {
+          await link.run(() =>
+            seedScript(
+              live.length,
+              ...live.map((seed) => keys.counter(seed.counter.key)),
+              ...live.flatMap((seed) => [nanodollars(seed.spentUsd, Math.round), ttlOf(seed.counter.expiresAt, now)]),
+            ),
+          );
+          return;
+        } catch {
+          // The link is down now; the policy below decides.
+        }
+      }
+      if (policies.budgets === "closed") throw new StoreUnavailableError("budgets", link.lastError);
+      // Open: while Redis is away, local counting starts from the ledger's totals, not from 0.
+      for (const seed of live) {
+        fallback.rememberShared([seed.counter], { ok: false, blocking: -1, spentUsd: [seed.spentUsd] }, 0);
+      }
     },
     async close() {
       // One last delivery of what is waiting; what Redis still does not take is lost.
