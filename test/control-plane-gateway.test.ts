@@ -156,8 +156,8 @@ describe("runtime keys through gateway.keys", () => {
     const name = `team-${randomUUID().slice(0, 8)}`;
     const created = await gateway.keys.create({ name, models: ["fast"] });
     expect(created.secret).toMatch(/^mg-/);
-    expect(gateway.keys.verify(created.secret)).toBe(name);
-    expect(gateway.keys.verify(`${created.secret}x`)).toBeUndefined();
+    expect(await gateway.keys.verify(created.secret)).toBe(name);
+    expect(await gateway.keys.verify(`${created.secret}x`)).toBeUndefined();
     const listed = await gateway.keys.list();
     expect(listed.map((key) => key.name)).toContain(name);
     expect(JSON.stringify(listed)).not.toContain(created.secret);
@@ -168,7 +168,7 @@ describe("runtime keys through gateway.keys", () => {
 
     await gateway.keys.revoke(name);
     await expect(gateway.chat(ask, { key: name })).rejects.toBeInstanceOf(InvalidRequestError);
-    expect(gateway.keys.verify(created.secret)).toBeUndefined();
+    expect(await gateway.keys.verify(created.secret)).toBeUndefined();
   });
 
   it("refuses static key names and models the gateway does not serve, naming the field", async () => {
@@ -212,7 +212,7 @@ describe("runtime keys through gateway.keys", () => {
     await expect(plain.keys.create({ name: "x" })).rejects.toBeInstanceOf(ConfigError);
     await expect(plain.keys.list()).rejects.toThrow(/controlPlane: gateway.keys needs a control plane/);
     expect(plain.keys.available).toBe(false);
-    expect(plain.keys.verify("mg-x")).toBeUndefined();
+    expect(await plain.keys.verify("mg-x")).toBeUndefined();
     await plain.close();
   });
 

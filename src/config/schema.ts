@@ -110,7 +110,7 @@ export const gatewayConfigSchema = z
      * (`postgresControlPlane` from `modelgate/postgres`). The gateway closes it at `close()`.
      */
     controlPlane: controlPlane.optional(),
-    /** How long the first calls wait for the control plane (keys loaded, budgets seeded) at start, in ms (default 5,000). */
+    /** How long the first calls wait for the control plane (keys loaded, budgets seeded) at start, in ms (default 10,000). */
     controlPlaneTimeoutMs: positiveInt.optional(),
     /** Exact and semantic answer cache; off when absent. */
     cache: cacheConfigSchema.optional(),

@@ -138,13 +138,15 @@ export function postgresControlPlane(options: PostgresControlPlaneOptions = {}):
         opened ??= await open();
         await applyMigrations(opened, schema);
         migrated = opened;
-        await keys.refresh();
         const db = opened;
-        unlisten = await db.listen(
+        // LISTEN before the first read: a change committed in between is then either in the
+        // read or notified, never lost until the periodic re-read.
+        unlisten ??= await db.listen(
           channel,
           (name) => void keys.refreshOne(name).catch(() => undefined),
           () => void keys.refresh().catch(() => undefined),
         );
+        await keys.refresh();
         if ((state as ControlPlaneState) === "closed") {
           await unlisten();
           break;

@@ -89,6 +89,11 @@ export function createGateway(config: GatewayConfig): Gateway {
     },
     () => undefined,
   );
+  /** Until the control plane loaded its keys, bounded by `controlPlaneTimeoutMs` from creation. */
+  const waitForKeys = async (): Promise<void> => {
+    const waitMs = createdAt + keysWaitMs - Date.now();
+    if (controlPlane && !keysLoaded && waitMs > 0) await controlPlane.ready({ timeoutMs: waitMs }).catch(() => undefined);
+  };
 
   const built = buildPipeline(settings, table);
   const { run: pipeline, health, deadlineMs, closeSignal } = built;
@@ -124,8 +129,7 @@ export function createGateway(config: GatewayConfig): Gateway {
       if (!controlPlane) throw unknownKey();
       if (!controlPlane.keys.get(key)) {
         // The first calls wait (bounded) for the runtime keys to be loaded; a revoked key is gone.
-        const waitMs = createdAt + keysWaitMs - Date.now();
-        if (!keysLoaded && waitMs > 0) await controlPlane.ready({ timeoutMs: waitMs }).catch(() => undefined);
+        await waitForKeys();
         if (!controlPlane.keys.get(key)) throw unknownKey();
       }
     }
@@ -184,7 +188,7 @@ export function createGateway(config: GatewayConfig): Gateway {
     health: () => health.report(declaredDeployments(table)),
     spend: built.spend,
     stats: () => built.stats(),
-    keys: gatewayKeys(controlPlane, staticKeys ?? {}, table),
+    keys: gatewayKeys(controlPlane, staticKeys ?? {}, table, waitForKeys),
     on: (name, listener) => built.events.on(name, listener),
     off: (name, listener) => built.events.off(name, listener),
     async close() {

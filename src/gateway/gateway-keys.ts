@@ -20,15 +20,24 @@ export interface GatewayKeys {
   revoke(name: string, options?: ChangeOptions): Promise<void>;
   /** Active runtime keys, sorted by name; never secrets. Static keys from config are not listed. */
   list(): Promise<RuntimeKey[]>;
-  /** The runtime key name a secret belongs to (active keys only), or undefined; no round trip. */
-  verify(secret: string): string | undefined;
+  /**
+   * The runtime key name a secret belongs to (active keys only), or undefined: a hash lookup
+   * in the local cache, no round trip (while the control plane starts, it waits for the keys,
+   * bounded by `controlPlaneTimeoutMs`).
+   */
+  verify(secret: string): Promise<string | undefined>;
 }
 
 /** Wraps the control plane's keys with the gateway's checks: no static names, only known models. */
+/** Key changes wait this long for a control plane still starting (an embedded database takes seconds). */
+const ADMIN_WAIT_MS = 30_000;
+
 export function gatewayKeys(
   controlPlane: PostgresControlPlane | undefined,
   staticKeys: Readonly<Record<string, KeyConfig>>,
   table: RouteTable,
+  /** Resolves once the runtime keys are loaded, or when the calls' bounded wait is over. */
+  keysLoaded: () => Promise<void>,
 ): GatewayKeys {
   if (!controlPlane) {
     const needed = (): never => {
@@ -39,9 +48,11 @@ export function gatewayKeys(
         },
       ]);
     };
-    return { available: false, create: async () => needed(), update: async () => needed(), revoke: async () => needed(), list: async () => needed(), verify: () => undefined };
+    return { available: false, create: async () => needed(), update: async () => needed(), revoke: async () => needed(), list: async () => needed(), verify: async () => undefined };
   }
   const keys = controlPlane.keys;
+  // A change made right after createGateway waits for the start; a database that is down fails typed.
+  const started = (): Promise<void> => controlPlane.ready({ timeoutMs: ADMIN_WAIT_MS });
 
   const refuseStatic = (name: unknown): void => {
     if (typeof name === "string" && Object.hasOwn(staticKeys, name)) {
@@ -66,18 +77,29 @@ export function gatewayKeys(
     async create(input, options) {
       refuseStatic(input?.name);
       checkModels(input?.models, "");
+      await started();
       return keys.create(input, options);
     },
     async update(name, patch, options) {
       refuseStatic(name);
       checkModels(patch?.models, "patch.");
+      await started();
       return keys.update(name, patch, options);
     },
     async revoke(name, options) {
       refuseStatic(name);
+      await started();
       return keys.revoke(name, options);
     },
-    list: () => keys.list(),
-    verify: (secret) => keys.verify(secret)?.name,
+    async list() {
+      await started();
+      return keys.list();
+    },
+    async verify(secret) {
+      const found = keys.verify(secret);
+      if (found) return found.name;
+      await keysLoaded();
+      return keys.verify(secret)?.name;
+    },
   };
 }
