@@ -25,6 +25,7 @@ import {
 import { openai } from "../src/openai.js";
 import { postgresControlPlane, type PostgresControlPlane } from "../src/postgres.js";
 import { redisStore } from "../src/redis.js";
+import { createAuthenticate } from "../src/server/auth.js";
 import { freePort } from "./fakes/free-port.js";
 import { startFakeOpenAI, type FakeOpenAI } from "./fakes/openai-server.js";
 import { startRedisServer, type RedisServer } from "./fakes/redis-server.js";
@@ -287,6 +288,22 @@ describe("budgets across a restart with a Redis store (Redis live counters are t
     expect(run.error).toBeInstanceOf(BudgetExceededError);
     expect(run.error).toMatchObject({ spentUsd: 6 * UNIT });
   }, 60_000);
+});
+
+describe("server auth with runtime keys", () => {
+  it("tries static tokens, then auth.verify, then the gateway's runtime keys; is on with runtime keys alone", async () => {
+    const runtime = async (token: string) => (token === "mg-runtime" ? "rt" : undefined);
+    const both = createAuthenticate({ tokens: { "tok-a": "a" }, verify: (token) => (token === "v-1" ? "v" : undefined) }, runtime)!;
+    expect(await both("Bearer tok-a")).toEqual({ ok: true, key: "a" });
+    expect(await both("Bearer v-1")).toEqual({ ok: true, key: "v" });
+    expect(await both("Bearer mg-runtime")).toEqual({ ok: true, key: "rt" });
+    expect(await both("Bearer mg-other")).toMatchObject({ ok: false });
+    const alone = createAuthenticate(undefined, runtime);
+    expect(alone).toBeDefined();
+    expect(await alone!("Bearer mg-runtime")).toEqual({ ok: true, key: "rt" });
+    expect(await alone!(undefined)).toMatchObject({ ok: false });
+    expect(createAuthenticate(undefined, undefined)).toBeUndefined();
+  });
 });
 
 /** A record as a gateway writes it, for spend made elsewhere (another gateway, earlier). */
