@@ -8,7 +8,7 @@ export type {
 } from "./control-plane/postgres-control-plane.js";
 export type { PostgresControlPlaneOptions } from "./control-plane/control-plane-options.js";
 export type { PostgresSpendStore, LedgerStats } from "./control-plane/postgres-spend-store.js";
-export type { BucketedSpendQuery, BucketedSpendReportRow, SpendBucket } from "./control-plane/spend-sql.js";
+export type { BucketedSpendQuery, BucketedSpendReportRow, SpendBucket, KeyUserSpend } from "./control-plane/spend-sql.js";
 export type { ExportSpendOptions } from "./control-plane/spend-export.js";
 export type { RuntimeKeys, RuntimeKey, CreateKeyInput, KeyPatch, ChangeOptions, KeyChange } from "./control-plane/runtime-keys.js";
 export type { AuditEntry, AuditQuery, AuditInput, AuditAction } from "./control-plane/audit-log.js";

@@ -10,5 +10,6 @@ export const DEFAULTS = {
   timeoutMs: 60_000,
   deadlineMs: 180_000,
   streamIdleTimeoutMs: 30_000,
+  controlPlaneTimeoutMs: 10_000,
   cooldown: { failures: 3, windowMs: 60_000, durationMs: 30_000, maxDurationMs: 300_000 },
 } as const;

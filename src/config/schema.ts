@@ -5,6 +5,7 @@ import { budgetSchema, keySchema, limitSchema, limitsConfigFields } from "../lim
 import { spendConfigSchema } from "../spend/spend-schema.js";
 import type { StateStore } from "../stores/store.js";
 import { cacheConfigSchema } from "../cache/cache-config.js";
+import type { PostgresControlPlane } from "../control-plane/postgres-control-plane.js";
 
 import { fallbackConditionSchema, priceSchema, strategySchema } from "../core/route.js";
 
@@ -27,6 +28,17 @@ const stateStore = z.custom<StateStore>(
     typeof (value as StateStore).consumeTokens === "function" &&
     typeof (value as StateStore).reserveBudget === "function",
   "expected a StateStore such as memoryStore() or redisStore({ url })",
+);
+
+const controlPlane = z.custom<PostgresControlPlane>(
+  (value) =>
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as PostgresControlPlane).ready === "function" &&
+    typeof (value as PostgresControlPlane).spentBy === "function" &&
+    typeof (value as PostgresControlPlane).keys?.get === "function" &&
+    typeof (value as PostgresControlPlane).spend?.append === "function",
+  "expected a control plane such as postgresControlPlane({ url }) from 'modelgate/postgres'",
 );
 
 /**
@@ -98,6 +110,13 @@ export const gatewayConfigSchema = z
     spend: spendConfigSchema.optional(),
     /** Where buckets and budget counters live (default `memoryStore()`). */
     store: stateStore.optional(),
+    /**
+     * Durable spend ledger, runtime virtual keys and budgets that survive restarts
+     * (`postgresControlPlane` from `modelgate/postgres`). The gateway closes it at `close()`.
+     */
+    controlPlane: controlPlane.optional(),
+    /** How long the first calls wait for the control plane (keys loaded, budgets seeded) at start, in ms (default 10,000). */
+    controlPlaneTimeoutMs: positiveInt.optional(),
     /** Exact and semantic answer cache; off when absent. */
     cache: cacheConfigSchema.optional(),
     /** Tracer, meter and content capture; defaults to the global OpenTelemetry API. */

@@ -12,7 +12,7 @@ import { pgliteExecutor } from "./pglite-executor.js";
 import { postgresSpendStore, type LedgerStats, type PostgresSpendStore } from "./postgres-spend-store.js";
 import { RuntimeKeyStore, type RuntimeKeys } from "./runtime-keys.js";
 import { exportSpendLines, type ExportSpendOptions } from "./spend-export.js";
-import { MAX_TIME, MIN_TIME, sumSpend, sumSpendBy } from "./spend-sql.js";
+import { MAX_TIME, MIN_TIME, sumSpend, sumSpendBy, sumSpendByKeyAndUser, type KeyUserSpend } from "./spend-sql.js";
 import type { SqlExecutor, Unlisten } from "./sql-executor.js";
 
 /** `up`: the last database operation worked. `down`: it failed (writes are buffered and retried). */
@@ -62,6 +62,8 @@ export interface PostgresControlPlane {
   spentInPeriod(query: SpentInPeriodQuery): Promise<number>;
   /** USD spent in the current period by every key (or user) that spent anything: seeds budgets at start. */
   spentBy(query: SpentByQuery): Promise<Map<string, number>>;
+  /** USD spent in the current period by every (key, user) pair that spent anything: user budgets count per key. */
+  spentByKeyAndUser(query: { period: BudgetPeriod; now?: number }): Promise<KeyUserSpend[]>;
   /** Audit rows, oldest first. */
   audit(query?: AuditQuery): Promise<AuditEntry[]>;
   /** Appends an audit row for a change made elsewhere (a budget changed in config). */
@@ -136,13 +138,15 @@ export function postgresControlPlane(options: PostgresControlPlaneOptions = {}):
         opened ??= await open();
         await applyMigrations(opened, schema);
         migrated = opened;
-        await keys.refresh();
         const db = opened;
-        unlisten = await db.listen(
+        // LISTEN before the first read: a change committed in between is then either in the
+        // read or notified, never lost until the periodic re-read.
+        unlisten ??= await db.listen(
           channel,
           (name) => void keys.refreshOne(name).catch(() => undefined),
           () => void keys.refresh().catch(() => undefined),
         );
+        await keys.refresh();
         if ((state as ControlPlaneState) === "closed") {
           await unlisten();
           break;
@@ -232,6 +236,12 @@ export function postgresControlPlane(options: PostgresControlPlaneOptions = {}):
       const window = periodWindow(query.period, query.now ?? Date.now());
       await spend.flush();
       return whileAvailable("reading spend", () => sumSpendBy(db("reading spend"), schema, query.by, { since: window.startsAt, until: window.endsAt }));
+    },
+    async spentByKeyAndUser(query) {
+      checkPeriod(query?.period);
+      const window = periodWindow(query.period, query.now ?? Date.now());
+      await spend.flush();
+      return whileAvailable("reading spend", () => sumSpendByKeyAndUser(db("reading spend"), schema, { since: window.startsAt, until: window.endsAt }));
     },
     audit: (query) => whileAvailable("reading the audit log", () => readAudit(db("reading the audit log"), schema, query)),
     recordAudit: (entry) => whileAvailable("writing the audit log", () => appendAudit(db("writing the audit log"), schema, entry)),

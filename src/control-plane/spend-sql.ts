@@ -1,18 +1,13 @@
-import { NO_GROUP, type SpendDimension, type SpendQuery, type SpendRecord, type SpendReportRow } from "../spend/spend-record.js";
+import { NO_GROUP, type SpendBucket, type SpendDimension, type SpendQuery, type SpendRecord, type SpendReportRow } from "../spend/spend-record.js";
 import type { SqlSession } from "./sql-executor.js";
 
-/** A time bucket for spend reports: UTC hours or UTC days. */
-export type SpendBucket = "hour" | "day";
+export type { SpendBucket };
 
-/** `SpendQuery` plus an optional time bucket: one row per group and bucket. */
-export interface BucketedSpendQuery extends SpendQuery {
-  bucket?: SpendBucket;
-}
+/** `SpendQuery` (which takes an optional time bucket since the ledger went in). */
+export type BucketedSpendQuery = SpendQuery;
 
 /** A report row; `bucket` (epoch ms of the bucket's start, UTC) when the query asked for buckets. */
-export interface BucketedSpendReportRow extends SpendReportRow {
-  bucket?: number;
-}
+export type BucketedSpendReportRow = SpendReportRow;
 
 const BUCKET_MS: Record<SpendBucket, number> = { hour: 3_600_000, day: 86_400_000 };
 /** Bounds for an open `since`/`until`, well inside bigint and JavaScript's safe integers. */
@@ -138,6 +133,27 @@ export async function sumSpendBy(
     [String(clamp(range.since)), String(clamp(range.until))],
   );
   return new Map(rows.map((row) => [row.grp, usd(row.cost_usd)]));
+}
+
+/** Spend per (key, user) pair in `[since, until)`, as user budgets count (per key); `key` undefined for calls without one. */
+export async function sumSpendByKeyAndUser(
+  session: SqlSession,
+  schema: string,
+  range: { since: number; until: number },
+): Promise<KeyUserSpend[]> {
+  const rows = await session.query<{ key_name: string | null; user_name: string; cost_usd: string }>(
+    `SELECT key_name, user_name, sum(cost_usd)::text AS cost_usd FROM "${schema}".spend
+     WHERE time_ms >= $1 AND time_ms < $2 AND user_name IS NOT NULL GROUP BY 1, 2`,
+    [String(clamp(range.since)), String(clamp(range.until))],
+  );
+  return rows.map((row) => ({ key: row.key_name ?? undefined, user: row.user_name, usd: usd(row.cost_usd) }));
+}
+
+/** One (key, user) pair's spend in a period. */
+export interface KeyUserSpend {
+  key: string | undefined;
+  user: string;
+  usd: number;
 }
 
 function toMs(value: Date | number | undefined, otherwise: number): number {

@@ -26,6 +26,7 @@ import { createTelemetryMiddleware } from "../telemetry/call-telemetry.js";
 import { GatewayTelemetry } from "../telemetry/gateway-telemetry.js";
 import { readEnvironment } from "../telemetry/read-environment.js";
 import { createLimitStack } from "./limit-stack.js";
+import { BudgetSeeder } from "./budget-seeder.js";
 
 /** What `gateway.stats()` returns; a section is present when its feature is configured. */
 export interface GatewayStats {
@@ -84,12 +85,28 @@ export function buildPipeline(settings: GatewaySettings, table: RouteTable): Pip
   callMiddleware.push(createTelemetryMiddleware(telemetry, events));
   attemptMiddleware.push(createAttemptTelemetry(telemetry));
   closers.push(telemetry.subscribe(events));
+  const controlPlane = settings.controlPlane;
+  // Runtime keys of the control plane, after the config's static keys (those win a name).
+  const runtimeKey = controlPlane
+    ? (name: string) => (settings.keys && Object.hasOwn(settings.keys, name) ? undefined : controlPlane.keys.get(name))
+    : undefined;
   // [slot: spend]
-  const spend = createSpend(settings.spend);
+  // With a control plane and no store of the user's own, records go to its durable ledger and
+  // reports are SQL over every gateway on the database.
+  const spendConfig = controlPlane && !settings.spend?.store ? { ...settings.spend, store: controlPlane.spend } : settings.spend;
+  const spend = createSpend(spendConfig);
   callMiddleware.push(spend.middleware);
-  closers.push(() => spend.close());
+  // The control plane is the gateway's, like the store: closed once the ledger handed it every
+  // record (in order: the ledger's last delivery goes through it).
+  closers.push(async () => {
+    try {
+      await spend.close();
+    } finally {
+      await controlPlane?.close();
+    }
+  });
   // [slot: access]
-  if (settings.keys) callMiddleware.push(createAccess(settings.keys));
+  if (settings.keys || runtimeKey) callMiddleware.push(createAccess(settings.keys ?? {}, runtimeKey));
   // [slot: cache]
   // A `store` that can hold answers (redisStore) becomes the shared tier behind the LRU.
   const cacheStore = settings.cache ? sharedCacheTier(settings.cache, settings.store) : undefined;
@@ -110,7 +127,27 @@ export function buildPipeline(settings: GatewaySettings, table: RouteTable): Pip
   // The state store (buckets, budgets) is the gateway's: made here, after anything above that
   // may refuse the config, and closed by the gateway alone.
   const store = settings.store ?? memoryStore();
-  const limits = createLimitStack({ keys: settings.keys, users: settings.users, onLimit: settings.onLimit, store, table, events });
+  // Budgets start from what the ledger says was spent in their period (restarts, new gateways).
+  const seeder = controlPlane
+    ? new BudgetSeeder({
+        controlPlane,
+        store,
+        staticKeys: settings.keys ?? {},
+        users: settings.users,
+        timeoutMs: settings.controlPlaneTimeoutMs ?? DEFAULTS.controlPlaneTimeoutMs,
+        now: Date.now,
+      })
+    : undefined;
+  const limits = createLimitStack({
+    keys: settings.keys,
+    users: settings.users,
+    onLimit: settings.onLimit,
+    store,
+    table,
+    events,
+    runtimeKey,
+    budgetSeeding: seeder,
+  });
   callMiddleware.push(...limits.callMiddleware);
   attemptMiddleware.push(...limits.attemptMiddleware);
   // [slot: cost] innermost call step, so every step outside it reads the settled cost.

@@ -19,8 +19,11 @@ import type { DeploymentHealth } from "../routing/health.js";
 import type { SpendReporter } from "../spend/spend-ledger.js";
 import { buildPipeline, type GatewayStats } from "./build-pipeline.js";
 import { ChatStream } from "./chat-stream.js";
+import { gatewayKeys, type GatewayKeys } from "./gateway-keys.js";
+import { DEFAULTS } from "../config/defaults.js";
 
 export type { GatewayStats } from "./build-pipeline.js";
+export type { GatewayKeys } from "./gateway-keys.js";
 
 type GatewaySettings = ReturnType<typeof gatewayConfigSchema.parse>;
 
@@ -50,6 +53,11 @@ export interface Gateway {
   spend: SpendReporter;
   /** Counters since `createGateway`, one section per configured feature. */
   stats(): GatewayStats;
+  /**
+   * Runtime virtual keys (`create`, `update`, `revoke`, `list`, `verify`), shared by every
+   * gateway on the control plane's database. Needs `controlPlane` in the config.
+   */
+  keys: GatewayKeys;
 }
 
 /**
@@ -68,7 +76,26 @@ export function createGateway(config: GatewayConfig): Gateway {
   const budgetsConfigured =
     settings.users?.budget !== undefined || Object.values(settings.keys ?? {}).some((key) => key.budget !== undefined);
   checkBudgetPrices(budgetsConfigured, table, issues);
+  if (settings.controlPlane && !settings.spend?.store && settings.spend?.maxRecords !== undefined) {
+    issues.push({ path: "spend.maxRecords", message: "sizes the default memory store only; with a controlPlane, records go to its ledger" });
+  }
   if (issues.length > 0) throw new ConfigError(issues);
+  const controlPlane = settings.controlPlane;
+  const staticKeys = settings.keys;
+  const keysWaitMs = settings.controlPlaneTimeoutMs ?? DEFAULTS.controlPlaneTimeoutMs;
+  const createdAt = Date.now();
+  let keysLoaded = false;
+  controlPlane?.ready().then(
+    () => {
+      keysLoaded = true;
+    },
+    () => undefined,
+  );
+  /** Until the control plane loaded its keys, bounded by `controlPlaneTimeoutMs` from creation. */
+  const waitForKeys = async (): Promise<void> => {
+    const waitMs = createdAt + keysWaitMs - Date.now();
+    if (controlPlane && !keysLoaded && waitMs > 0) await controlPlane.ready({ timeoutMs: waitMs }).catch(() => undefined);
+  };
 
   const built = buildPipeline(settings, table);
   const { run: pipeline, health, deadlineMs, closeSignal } = built;
@@ -99,7 +126,15 @@ export function createGateway(config: GatewayConfig): Gateway {
     const route = table.resolve(request.model);
     if (!route) throw unknownModel(request.model, table, Object.keys(settings.providers));
     // Before anything records the key (spans, events): an unknown one may be a pasted secret.
-    if (settings.keys && callOptions.key !== undefined && !Object.hasOwn(settings.keys, callOptions.key)) throw unknownKey();
+    const key = callOptions.key;
+    if (key !== undefined && (staticKeys || controlPlane) && !(staticKeys && Object.hasOwn(staticKeys, key))) {
+      if (!controlPlane) throw unknownKey();
+      if (!controlPlane.keys.get(key)) {
+        // The first calls wait (bounded) for the runtime keys to be loaded; a revoked key is gone.
+        await waitForKeys();
+        if (!controlPlane.keys.get(key)) throw unknownKey();
+      }
+    }
 
     // Not AbortSignal.any: on Node 20 each one stays attached to the long-lived close signal
     // (nodejs/node#55351), a leak per call. One controller per call that has a signal instead.
@@ -155,6 +190,7 @@ export function createGateway(config: GatewayConfig): Gateway {
     health: () => health.report(declaredDeployments(table)),
     spend: built.spend,
     stats: () => built.stats(),
+    keys: gatewayKeys(controlPlane, staticKeys ?? {}, table, waitForKeys),
     on: (name, listener) => built.events.on(name, listener),
     off: (name, listener) => built.events.off(name, listener),
     async close() {
@@ -172,7 +208,7 @@ const NO_OPTIONS: ChatOptions = Object.freeze({});
 
 function unknownKey(): InvalidRequestError {
   return new InvalidRequestError(
-    [{ path: "options.key", message: "is not a configured key (see `keys` in the gateway config)" }],
+    [{ path: "options.key", message: "is not a configured key nor an active runtime key (see `keys` in the gateway config, and gateway.keys)" }],
     "Invalid chat options:",
   );
 }

@@ -1,7 +1,7 @@
 import { declaredDeployments, type Deployment, type RouteTable } from "../core/route.js";
 import type { GatewayEvents } from "../core/events.js";
 import { createDeploymentLimits, deploymentLimitsApply } from "../limits/deployment-limits.js";
-import { createLimits, limitsApply } from "../limits/call-limits.js";
+import { createLimits, limitsApply, type BudgetSeeding } from "../limits/call-limits.js";
 import type { AttemptContext } from "../core/attempt-context.js";
 import type { Middleware } from "../core/compose.js";
 import type { CallContext } from "../core/call-context.js";
@@ -17,6 +17,10 @@ export interface LimitStackOptions {
   store: StateStore;
   table: RouteTable;
   events: GatewayEvents;
+  /** Runtime keys (a control plane), looked up per call after `keys`. */
+  runtimeKey?: (name: string) => LimitConfig | undefined;
+  /** Budgets wait for it before a reservation (a control plane's ledger seeding). */
+  budgetSeeding?: BudgetSeeding;
   /** Epoch ms; tests move it with fake `Date`. */
   now?: () => number;
 }
@@ -43,9 +47,11 @@ export function createLimitStack(options: LimitStackOptions): LimitStack {
   const attemptMiddleware: Middleware<AttemptContext>[] = [];
 
   const anyTpm = Object.values(keys).some((key) => key.tpm !== undefined) || options.users?.tpm !== undefined || deployments.some((d) => d.tpm !== undefined);
-  if (anyTpm) tokenizer.load();
+  // A runtime key may be given a TPM cap at any time.
+  if (anyTpm || options.runtimeKey) tokenizer.load();
 
-  if (limitsApply(keys, options.users)) {
+  // Runtime keys may get caps at any time: with them the step is always registered.
+  if (limitsApply(keys, options.users) || options.runtimeKey) {
     const onLimit = options.onLimit ?? "reject";
     callMiddleware.push(
       createLimits({
@@ -57,6 +63,8 @@ export function createLimitStack(options: LimitStackOptions): LimitStack {
         events: options.events,
         tokenizer,
         now,
+        runtimeKey: options.runtimeKey,
+        budgetSeeding: options.budgetSeeding,
       }),
     );
   }

@@ -3,6 +3,7 @@ import type { BudgetCounter, StateStore } from "../stores/store.js";
 import { uniqueIds } from "../core/unique-ids.js";
 import { periodWindow, type BudgetPeriod, type PeriodWindow } from "./budget-period.js";
 import type { BudgetConfig } from "./limits-schema.js";
+import { budgetCounter } from "./budget-counter.js";
 
 /** One scope's budget as it applies to a call. */
 export interface BudgetScope {
@@ -19,9 +20,6 @@ export interface BudgetHold {
   readonly id: string;
   readonly counters: readonly BudgetCounter[];
 }
-
-/** Counters outlive their period by a day, so a call that started in it still settles there. */
-const COUNTER_GRACE_MS = 86_400_000;
 
 /**
  * USD budgets per key and per user. Before a call, its worst-case cost is reserved on every
@@ -71,10 +69,6 @@ export class BudgetGuard {
       window = periodWindow(period, now);
       this.windows.set(period, window);
     }
-    return {
-      key: `budget:${scope.id}:${period}:${window.label}`,
-      limitUsd: scope.budget.usd,
-      expiresAt: window.endsAt + COUNTER_GRACE_MS,
-    };
+    return budgetCounter(scope.id, scope.budget, window);
   }
 }

@@ -4,6 +4,7 @@ import { estimateMaxCostUsd } from "../core/cost.js";
 import { BudgetExceededError, UnpricedModelError } from "../core/errors.js";
 import type { GatewayEvents } from "../core/events.js";
 import { BudgetGuard, type BudgetHold, type BudgetScope } from "./budget-guard.js";
+import { keyScopeId, userScopeId } from "./budget-counter.js";
 import type { BudgetConfig, LimitConfig } from "./limits-schema.js";
 import type { OpenAITokenizer } from "./openai-tokenizer.js";
 import { RateLimiter, type LimitDraw } from "./rate-limiter.js";
@@ -28,6 +29,18 @@ export interface LimitsOptions {
   events: GatewayEvents;
   tokenizer: OpenAITokenizer;
   now: () => number;
+  /**
+   * Caps of keys not in `keys` (runtime keys of a control plane), asked per call: a change
+   * (new RPM/TPM, a new budget) applies from the next call.
+   */
+  runtimeKey?: (name: string) => LimitConfig | undefined;
+  /** Awaited before a budget is reserved: the counters start from what was already spent. */
+  budgetSeeding?: BudgetSeeding;
+}
+
+/** Makes sure a call's budget counters hold what was spent before this gateway counted them. */
+export interface BudgetSeeding {
+  ready(scopes: readonly BudgetScope[], now: number): Promise<void>;
 }
 
 /** Shapes of one scope's buckets and its budget, built once at `createGateway`. */
@@ -93,12 +106,26 @@ export function createLimits(options: LimitsOptions): Middleware<CallContext> {
   const budgets = new BudgetGuard(options.store, options.now);
   const keyPlans = new Map<string, KeyPlan>();
   for (const [name, config] of Object.entries(options.keys)) {
-    if (!hasCaps(config)) continue;
-    const id = `key:${name}`;
-    const label = `key '${name}'`;
-    const plan = planOf(config);
-    keyPlans.set(name, { ...plan, id, label, rpmDraw: rpmDraw(plan, id, "key", label), tpmDraw: tpmDraw(plan, id, "key", label, 0) });
+    if (hasCaps(config)) keyPlans.set(name, keyPlanOf(name, config));
   }
+  // Runtime keys' plans, rebuilt when the control plane hands out a new config object (a change).
+  const runtimePlans = new Map<string, { config: LimitConfig; plan: KeyPlan | undefined }>();
+  const runtimeKey = options.runtimeKey;
+  const planFor = (name: string): KeyPlan | undefined => {
+    const fixed = keyPlans.get(name);
+    if (fixed || !runtimeKey || Object.hasOwn(options.keys, name)) return fixed;
+    const config = runtimeKey(name);
+    if (!config) {
+      runtimePlans.delete(name);
+      return undefined;
+    }
+    let entry = runtimePlans.get(name);
+    if (!entry || entry.config !== config) {
+      entry = { config, plan: hasCaps(config) ? keyPlanOf(name, config) : undefined };
+      runtimePlans.set(name, entry);
+    }
+    return entry.plan;
+  };
   const userPlan = options.users && hasCaps(options.users) ? planOf(options.users) : undefined;
   // Keyed by the route object: declared routes live as long as the gateway, direct ones are capped.
   const reaches = new WeakMap<Route, Reach>();
@@ -124,7 +151,7 @@ export function createLimits(options: LimitsOptions): Middleware<CallContext> {
 
   return async function limits(ctx, next) {
     const { key, user } = ctx.options;
-    const keyPlan = key === undefined ? undefined : keyPlans.get(key);
+    const keyPlan = key === undefined ? undefined : planFor(key);
     const forUser = user === undefined ? undefined : userPlan;
     if (!keyPlan && !forUser) return next();
 
@@ -166,6 +193,7 @@ export function createLimits(options: LimitsOptions): Middleware<CallContext> {
       if (keyPlan?.budget) scopes.push({ scope: "key", id: keyPlan.id, label: keyPlan.label, budget: keyPlan.budget });
       if (forUser?.budget) scopes.push({ scope: "user", id: forUserId, label: "user", budget: forUser.budget });
       try {
+        if (options.budgetSeeding) await options.budgetSeeding.ready(scopes, options.now());
         hold = await budgets.reserve(scopes, worstCaseUsd, Math.max(0, ctx.deadline - performance.now()) + STREAM_HOLD_MS);
       } catch (error) {
         // The call never ran: it takes no requests or tokens either.
@@ -200,11 +228,14 @@ function planOf(config: LimitConfig): ScopePlan {
   return { rpm: config.rpm, tpm: config.tpm, budget: config.budget };
 }
 
-/** A user is counted per key: tenants' user ids may collide. Length-prefixed so no two pairs share a name. */
-function userId(key: string | undefined, user: string): string {
-  const scope = key ?? "";
-  return `user:${scope.length}:${scope}:${user}`;
+function keyPlanOf(name: string, config: LimitConfig): KeyPlan {
+  const id = keyScopeId(name);
+  const label = `key '${name}'`;
+  const plan = planOf(config);
+  return { ...plan, id, label, rpmDraw: rpmDraw(plan, id, "key", label), tpmDraw: tpmDraw(plan, id, "key", label, 0) };
 }
+
+const userId = userScopeId;
 
 function rpmDraw(plan: ScopePlan, id: string, scope: "key" | "user", label: string): LimitDraw | undefined {
   if (plan.rpm === undefined) return undefined;

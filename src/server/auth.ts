@@ -14,11 +14,13 @@ const digest = (token: string): Buffer => createHash("sha256").update(token).dig
 /**
  * Builds the token check. Static tokens are compared as SHA-256 digests with `timingSafeEqual`
  * against every configured token (equal lengths, no early exit), so response time says
- * nothing about how much of a token was right. Tokens are never logged or echoed.
+ * nothing about how much of a token was right. Tokens are never logged or echoed. With
+ * `runtimeKeys` (a gateway with a control plane) auth is on even without `auth`: a token that
+ * matched nothing else is looked up among the runtime keys (only SHA-256 digests are stored).
  */
-export function createAuthenticate(auth: AuthOptions | VerifyToken | undefined): Authenticate | undefined {
-  if (auth === undefined) return undefined;
-  const options: AuthOptions = typeof auth === "function" ? { verify: auth } : auth;
+export function createAuthenticate(auth: AuthOptions | VerifyToken | undefined, runtimeKeys?: VerifyToken): Authenticate | undefined {
+  if (auth === undefined && runtimeKeys === undefined) return undefined;
+  const options: AuthOptions = typeof auth === "function" ? { verify: auth } : (auth ?? {});
   const table = Object.entries(options.tokens ?? {}).map(([token, key]) => ({ digest: digest(token), key }));
   const verify = options.verify;
   return async (authorization) => {
@@ -31,6 +33,8 @@ export function createAuthenticate(auth: AuthOptions | VerifyToken | undefined):
       if (timingSafeEqual(entry.digest, presented) && matched === undefined) matched = entry.key;
     }
     if (matched === undefined && verify) matched = await verify(token);
+    // Last, the gateway's runtime keys (a control plane): a hash lookup in its local cache.
+    if (matched === undefined && runtimeKeys) matched = await runtimeKeys(token);
     return matched === undefined ? { ok: false, reason: "Invalid bearer token" } : { ok: true, key: matched };
   };
 }

@@ -18,7 +18,8 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 /** Routes a call to its endpoint and turns every failure into OpenAI's error reply. */
 export function createDispatch(gateway: Gateway, options: HandlerOptions, inFlight: InFlight, metrics: ServerMetrics): Dispatch {
-  const authenticate = createAuthenticate(options.auth);
+  // A gateway with a control plane verifies its runtime keys' secrets too.
+  const authenticate = createAuthenticate(options.auth, gateway.keys.available ? (token) => gateway.keys.verify(token) : undefined);
   const created = Math.floor(Date.now() / 1000);
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
 

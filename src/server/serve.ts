@@ -28,7 +28,7 @@ const LOOPBACK = new Set(["127.0.0.1", "::1", "localhost"]);
  */
 export async function serve(gateway: Gateway, options: ServeOptions = {}): Promise<RunningServer> {
   const host = options.host ?? SERVE_DEFAULTS.host;
-  if (options.auth === undefined && !LOOPBACK.has(host) && options.allowUnauthenticated !== true) {
+  if (options.auth === undefined && !gateway.keys.available && !LOOPBACK.has(host) && options.allowUnauthenticated !== true) {
     throw new Error(
       `modelgate serve: refusing to listen on ${host} without auth: set \`auth\` (bearer tokens -> keys), or \`allowUnauthenticated: true\` when something in front authenticates`,
     );

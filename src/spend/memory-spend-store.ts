@@ -8,6 +8,7 @@ export interface MemorySpendStoreOptions {
 }
 
 const DAY_MS = 86_400_000;
+const BUCKET_MS = { hour: 3_600_000, day: DAY_MS } as const;
 const DIMENSIONS: readonly SpendDimension[] = ["key", "user", "model", "provider", "tag"];
 const DEFAULT_MAX_RECORDS = 50_000;
 
@@ -77,8 +78,16 @@ export function memorySpendStore(options: MemorySpendStoreOptions = {}): SpendSt
     report(query: SpendQuery): SpendReportRow[] {
       const since = toMs(query.since, Number.NEGATIVE_INFINITY);
       const until = toMs(query.until, Number.POSITIVE_INFINITY);
-      const groups = new Map<string, SpendTotals>();
-      const add = (group: string, totals: SpendTotals): void => {
+      const bucketMs = query.bucket === undefined ? undefined : BUCKET_MS[query.bucket];
+      // Per bucket start (one bucket, 0, when the query asked for none): group -> totals.
+      const buckets = new Map<number, Map<string, SpendTotals>>();
+      const add = (time: number, group: string, totals: SpendTotals): void => {
+        const bucket = bucketMs === undefined ? 0 : time - (((time % bucketMs) + bucketMs) % bucketMs);
+        let groups = buckets.get(bucket);
+        if (!groups) {
+          groups = new Map();
+          buckets.set(bucket, groups);
+        }
         let sum = groups.get(group);
         if (!sum) {
           sum = emptyTotals();
@@ -89,15 +98,20 @@ export function memorySpendStore(options: MemorySpendStoreOptions = {}): SpendSt
       const prefix = `${query.by}\u0000`;
       for (const [day, dayGroups] of daily) {
         if (day >= until || day + DAY_MS <= since) continue;
-        for (const [id, totals] of dayGroups) if (id.startsWith(prefix)) add(id.slice(prefix.length), totals);
+        // Evicted records live on as daily totals: by hour they count in their day's first hour.
+        for (const [id, totals] of dayGroups) if (id.startsWith(prefix)) add(day, id.slice(prefix.length), totals);
       }
       for (let index = 0; index < count; index++) {
         const record = ring[(start + index) % maxRecords]!;
         if (record.time < since || record.time >= until) continue;
         const totals = recordTotals(record);
-        for (const group of groupsOf(record, query.by)) add(group, totals);
+        for (const group of groupsOf(record, query.by)) add(record.time, group, totals);
       }
-      return toRows(groups);
+      if (bucketMs === undefined) return toRows(buckets.get(0) ?? new Map());
+      // Buckets in time order, costliest first within each, as the Postgres ledger answers.
+      return [...buckets.keys()]
+        .sort((a, b) => a - b)
+        .flatMap((bucket) => toRows(buckets.get(bucket)!).map((row) => ({ ...row, bucket })));
     },
     // Nothing to release, and a report after `gateway.close()` should still answer.
     close() {},

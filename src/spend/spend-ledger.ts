@@ -69,12 +69,10 @@ export class SpendLedger implements SpendReporter {
   }
 
   async report(query: SpendQuery): Promise<SpendReportRow[]> {
-    if (!DIMENSIONS.has(query?.by)) {
-      throw new InvalidRequestError(
-        [{ path: "by", message: `expected one of ${[...DIMENSIONS].join(", ")}` }],
-        "Invalid spend report query:",
-      );
-    }
+    const issues = [];
+    if (!DIMENSIONS.has(query?.by)) issues.push({ path: "by", message: `expected one of ${[...DIMENSIONS].join(", ")}` });
+    if (query?.bucket !== undefined && query.bucket !== "hour" && query.bucket !== "day") issues.push({ path: "bucket", message: "expected hour or day" });
+    if (issues.length > 0) throw new InvalidRequestError(issues, "Invalid spend report query:");
     await this.toStore.flush();
     return this.store.report(query);
   }

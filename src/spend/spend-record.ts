@@ -47,11 +47,16 @@ export interface SpendRecord {
 /** What `gateway.spend.report` groups by. A record with several tags counts once under each. */
 export type SpendDimension = "key" | "user" | "model" | "provider" | "tag";
 
+/** A time bucket for spend reports: UTC hours or UTC days. */
+export type SpendBucket = "hour" | "day";
+
 /** A spend report request; `since` is inclusive, `until` exclusive. */
 export interface SpendQuery {
   by: SpendDimension;
   since?: Date | number;
   until?: Date | number;
+  /** One row per group and UTC hour or day (rows carry `bucket`); absent: one row per group. */
+  bucket?: SpendBucket;
 }
 
 /** One group of a spend report. */
@@ -63,6 +68,8 @@ export interface SpendReportRow {
   outputTokens: number;
   costUsd: number;
   savedUsd: number;
+  /** When the query asked for buckets: epoch ms of the bucket's start (UTC). */
+  bucket?: number;
 }
 
 /** The group name for records without a key, user, provider or tag. */

@@ -1,5 +1,5 @@
 import { refilledLevel, tokensNeeded, waitForTokens } from "../core/token-bucket.js";
-import type { BudgetCounter, BudgetReservation, BudgetResult, StateStore, TokenDraw, TokenResult } from "./store.js";
+import type { BudgetCounter, BudgetReservation, BudgetResult, BudgetSeed, StateStore, TokenDraw, TokenResult } from "./store.js";
 
 interface Bucket {
   level: number;
@@ -159,6 +159,13 @@ export function memoryStore(): StateStore {
         counter.spent += actual;
       }
       sweep(now);
+      return resolved;
+    },
+    seedBudgets(seeds: readonly BudgetSeed[], now: number) {
+      for (const seed of seeds) {
+        if (counters.has(seed.counter.key) || seed.counter.expiresAt <= now) continue;
+        counterFor(seed.counter).spent = toNano(seed.spentUsd, Math.round);
+      }
       return resolved;
     },
     close() {

@@ -38,6 +38,19 @@ export interface StateStore {
    * a reservation that already expired: the actual cost is added all the same, once.
    */
   settleBudget(reservationId: string, counters: readonly BudgetCounter[], actualUsd: number, now: number): Promise<void>;
+  /**
+   * Sets each counter's settled spend when the store does not hold that counter yet, and
+   * leaves counters it holds alone (set-if-absent: `SET NX` semantics). How a gateway with a
+   * control plane starts budgets from the durable ledger: a store that already counts a period
+   * (a shared Redis) stays the source of truth. Optional: a store without it starts budgets at 0.
+   */
+  seedBudgets?(seeds: readonly BudgetSeed[], now: number): Promise<void>;
+  /**
+   * What a gateway does with budgets when it cannot learn what was already spent (the control
+   * plane's database is down at start): `"open"` admits calls on counters that start from what
+   * the store has, `"closed"` refuses budgeted calls with `StoreUnavailableError`. Default `"open"`.
+   */
+  readonly budgetFailurePolicy?: "open" | "closed";
   /** Releases timers and connections. */
   close(): Promise<void>;
   /** Optional counts for `gateway.stats().store` (redisStore: link state, settlements waiting or folded). */
@@ -46,6 +59,11 @@ export interface StateStore {
 
 /** What a store reports of itself in `gateway.stats().store`. */
 export type StoreStats = Readonly<Record<string, number | string>>;
+/** A counter's spend before this store counted it, for `seedBudgets`. */
+export interface BudgetSeed {
+  readonly counter: BudgetCounter;
+  readonly spentUsd: number;
+}
 
 /** One token bucket touched by an operation, with its shape (the store keeps only levels). */
 export interface TokenDraw {

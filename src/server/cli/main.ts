@@ -61,7 +61,9 @@ async function main(argv: readonly string[]): Promise<number> {
     throw error;
   });
   const authNote =
-    options.auth === undefined
+    options.auth === undefined && gateway.keys.available
+      ? "bearer-token auth on (the control plane's runtime keys)"
+      : options.auth === undefined
       ? options.allowUnauthenticated
         ? "no auth (allowUnauthenticated): every caller is anonymous"
         : "no auth configured: bound to loopback only, every caller anonymous"

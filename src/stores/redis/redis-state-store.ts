@@ -1,6 +1,7 @@
 import { StoreUnavailableError } from "../../core/errors.js";
-import type { BudgetCounter, BudgetResult, StateStore, TokenDraw, TokenResult } from "../store.js";
+import type { BudgetCounter, BudgetResult, BudgetSeed, StateStore, TokenDraw, TokenResult } from "../store.js";
 import { RESERVE_BUDGET, SETTLE_BUDGET } from "./budget-scripts.js";
+import { SEED_BUDGETS } from "./seed-scripts.js";
 import type { LocalFallback } from "./local-fallback.js";
 import { limitNanodollars, nanodollars, toUsd } from "./nanodollars.js";
 import type { RedisLink, ScriptRunner } from "./redis-link.js";
@@ -34,6 +35,7 @@ export type SettlementCounts = {
 
 /** The `StateStore` half of `redisStore`, with its settlement backlog. */
 export interface RedisStateStore extends StateStore {
+  seedBudgets(seeds: readonly BudgetSeed[], now: number): Promise<void>;
   /** Settlements waiting for Redis (for tests and stats). */
   readonly pendingSettlements: number;
   counts(): SettlementCounts;
@@ -62,6 +64,7 @@ export function redisStateStore(
   const refundScript: ScriptRunner = link.defineScript("refund_tokens", REFUND_TOKENS);
   const reserveScript: ScriptRunner = link.defineScript("reserve_budget", RESERVE_BUDGET);
   const settleScript: ScriptRunner = link.defineScript("settle_budget", SETTLE_BUDGET);
+  const seedScript: ScriptRunner = link.defineScript("seed_budgets", SEED_BUDGETS);
 
   const bucketKeys = (draws: readonly TokenDraw[]): string[] => draws.map((draw) => keys.bucket(draw.key));
   const bucketShapes = (draws: readonly TokenDraw[]): string[] =>
@@ -208,6 +211,29 @@ export function redisStateStore(
       inFlight.add(settling);
       void settling.finally(() => inFlight.delete(settling)).catch(() => undefined);
       return settling;
+    },
+    async seedBudgets(seeds, now) {
+      const live = seeds.filter((seed) => seed.counter.expiresAt > now);
+      if (live.length === 0) return;
+      if (await link.usable()) {
+        try {
+          await link.run(() =>
+            seedScript(
+              live.length,
+              ...live.map((seed) => keys.counter(seed.counter.key)),
+              ...live.flatMap((seed) => [nanodollars(seed.spentUsd, Math.round), ttlOf(seed.counter.expiresAt, now)]),
+            ),
+          );
+          return;
+        } catch {
+          // The link is down now; the policy below decides.
+        }
+      }
+      if (policies.budgets === "closed") throw new StoreUnavailableError("budgets", link.lastError);
+      // Open: while Redis is away, local counting starts from the ledger's totals, not from 0.
+      for (const seed of live) {
+        fallback.rememberShared([seed.counter], { ok: false, blocking: -1, spentUsd: [seed.spentUsd] }, 0);
+      }
     },
     async close() {
       // Delivers what is waiting, ignoring the pause after an old failure; what Redis still

@@ -3,7 +3,7 @@ import type { SharedCacheStore } from "../cache-store.js";
 import { toIssues } from "../../core/config-issues.js";
 import { ConfigError } from "../../core/errors.js";
 import type { CooldownSharing } from "../cooldown-sharing.js";
-import type { StateStore } from "../store.js";
+import type { BudgetSeed, StateStore } from "../store.js";
 import { LocalFallback } from "./local-fallback.js";
 import { redisCacheStore } from "./redis-cache-store.js";
 import { RedisCooldowns } from "./redis-cooldowns.js";
@@ -31,6 +31,8 @@ export interface RedisStore extends StateStore, SharedCacheStore, CooldownSharin
   readonly pendingSettlements: number;
   /** The link and its settlement backlog, also in `gateway.stats().store`. */
   stats(): RedisStoreStats;
+  seedBudgets(seeds: readonly BudgetSeed[], now: number): Promise<void>;
+  readonly budgetFailurePolicy: "open" | "closed";
   /** Delivers waiting settlements once more, then closes the connections it opened (never your client). */
   close(): Promise<void>;
 }
@@ -129,6 +131,8 @@ export function redisStore(connection: RedisConnection, options: RedisStoreOptio
     refundTokens: state.refundTokens,
     reserveBudget: state.reserveBudget,
     settleBudget: state.settleBudget,
+    seedBudgets: state.seedBudgets,
+    budgetFailurePolicy: policies.budgets,
     get: cache.get,
     getEntry: cache.getEntry,
     set: cache.set,
