@@ -89,3 +89,37 @@ describe("errors inside a 200 stream before any content retry", () => {
     expect(fake.requestCount).toBe(1);
   });
 });
+
+describe("a stream that says nothing for a while", () => {
+  it("is handed over once many chunks came without content (a reasoning model thinking), not failed as empty", async () => {
+    // A custom adapter: a reasoning model's stream maps to many chunks with an empty delta
+    // before its first content (its thinking travels in fields the OpenAI shape lacks).
+    const chunk = (delta: Record<string, unknown>, finish: string | null = null) => ({
+      id: "c1",
+      object: "chat.completion.chunk" as const,
+      created: 1,
+      model: "thinker",
+      choices: [{ index: 0, delta, finish_reason: finish }],
+    });
+    let calls = 0;
+    const thinker = {
+      name: "thinker",
+      async chat(): Promise<never> {
+        throw new Error("stream only");
+      },
+      async *stream() {
+        calls++;
+        yield chunk({ role: "assistant" });
+        for (let index = 0; index < 200; index++) yield chunk({});
+        yield chunk({ content: "42" });
+        yield chunk({}, "stop");
+      },
+    };
+    const gateway = createGateway({ providers: { thinker: thinker as never }, retry: { retries: 1, minDelayMs: 1, maxDelayMs: 10 } });
+    closers.push(() => gateway.close());
+    const result = await readAll(gateway, "thinker/deep");
+    expect(result.text).toBe("42");
+    expect(result.attempts).toEqual(["ok"]);
+    expect(calls).toBe(1);
+  });
+});

@@ -11,8 +11,9 @@ interface OpenedStream {
 }
 
 /**
- * Role-only chunks held back before a stream commits; a server that sends more says nothing
- * and is treated as one that sent nothing.
+ * Chunks held back before a stream commits. A server that sends this many without content is
+ * alive and busy (a reasoning model streams its thinking first, in fields the OpenAI shape
+ * does not carry yet): the stream is then handed to the caller as it is, not failed.
  */
 const MAX_CHUNKS_BEFORE_COMMIT = 64;
 
@@ -55,8 +56,7 @@ async function openStream(attempt: AttemptContext): Promise<OpenedStream> {
       const next = await attempt.race(upstream.next());
       if (next.done) break;
       opening.push(next.value);
-      if (commits(next.value)) return { opening, upstream };
-      if (opening.length >= MAX_CHUNKS_BEFORE_COMMIT) break;
+      if (commits(next.value) || opening.length >= MAX_CHUNKS_BEFORE_COMMIT) return { opening, upstream };
     }
   } catch (error) {
     void upstream.return?.()?.catch(() => {});
