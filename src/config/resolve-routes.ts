@@ -89,6 +89,8 @@ export function buildRouteTable(
       strategy: input.strategy ?? "ordered",
       fallbacks: input.fallbacks ?? [],
       cache: input.cache ?? true,
+      ...(input.accept ? { accept: input.accept } : {}),
+      ...(input.hedge ? { hedge: input.hedge } : {}),
     });
   }
 

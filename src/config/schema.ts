@@ -7,6 +7,7 @@ import type { StateStore } from "../stores/store.js";
 import { cacheConfigSchema } from "../cache/cache-config.js";
 
 import { priceSchema, strategySchema } from "../core/route.js";
+import { acceptCheck, checkCascadeRoute, hedgeSchema } from "./cascade-schema.js";
 
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
@@ -61,8 +62,12 @@ const routeSchema = z
     fallbacks: z.array(z.string().min(1)).optional(),
     /** `false` keeps this route's answers out of the cache. */
     cache: z.boolean().optional(),
+    /** For `strategy: "cascade"` (required there): whether a tier's answer is good enough. */
+    accept: acceptCheck.optional(),
+    hedge: hedgeSchema.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine(checkCascadeRoute);
 
 export const gatewayConfigSchema = z
   .object({

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { ProviderAdapter } from "./provider-adapter.js";
+import type { AcceptCheck, HedgePolicy } from "./cascade-types.js";
 
 /**
  * What a call is routed over: logical routes, the deployments behind them, and their prices.
@@ -19,7 +20,7 @@ export const priceSchema = z
   })
   .strict();
 
-export const strategySchema = z.enum(["ordered", "weighted", "least-latency", "least-busy", "cheapest"]);
+export const strategySchema = z.enum(["ordered", "weighted", "least-latency", "least-busy", "cheapest", "cascade"]);
 
 export type Price = z.infer<typeof priceSchema>;
 export type Strategy = z.infer<typeof strategySchema>;
@@ -58,6 +59,10 @@ export interface Route {
   readonly strategy: Strategy;
   readonly fallbacks: readonly string[];
   readonly cache: boolean;
+  /** For `strategy: "cascade"`: whether a tier's answer is good enough to return. */
+  readonly accept?: AcceptCheck;
+  /** Starts a second attempt on the next deployment when the first is slow. */
+  readonly hedge?: HedgePolicy;
 }
 
 export interface RouteTable {

@@ -129,7 +129,7 @@ export function createLimits(options: LimitsOptions): Middleware<CallContext> {
       const prompt = (ctx.promptTokenEstimate ??= promptTokensForLimit(ctx.request, countText, tightestTpm));
       const requested = requestedMaxTokens(ctx.request);
       reservedTokens = prompt + (requested ?? reach.maxOutputTokens);
-      if (usesBudget) worstCaseUsd = worstCase(reach.deployments, prompt, requested);
+      if (usesBudget) worstCaseUsd = worstCase(reach.deployments, prompt, requested, ctx.route.strategy === "cascade");
     }
 
     const draws: LimitDraw[] = [];
@@ -204,13 +204,17 @@ function tpmDraw(plan: ScopePlan, id: string, scope: "key" | "user", label: stri
   return { key: `tpm:${id}`, amount: tokens, capacity: plan.tpm, refillPerMs: plan.tpm / 60_000, scope, kind: "tpm", label: `${label} TPM limit ${plan.tpm}` };
 }
 
-/** The most the call can cost on any deployment it can reach; unpriced deployments count 0. */
-function worstCase(deployments: readonly Deployment[], promptTokens: number, requested: number | undefined): number {
+/**
+ * The most the call can cost on any deployment it can reach; unpriced deployments count 0. A
+ * cascade may pay every tier, so its worst case is their sum.
+ */
+function worstCase(deployments: readonly Deployment[], promptTokens: number, requested: number | undefined, everyOne = false): number {
   let worst = 0;
   for (const deployment of deployments) {
     if (!deployment.price) continue;
     const output = requested ?? deployment.maxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS;
-    worst = Math.max(worst, estimateMaxCostUsd(promptTokens, output, deployment.price));
+    const cost = estimateMaxCostUsd(promptTokens, output, deployment.price);
+    worst = everyOne ? worst + cost : Math.max(worst, cost);
   }
   return worst;
 }
