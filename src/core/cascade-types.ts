@@ -17,6 +17,6 @@ export type AcceptCheck = (response: ChatResponse, request: ChatRequest, context
 /**
  * When to start a second attempt: after a fixed wait, or after the route's observed latency
  * percentile (no hedge until 20 calls are measured). `budgetPercent` caps hedges at that share
- * of the route's calls, plus one (default 10).
+ * of the route's calls, at least one (default 10).
  */
 export type HedgePolicy = ({ afterMs: number } | { afterPercentile: number }) & { budgetPercent?: number };

@@ -50,7 +50,7 @@ export interface HedgingOptions {
  * A hedged route: the route is walked as usual; if it has not answered (a stream: sent its
  * first chunk) after the policy's wait, a second attempt starts on the next deployment. The
  * first to answer wins and the other is aborted at once. At most one hedge per call, and
- * hedges are capped at `budgetPercent` of the route's calls (plus one), like Envoy's retry
+ * hedges are capped at `budgetPercent` of the route's calls (at least one), like Envoy's retry
  * budgets, so a slow provider cannot double the load on the next one.
  */
 export function createHedging(options: HedgingOptions): (ctx: CallContext) => Promise<void> {
@@ -73,8 +73,9 @@ export function createHedging(options: HedgingOptions): (ctx: CallContext) => Pr
     clearTimeout(timer);
 
     const budgetPercent = policy.budgetPercent ?? DEFAULT_BUDGET_PERCENT;
-    if (first === "time" && state.hedged >= 1 + (state.calls * budgetPercent) / 100) state.overBudget++;
-    if (first === "primary" || state.hedged >= 1 + (state.calls * budgetPercent) / 100) {
+    const overBudget = state.hedged >= Math.max(1, Math.floor((state.calls * budgetPercent) / 100));
+    if (first === "time" && overBudget) state.overBudget++;
+    if (first === "primary" || overBudget) {
       try {
         await primary.done;
       } finally {
