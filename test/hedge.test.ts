@@ -83,3 +83,14 @@ describe("hedged requests", () => {
     }
   });
 });
+
+describe("hedge delay", () => {
+  it("uses the fixed wait, or the route's percentile once 20 calls are measured", async () => {
+    const { hedgeDelay } = await import("../src/routing/hedge.js");
+    expect(hedgeDelay({ afterMs: 250 }, [])).toBe(250);
+    const latencies = Array.from({ length: 19 }, (_, i) => i + 1);
+    expect(hedgeDelay({ afterPercentile: 95 }, latencies)).toBeUndefined();
+    const hundred = Array.from({ length: 100 }, (_, i) => 100 - i);
+    expect(hedgeDelay({ afterPercentile: 95 }, hundred)).toBe(96);
+  });
+});
