@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ConfigError, createGateway, type ChatBody, type ChatStream, type GatewayChatResponse } from "../src/index.js";
 import { mockProvider } from "../src/testing.js";
 import type { CascadeEvent } from "../src/core/events.js";
+import type { SpendRecord } from "../src/spend/spend-record.js";
 
 const ask = (content = "hello"): Omit<ChatBody, "stream"> => ({ model: "answer", messages: [{ role: "user", content }] });
 const usage = { prompt_tokens: 100, completion_tokens: 100, total_tokens: 200 };
@@ -50,6 +51,21 @@ describe("cascade routes", () => {
     expect(report[0]!.requests).toBe(1);
     expect(report[0]!.costUsd).toBe(res.gateway.costUsd);
     await gateway.close();
+  });
+
+  it("writes one spend record holding the tiers and their summed cost", async () => {
+    const records: SpendRecord[] = [];
+    const { gateway } = threeTiers(["a", "b", "c"], (text) => text === "c", { spend: { onRecord: (record: SpendRecord) => void records.push(record) } });
+    await gateway.chat(ask());
+    await gateway.close();
+    expect(records).toHaveLength(1);
+    expect(records[0]!.costUsd).toBe(0.0052);
+    expect(records[0]!.deployment).toBe("top/t");
+    expect(records[0]!.cascade!.tiers.map((tier) => [tier.deployment, tier.accepted, tier.costUsd])).toEqual([
+      ["cheap/c", false, 0.0002],
+      ["mid/m", false, 0.001],
+      ["top/t", true, 0.004],
+    ]);
   });
 
   it("returns the last tier's answer with accepted: false when no tier passes", async () => {
