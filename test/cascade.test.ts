@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ConfigError, createGateway, type ChatBody, type ChatStream, type GatewayChatResponse } from "../src/index.js";
 import { mockProvider } from "../src/testing.js";
 import type { CascadeEvent } from "../src/core/events.js";
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base";
 import type { SpendRecord } from "../src/spend/spend-record.js";
 
 const ask = (content = "hello"): Omit<ChatBody, "stream"> => ({ model: "answer", messages: [{ role: "user", content }] });
@@ -136,6 +137,19 @@ describe("cascade routes", () => {
     // The top tier alone would fit (about 0.02 worst case at 1000 output tokens); the cascade's sum does not.
     await expect(gateway.chat({ ...ask(), max_tokens: 1000 }, { key: "team" })).rejects.toMatchObject({ code: "budget_exceeded" });
     await gateway.close();
+  });
+
+  it("shows each tier as a child span of the one call span", async () => {
+    const exporter = new InMemorySpanExporter();
+    const tracer = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }).getTracer("test");
+    const { gateway } = threeTiers(["a", "b", "c"], (text) => text === "b", { telemetry: { tracer } });
+    await gateway.chat(ask());
+    await gateway.close();
+    const spans = exporter.getFinishedSpans();
+    const roots = spans.filter((span) => span.parentSpanContext === undefined);
+    expect(roots).toHaveLength(1);
+    const children = spans.filter((span) => span.parentSpanContext?.spanId === roots[0]!.spanContext().spanId);
+    expect(children).toHaveLength(2);
   });
 
   it("refuses a cascade without accept, naming the field", () => {
