@@ -12,6 +12,7 @@ export default defineConfig({
     redis: "src/redis.ts",
     postgres: "src/postgres.ts",
     testing: "src/testing.ts",
+    checks: "src/checks.ts",
     server: "src/server.ts",
     cli: "src/server/cli/main.ts",
   },

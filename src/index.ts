@@ -39,7 +39,10 @@ export type {
   CacheEvent,
   LimitEvent,
   ErrorEvent,
+  CascadeEvent,
+  HedgeEvent,
 } from "./core/events.js";
+export type { AcceptCheck, CascadeInfo, CascadeTier, CheckContext, HedgePolicy } from "./core/cascade-types.js";
 export {
   GatewayError,
   ConfigError,

@@ -94,6 +94,8 @@ export function buildRouteTable(
       fallbacks: input.fallbacks ?? [],
       cache: input.cache ?? true,
       fallbackOn: input.fallbackOn ?? DEFAULT_FALLBACK_ON,
+      ...(input.accept ? { accept: input.accept } : {}),
+      ...(input.hedge ? { hedge: input.hedge } : {}),
     });
   }
 

@@ -8,6 +8,7 @@ import { cacheConfigSchema } from "../cache/cache-config.js";
 import type { PostgresControlPlane } from "../control-plane/postgres-control-plane.js";
 
 import { fallbackConditionSchema, priceSchema, strategySchema } from "../core/route.js";
+import { acceptCheck, checkCascadeRoute, hedgeSchema } from "./cascade-schema.js";
 
 const positiveInt = z.number().int().positive();
 const nonNegativeInt = z.number().int().nonnegative();
@@ -78,8 +79,12 @@ const routeSchema = z
      * next deployment, cooling this one long, instead of ending the call. Default [401, 403, 404].
      */
     fallbackOn: z.array(fallbackConditionSchema).max(50).optional(),
+    /** For `strategy: "cascade"` (required there): whether a tier's answer is good enough. */
+    accept: acceptCheck.optional(),
+    hedge: hedgeSchema.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine(checkCascadeRoute);
 
 export const gatewayConfigSchema = z
   .object({

@@ -5,6 +5,7 @@ import type { AttemptRecord, CacheOutcome, ChatResponse, Usage } from "./chat-re
 import type { Deployment, Route } from "./route.js";
 import type { GatewayEventMap } from "./events.js";
 import type { SettlementTap } from "./settle.js";
+import type { CascadeInfo } from "./cascade-types.js";
 
 /** How a call may use the cache. */
 export type CacheMode = "default" | "bypass" | "refresh";
@@ -79,6 +80,13 @@ export interface CallContext {
    * stream (every middleware's end-of-call work) when it is abandoned while nobody reads it.
    */
   abandonStream?: (reason: GatewayError) => void;
+  /**
+   * What other provider requests made for this call cost (earlier cascade tiers, judge checks,
+   * a hedge that lost): the cost step adds it to the served answer's cost, so one record holds all.
+   */
+  extraCostUsd?: number;
+  /** Set by a cascade route: each tier's verdict and cost. */
+  cascade?: CascadeInfo;
   /** Prompt-token estimate, computed once by whoever first needs it. */
   promptTokenEstimate?: number;
   /**

@@ -80,6 +80,26 @@ export interface GatewayInfo {
   /** What a cache hit saved, in USD (0 on a miss). */
   savedUsd: number;
   latencyMs: number;
+  /** On a cascade route: whether an answer met the bar, and each tier tried with its cost. */
+  cascade?: CascadeInfo;
+}
+
+/** One tier of a cascade as `res.gateway.cascade.tiers` lists it. */
+export interface CascadeTier {
+  /** `provider/model` of the tier. */
+  deployment: string;
+  /** False when the check rejected the answer or the tier failed outright (`error` set). */
+  accepted: boolean;
+  costUsd: number;
+  latencyMs: number;
+  /** The stable code of the error when the tier failed (every deployment's retries spent). */
+  error?: string;
+}
+
+/** `res.gateway.cascade`: whether an answer met the bar, and what each tier tried cost. */
+export interface CascadeInfo {
+  accepted: boolean;
+  tiers: CascadeTier[];
 }
 
 /** What `gateway.chat()` resolves to without `stream: true`. */

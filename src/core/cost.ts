@@ -132,3 +132,8 @@ export function estimateMaxCostUsd(promptTokens: number, maxOutputTokens: number
     tokenCount(maxOutputTokens, repairs, false) * picodollarsPerToken(price.output, 0, repairs);
   return toUsd(picodollars);
 }
+
+/** `a + b` in USD, rounded to whole picodollars: float sums of prices must not drift (0.1 + 0.2). */
+export function addUsd(a: number, b: number): number {
+  return Math.round((a + b) * 1e12) / 1e12;
+}

@@ -77,6 +77,28 @@ export interface GatewayEventMap {
   cache: CacheEvent;
   limit: LimitEvent;
   error: ErrorEvent;
+  cascade: CascadeEvent;
+  hedge: HedgeEvent;
+}
+
+/** A cascade tier's verdict: accepted, rejected, failed, or a check that threw (`checkError`). */
+export interface CascadeEvent extends CallIdentity {
+  deployment: string;
+  /** 0-based position of the tier. */
+  tier: number;
+  accepted: boolean;
+  /** Set when the check threw: the tier then counts as rejected. */
+  checkError?: unknown;
+  /** Set when the tier failed outright (every retry spent). */
+  error?: GatewayError;
+}
+
+/** A hedged call: a second attempt started, and which one answered first. */
+export interface HedgeEvent extends CallIdentity {
+  route: string;
+  primary: string;
+  hedge: string;
+  winner: string;
 }
 
 export type GatewayEventName = keyof GatewayEventMap;

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { ProviderAdapter } from "./provider-adapter.js";
+import type { AcceptCheck, HedgePolicy } from "./cascade-types.js";
 
 /**
  * What a call is routed over: logical routes, the deployments behind them, and their prices.
@@ -19,7 +20,7 @@ export const priceSchema = z
   })
   .strict();
 
-export const strategySchema = z.enum(["ordered", "weighted", "least-latency", "least-busy", "cheapest"]);
+export const strategySchema = z.enum(["ordered", "weighted", "least-latency", "least-busy", "cheapest", "cascade"]);
 
 /**
  * A failure that is one deployment's alone, so the call falls back rather than ends: an HTTP
@@ -68,6 +69,10 @@ export interface Route {
   readonly cache: boolean;
   /** Non-retryable failures that fall back to the next deployment instead of ending the call. */
   readonly fallbackOn: readonly FallbackCondition[];
+  /** For `strategy: "cascade"`: whether a tier's answer is good enough to return. */
+  readonly accept?: AcceptCheck;
+  /** Starts a second attempt on the next deployment when the first is slow. */
+  readonly hedge?: HedgePolicy;
 }
 
 export interface RouteTable {

@@ -1,5 +1,5 @@
 import type { ChatResponse, Usage } from "../core/chat-response.js";
-import { computeCost } from "../core/cost.js";
+import { addUsd, computeCost } from "../core/cost.js";
 import { estimateCompletionTokens, estimatePromptTokens } from "../core/token-estimate.js";
 import type { Middleware } from "../core/compose.js";
 import type { CallContext } from "../core/call-context.js";
@@ -38,6 +38,8 @@ function settleCost(ctx: CallContext, response: ChatResponse | undefined): void 
     ctx.costUsd = 0;
     estimated = true;
   }
+  // Earlier cascade tiers, judge checks and a losing hedge were billed for this call too.
+  if (ctx.extraCostUsd) ctx.costUsd = addUsd(ctx.costUsd, ctx.extraCostUsd);
   ctx.usage = usage;
   ctx.costEstimated = estimated;
 }

@@ -17,6 +17,7 @@ import { forward } from "../routing/forward.js";
 import { HealthTracker } from "../routing/health.js";
 import { joinCooldownSharing } from "../routing/join-cooldown-sharing.js";
 import { createRouter } from "../routing/router.js";
+import { HedgeStats, type HedgeRouteStats } from "../routing/hedge.js";
 import type { SpendReporter } from "../spend/spend-ledger.js";
 import { createSpend } from "../spend/spend-middleware.js";
 import { memoryStore } from "../stores/memory-store.js";
@@ -34,6 +35,8 @@ export interface GatewayStats {
   cache?: CacheStats;
   /** The state store's own counts, when it keeps any (redisStore: `state`, `pendingSettlements`, `foldedSettlements`). */
   store?: StoreStats;
+  /** Per hedged route: calls, hedges started, hedges that answered first, hedges over budget. */
+  hedge?: Record<string, HedgeRouteStats>;
 }
 
 /** The validated config, as `gatewayConfigSchema` parses it. */
@@ -157,6 +160,7 @@ export function buildPipeline(settings: GatewaySettings, table: RouteTable): Pip
   if (cooldownShare) closers.unshift(() => cooldownShare.leave());
 
   const runAttempt = compose(attemptMiddleware, forward);
+  const hedgeStats = new HedgeStats();
   const router = createRouter({
     table,
     health,
@@ -168,6 +172,7 @@ export function buildPipeline(settings: GatewaySettings, table: RouteTable): Pip
     streamIdleTimeoutMs: settings.streamIdleTimeoutMs ?? DEFAULTS.streamIdleTimeoutMs,
     runAttempt,
     closeSignal: closeController.signal,
+    hedgeStats,
   });
   const pipeline = compose(callMiddleware, router);
   // The store is the gateway's: features use it, only the gateway closes it, once, last in line.
@@ -185,6 +190,7 @@ export function buildPipeline(settings: GatewaySettings, table: RouteTable): Pip
       const stats: GatewayStats = {};
       if (cache) stats.cache = cache.stats();
       if (store.stats) stats.store = store.stats();
+      if ([...table.routes.values()].some((route) => route.hedge)) stats.hedge = hedgeStats.snapshot();
       return stats;
     },
     abort(reason) {

@@ -112,6 +112,7 @@ export function createGateway(config: GatewayConfig): Gateway {
       costUsd: ctx.costUsd,
       savedUsd: ctx.savedUsd,
       latencyMs: Math.round((performance.now() - ctx.startedAt) * 1000) / 1000,
+      ...(ctx.cascade ? { cascade: ctx.cascade } : {}),
     };
   }
 

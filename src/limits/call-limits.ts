@@ -168,7 +168,7 @@ export function createLimits(options: LimitsOptions): Middleware<CallContext> {
       const prompt = (ctx.promptTokenEstimate ??= promptTokensForLimit(ctx.request, countText, tightestTpm));
       const requested = requestedMaxTokens(ctx.request);
       reservedTokens = prompt + (requested ?? reach.maxOutputTokens);
-      if (usesBudget) worstCaseUsd = worstCase(reach.deployments, ctx.request, requested);
+      if (usesBudget) worstCaseUsd = worstCase(reach.deployments, ctx.request, requested, ctx.route.strategy === "cascade");
     }
 
     const draws: LimitDraw[] = [];
@@ -250,15 +250,17 @@ function tpmDraw(plan: ScopePlan, id: string, scope: "key" | "user", label: stri
 /**
  * The most the call can cost on any deployment it can reach: the prompt at its bound (never
  * the estimate, see `promptTokenBound`), the output at what the call may produce there.
- * Every deployment has a price here (the caller refused the call otherwise).
+ * Every deployment has a price here (the caller refused the call otherwise). A cascade may pay
+ * every tier, so its worst case is their sum.
  */
-function worstCase(deployments: readonly Deployment[], request: CallContext["request"], requested: number | undefined): number {
+function worstCase(deployments: readonly Deployment[], request: CallContext["request"], requested: number | undefined, everyOne = false): number {
   const bound = promptTokenBound(request);
   let worst = 0;
   for (const deployment of deployments) {
     if (!deployment.price) continue;
     const output = requested ?? deployment.maxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS;
-    worst = Math.max(worst, estimateMaxCostUsd(promptTokensOn(bound, deployment), output, deployment.price));
+    const cost = estimateMaxCostUsd(promptTokensOn(bound, deployment), output, deployment.price);
+    worst = everyOne ? worst + cost : Math.max(worst, cost);
   }
   return worst;
 }

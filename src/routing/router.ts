@@ -18,6 +18,8 @@ import { deploymentTrier, type DeploymentOutcome } from "./try-deployment.js";
 import type { HealthTracker } from "./health.js";
 import { orderDeployments } from "./strategies.js";
 import { requestedMaxTokens } from "../core/chat-request.js";
+import type { HedgeStats } from "./hedge.js";
+import { dispatchRoutes } from "./route-dispatch.js";
 
 export interface RouterOptions {
   table: RouteTable;
@@ -32,6 +34,8 @@ export interface RouterOptions {
   runAttempt: (attempt: AttemptContext) => Promise<void>;
   /** Aborts when the gateway closes: every attempt in flight is aborted with its reason. */
   closeSignal: AbortSignal;
+  /** Hedged routes' counters, for `gateway.stats()`. */
+  hedgeStats: HedgeStats;
 }
 
 /**
@@ -61,7 +65,10 @@ export function createRouter(options: RouterOptions): (ctx: CallContext) => Prom
 
   const tryDeployment = deploymentTrier({ ...options, live, reportCooldown });
 
-  return async function route(ctx: CallContext): Promise<void> {
+  // Cascade and hedged routes walk a route more than once (route-dispatch.ts).
+  return dispatchRoutes(route, { table, events, hedgeStats: options.hedgeStats });
+
+  async function route(ctx: CallContext): Promise<void> {
     const failures: FailedAttempt[] = [];
     const unsupported: InvalidRequestError[] = [];
     let firstBackInMs = Number.POSITIVE_INFINITY;
@@ -174,7 +181,7 @@ export function createRouter(options: RouterOptions): (ctx: CallContext) => Prom
     }
     const back = Number.isFinite(firstBackInMs) ? Math.ceil(firstBackInMs) : undefined;
     throw new AllDeploymentsFailedError(failures, describeFailure(ctx.route.name, failures, cooling, tooLong, skippedForCapacity, back), back);
-  };
+  }
 
   function fitsContextWindow(ctx: CallContext, deployment: Deployment): boolean {
     if (deployment.contextWindow === undefined) return true;

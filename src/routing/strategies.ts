@@ -15,6 +15,7 @@ export function orderDeployments(
   if (deployments.length < 2) return deployments;
   switch (strategy) {
     case "ordered":
+    case "cascade":
       return deployments;
     case "weighted":
       return weightedOrder(deployments, random);

@@ -57,5 +57,6 @@ function toRecord(ctx: CallContext, id: string, time: number): SpendRecord {
     savedUsd: ctx.savedUsd,
     cache: ctx.cache,
     estimated: !hit && ctx.costEstimated === true,
+    ...(ctx.cascade && !hit ? { cascade: ctx.cascade } : {}),
   };
 }

@@ -1,4 +1,5 @@
 import type { CacheOutcome } from "../core/chat-response.js";
+import type { CascadeInfo } from "../core/cascade-types.js";
 
 /**
  * One call's spend, written once per call that was served (by a provider, also when its stream
@@ -42,6 +43,8 @@ export interface SpendRecord {
    * (its cost is then recorded as 0).
    */
   readonly estimated: boolean;
+  /** A cascade route's tiers, each with its cost; `costUsd` is their sum (one record per call). */
+  readonly cascade?: CascadeInfo;
 }
 
 /** What `gateway.spend.report` groups by. A record with several tags counts once under each. */
