@@ -39,7 +39,13 @@ export type {
   CacheEvent,
   LimitEvent,
   ErrorEvent,
+  BudgetAlertEvent,
+  AnomalyEvent,
+  WebhookEvent,
 } from "./core/events.js";
+export type { AlertsReader, BudgetsReader, AlertRecord, TimedAlert, AlertStats } from "./alerts/alerts.js";
+export type { BudgetState } from "./alerts/budget-alerts.js";
+export type { AlertsConfig } from "./alerts/alerts-schema.js";
 export {
   GatewayError,
   ConfigError,

@@ -8,11 +8,13 @@ import { GatewayEvents } from "../core/events.js";
 import { declaredDeployments, type RouteTable } from "../core/route.js";
 import { DEFAULTS } from "../config/defaults.js";
 import type { gatewayConfigSchema } from "../config/schema.js";
+import { createAlerts, type AlertsReader, type AlertStats, type BudgetsReader } from "../alerts/alerts.js";
 import { createCache } from "../cache/cache-middleware.js";
 import type { CacheStats } from "../cache/cache-stats.js";
 import { sharedCacheTier } from "../cache/shared-cache-tier.js";
 import { createCost } from "../cost/cost-middleware.js";
 import { createAccess } from "../limits/access.js";
+import { periodWindow } from "../limits/budget-period.js";
 import { forward } from "../routing/forward.js";
 import { HealthTracker } from "../routing/health.js";
 import { joinCooldownSharing } from "../routing/join-cooldown-sharing.js";
@@ -30,6 +32,8 @@ import { createLimitStack } from "./limit-stack.js";
 export interface GatewayStats {
   /** Hits, misses, bytes and evictions per cache tier, and calls de-duplicated in flight. */
   cache?: CacheStats;
+  /** Budget alerts and anomalies fired, users evicted from tracking, webhook deliveries. */
+  alerts?: AlertStats;
 }
 
 /** The validated config, as `gatewayConfigSchema` parses it. */
@@ -47,6 +51,8 @@ export interface Pipeline {
   /** Aborts when the pipeline closes; calls without a signal of their own wait on it. */
   readonly closeSignal: AbortSignal;
   readonly spend: SpendReporter;
+  readonly budgets: BudgetsReader;
+  readonly alerts: AlertsReader;
   stats(): GatewayStats;
   /** Aborts everything in flight (retries, queues, attempts) with `reason`. */
   abort(reason: GatewayError): void;
@@ -81,8 +87,10 @@ export function buildPipeline(settings: GatewaySettings, table: RouteTable): Pip
   callMiddleware.push(createTelemetryMiddleware(telemetry, events));
   attemptMiddleware.push(createAttemptTelemetry(telemetry));
   closers.push(telemetry.subscribe(events));
-  // [slot: spend]
-  const spend = createSpend(settings.spend);
+  // [slot: spend] alerts read each settled record here: off the call path, O(1) per call.
+  const alerts = createAlerts({ config: settings.alerts, keys: settings.keys, users: settings.users, events, periodWindow });
+  closers.push(() => alerts.close());
+  const spend = createSpend(settings.spend, Date.now, (record) => alerts.observe(record));
   callMiddleware.push(spend.middleware);
   closers.push(() => spend.close());
   // [slot: access]
@@ -141,8 +149,10 @@ export function buildPipeline(settings: GatewaySettings, table: RouteTable): Pip
     deadlineMs,
     closeSignal: closeController.signal,
     spend: spend.reporter,
+    budgets: alerts.budgets,
+    alerts: alerts.alerts,
     stats() {
-      const stats: GatewayStats = {};
+      const stats: GatewayStats = { alerts: alerts.stats() };
       if (cache) stats.cache = cache.stats();
       return stats;
     },

@@ -15,6 +15,7 @@ import { buildRouteTable } from "../config/resolve-routes.js";
 import { gatewayConfigSchema, type GatewayConfigInput } from "../config/schema.js";
 import type { DeploymentHealth } from "../routing/health.js";
 import type { SpendReporter } from "../spend/spend-ledger.js";
+import type { AlertsReader, BudgetsReader } from "../alerts/alerts.js";
 import { buildPipeline, type GatewayStats } from "./build-pipeline.js";
 import { ChatStream } from "./chat-stream.js";
 
@@ -44,6 +45,10 @@ export interface Gateway {
   close(): Promise<void>;
   /** Who spent what: `gateway.spend.report({ by: "user", since })`, costliest first. */
   spend: SpendReporter;
+  /** Each budget's state this period: `await gateway.budgets.get({ key: "team-a" })`. */
+  budgets: BudgetsReader;
+  /** Recent budget and anomaly alerts, newest first. */
+  alerts: AlertsReader;
   /** Counters since `createGateway`, one section per configured feature. */
   stats(): GatewayStats;
 }
@@ -152,6 +157,8 @@ export function createGateway(config: GatewayConfig): Gateway {
     chat: chat as Gateway["chat"],
     health: () => health.report(declaredDeployments(table)),
     spend: built.spend,
+    budgets: built.budgets,
+    alerts: built.alerts,
     stats: () => built.stats(),
     on: (name, listener) => built.events.on(name, listener),
     off: (name, listener) => built.events.off(name, listener),
