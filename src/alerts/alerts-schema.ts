@@ -8,7 +8,7 @@ export const alertsConfigSchema = z
   .object({
     /** Fractions of each budget that fire a `budget` event once per period (default 0.5, 0.8, 1). */
     budgetThresholds: z.array(fraction).min(1).optional(),
-    /** One user's share of a key's (or the gateway's) spend in a window that fires `anomaly` (default 0.25). */
+    /** One user's share of a key's (or the gateway's) spend in a window that fires `anomaly` (default 0.25), when also past twice an equal split among its users. */
     userShare: fraction.optional(),
     /** Requests a key (or the gateway) must have in the window before shares are judged (default 20). */
     minRequests: positiveInt.optional(),

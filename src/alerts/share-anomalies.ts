@@ -12,6 +12,8 @@ export interface ShareAnomalyOptions {
 interface Totals {
   usd: number;
   requests: number;
+  /** Distinct users seen in the scope this window. */
+  users: number;
 }
 
 /** The gateway-wide scope in the maps below (a key name is never empty). */
@@ -20,7 +22,8 @@ const GATEWAY = "";
 /**
  * One user's share of a key's spend, and of the whole gateway's, in tumbling windows of
  * `windowMs`: fires `anomaly` (kind `share`) once per user and scope per window when the share
- * reaches `userShare` and the scope has at least `minRequests` requests. O(1) per record; at most
+ * reaches `userShare` and twice an equal split among the scope's users, and the scope has at
+ * least `minRequests` requests. O(1) per record; at most
  * `maxTrackedUsers` user entries per window, later users are not tracked (counted).
  */
 export class ShareAnomalies {
@@ -48,7 +51,7 @@ export class ShareAnomalies {
   private count(scope: string, record: SettledSpend): void {
     let totals = this.scopes.get(scope);
     if (!totals) {
-      totals = { usd: 0, requests: 0 };
+      totals = { usd: 0, requests: 0, users: 0 };
       this.scopes.set(scope, totals);
     }
     totals.usd += record.costUsd;
@@ -60,11 +63,13 @@ export class ShareAnomalies {
       this.untrackedUsers++;
       return;
     }
+    if (before === undefined) totals.users++;
     const usd = (before ?? 0) + record.costUsd;
     this.users.set(id, usd);
     if (totals.requests < this.options.minRequests || totals.usd <= 0 || this.flagged.has(id)) return;
     const share = usd / totals.usd;
-    if (share < this.options.userShare) return;
+    // Also past twice an equal split: on a key with two users, one of them always holds 25%.
+    if (share < this.options.userShare || share < 2 / totals.users) return;
     this.flagged.add(id);
     this.options.emit({
       kind: "share",

@@ -33,6 +33,9 @@ export interface Handler {
  * http.createServer(handler.node).listen(4000);         // node:http
  */
 export function createHandler(gateway: Gateway, options: HandlerOptions = {}): Handler {
+  if (options.dashboard && !options.adminToken) {
+    throw new TypeError("modelgate server: `dashboard: true` needs `adminToken` (the spend it shows is not for everyone)");
+  }
   const inFlight = new InFlight();
   const metrics = createServerMetrics(gateway);
   const dispatch = createDispatch(gateway, options, inFlight, metrics);
