@@ -109,6 +109,16 @@ describe("budget alerts", () => {
   });
 });
 
+describe("alerts config", () => {
+  it("names the bad field", () => {
+    const bad = () =>
+      createGateway({ providers: { p: mockProvider() }, alerts: { userShare: 2, webhook: { url: "ftp://x", secret: "short" } } } as never);
+    expect(bad).toThrow(/alerts\.userShare/);
+    expect(bad).toThrow(/alerts\.webhook\.url/);
+    expect(bad).toThrow(/alerts\.webhook\.secret/);
+  });
+});
+
 describe("spend anomalies", () => {
   it("flags the user with a large share of the gateway's spend, once per window", async () => {
     const gateway = createGateway({ providers: { p: mockProvider() }, prices, alerts: { minRequests: 10, userShare: 0.25 } });

@@ -80,7 +80,7 @@ describe("dashboard JSON", () => {
   });
 
   it("needs an admin token to serve the dashboard at all", async () => {
-    await expect(serve(gateway, { port: 0, dashboard: true })).rejects.toThrow(/adminToken/);
+    await expect(serve(gateway, { port: 0, dashboard: true })).rejects.toMatchObject({ code: "config_invalid", message: expect.stringContaining("adminToken") });
   });
 });
 

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { GatewayClosedError, type Gateway } from "../index.js";
+import { ConfigError, GatewayClosedError, type Gateway } from "../index.js";
 import { createDispatch } from "./dispatch.js";
 import { createFetchHandler } from "./fetch-adapter.js";
 import { InFlight } from "./in-flight.js";
@@ -34,7 +34,7 @@ export interface Handler {
  */
 export function createHandler(gateway: Gateway, options: HandlerOptions = {}): Handler {
   if (options.dashboard && !options.adminToken) {
-    throw new TypeError("modelgate server: `dashboard: true` needs `adminToken` (the spend it shows is not for everyone)");
+    throw new ConfigError([{ path: "adminToken", message: "is required with `dashboard: true` (the spend it shows is not for everyone)" }]);
   }
   const inFlight = new InFlight();
   const metrics = createServerMetrics(gateway);
