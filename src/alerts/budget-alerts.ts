@@ -54,6 +54,8 @@ export class BudgetAlerts {
   private readonly keyTallies = new Map<string, Tally>();
   private readonly userTallies: LRUCache<string, Tally>;
   private readonly thresholds: number[];
+  /** The latest window per period: its date maths (slow: toISOString) runs once per period, not per record. */
+  private readonly windows = new Map<Period, ReturnType<PeriodWindowOf>>();
   evictedUsers = 0;
 
   constructor(private readonly options: BudgetAlertOptions) {
@@ -111,7 +113,7 @@ export class BudgetAlerts {
   }
 
   private add(tallies: Map<string, Tally> | LRUCache<string, Tally>, id: string, budget: BudgetRule, record: SpendRecord, scope: "key" | "user"): void {
-    const window = this.options.periodWindow(budget.period, record.time);
+    const window = this.windowOf(budget.period, record.time);
     let tally = tallies.get(id);
     if (!tally || tally.label !== window.label) {
       // A record from an older period (a late settlement) does not reset the current one.
@@ -135,8 +137,17 @@ export class BudgetAlerts {
     }
   }
 
+  private windowOf(period: Period, time: number): ReturnType<PeriodWindowOf> {
+    const cached = this.windows.get(period);
+    if (cached && time >= cached.startsAt && time < cached.endsAt) return cached;
+    const window = this.options.periodWindow(period, time);
+    // Keep the newest window: a late record from an older period must not evict it.
+    if (!cached || window.startsAt > cached.startsAt) this.windows.set(period, window);
+    return window;
+  }
+
   private state(scope: "key" | "user", key: string | undefined, user: string | undefined, budget: BudgetRule, tally: Tally | undefined, now: number): BudgetState {
-    const window = this.options.periodWindow(budget.period, now);
+    const window = this.windowOf(budget.period, now);
     const spentUsd = tally && tally.label === window.label ? tally.spentUsd : 0;
     return {
       scope,
