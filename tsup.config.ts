@@ -1,5 +1,6 @@
 import { defineConfig } from "tsup";
 import { zodEnglishOnly } from "./tsup.zod-english-only.js";
+import { inlineDashboardAssets } from "./tsup.inline-dashboard-assets.js";
 
 // One entry per subpath export, so `modelgate/openai` pulls in only the OpenAI adapter and
 // provider SDKs stay optional peers (external: never bundled).
@@ -29,5 +30,5 @@ export default defineConfig({
   // and the OpenTelemetry API (its copies share one global registry, so spans still reach the
   // SDK the app registers). Both stay dependencies: the .d.ts files import their types.
   noExternal: ["zod", "@opentelemetry/api"],
-  esbuildPlugins: [zodEnglishOnly],
+  esbuildPlugins: [zodEnglishOnly, inlineDashboardAssets],
 });

@@ -6,7 +6,9 @@
  * keys with budgets, what each user spends, exact and semantic cache hits and what they saved,
  * a rate-limit refusal, and the spend report.
  */
+import { randomBytes } from "node:crypto";
 import { RateLimitError, createGateway } from "../src/index.js";
+import { serve } from "../src/server.js";
 import { openai } from "../src/openai.js";
 import { startFakeOpenAI } from "../test/fakes/openai-server.js";
 import type { ChatBody, GatewayChatResponse } from "../src/index.js";
@@ -123,6 +125,22 @@ for (const by of ["user", "key"] as const) {
 }
 
 note("(no user) and (no key): the calls of steps 2 to 7, made without one. Cache hits cost nothing and count as saved.");
+
+step("13. What is left: gateway.budgets.get, and the alerts fired on the way");
+for (const key of ["team-search", "team-support"]) {
+  const budget = await gateway.budgets.get({ key });
+  if (budget) note(`${key}: spent ${usd(budget.spentUsd)} of ${usd(budget.limitUsd)} this ${budget.period}, ${usd(budget.remainingUsd)} left`);
+}
+for (const alert of gateway.alerts.recent()) note(alert.type === "budget" ? `budget: ${alert.key} passed ${alert.threshold * 100}%` : `anomaly (${alert.kind}): user ${alert.user}, ${(alert.share * 100).toFixed(0)}% of ${alert.key ?? "all spend"}`);
+
+if (process.argv.includes("--serve")) {
+  // A throwaway token for this run: the page asks for it once and keeps it in the tab only.
+  const adminToken = process.env.MODELGATE_ADMIN_TOKEN ?? randomBytes(12).toString("hex");
+  const server = await serve(gateway, { port: Number(process.env.PORT ?? 4000), dashboard: true, adminToken });
+  console.log(`\nDashboard: ${server.url}/dashboard (admin token: ${adminToken}). Ctrl-C to stop.`);
+  await new Promise<void>((resolve) => process.once("SIGINT", () => resolve()));
+  await server.close();
+}
 
 await gateway.close();
 await Promise.all([primary.close(), backup.close(), embedder.close()]);

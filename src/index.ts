@@ -41,8 +41,14 @@ export type {
   ErrorEvent,
   CascadeEvent,
   HedgeEvent,
+  BudgetAlertEvent,
+  AnomalyEvent,
+  WebhookEvent,
 } from "./core/events.js";
 export type { AcceptCheck, CascadeInfo, CascadeTier, CheckContext, HedgePolicy } from "./core/cascade-types.js";
+export type { AlertsReader, BudgetsReader, AlertRecord, TimedAlert, AlertStats } from "./alerts/alerts.js";
+export type { BudgetState } from "./alerts/budget-alerts.js";
+export type { AlertsConfig } from "./alerts/alerts-schema.js";
 export {
   GatewayError,
   ConfigError,

@@ -3,6 +3,7 @@ import type { ProviderAdapter } from "../core/provider-adapter.js";
 import { telemetryConfigSchema } from "../telemetry/telemetry-config.js";
 import { budgetSchema, keySchema, limitSchema, limitsConfigFields } from "../limits/limits-schema.js";
 import { spendConfigSchema } from "../spend/spend-schema.js";
+import { alertsConfigSchema } from "../alerts/alerts-schema.js";
 import type { StateStore } from "../stores/store.js";
 import { cacheConfigSchema } from "../cache/cache-config.js";
 import type { PostgresControlPlane } from "../control-plane/postgres-control-plane.js";
@@ -113,6 +114,8 @@ export const gatewayConfigSchema = z
     /** USD per 1M tokens by model name (or `provider/model`); overrides the built-in catalog. */
     prices: z.record(z.string().min(1), priceSchema).optional(),
     spend: spendConfigSchema.optional(),
+    /** Budget thresholds, spend anomaly rules and an alert webhook (defaults apply when absent). */
+    alerts: alertsConfigSchema.optional(),
     /** Where buckets and budget counters live (default `memoryStore()`). */
     store: stateStore.optional(),
     /**

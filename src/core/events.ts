@@ -67,6 +67,40 @@ export interface ErrorEvent extends CallIdentity {
   latencyMs: number;
 }
 
+/** A key's or user's settled spend crossed a threshold of its budget (once per threshold per period). */
+export interface BudgetAlertEvent {
+  scope: "key" | "user";
+  key: string | undefined;
+  user: string | undefined;
+  /** The fraction of the budget crossed, e.g. 0.8. */
+  threshold: number;
+  spentUsd: number;
+  limitUsd: number;
+  period: "day" | "week" | "month" | "total";
+}
+
+/**
+ * Unusual spend. `share`: one user's part of a key's spend (or the whole gateway's when `key`
+ * is undefined) in the current window passed the configured share; `share` is that part.
+ * `spike`: a user's spend this hour passed k times its trailing hourly baseline; `share` is
+ * this hour's spend divided by the baseline.
+ */
+export interface AnomalyEvent {
+  kind: "share" | "spike";
+  key: string | undefined;
+  user: string;
+  share: number;
+  spentUsd: number;
+  windowMs: number;
+}
+
+/** An alert webhook delivery that was dropped (queue full) or given up on after its retries. */
+export interface WebhookEvent {
+  status: "dropped" | "failed";
+  alert: "budget" | "anomaly";
+  attempts: number;
+}
+
 /** Event name -> payload, for `gateway.on(name, listener)`. */
 export interface GatewayEventMap {
   request: RequestEvent;
@@ -79,6 +113,9 @@ export interface GatewayEventMap {
   error: ErrorEvent;
   cascade: CascadeEvent;
   hedge: HedgeEvent;
+  budget: BudgetAlertEvent;
+  anomaly: AnomalyEvent;
+  webhook: WebhookEvent;
 }
 
 /** A cascade tier's verdict: accepted, rejected, failed, or a check that threw (`checkError`). */

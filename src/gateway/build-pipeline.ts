@@ -8,11 +8,13 @@ import { GatewayEvents } from "../core/events.js";
 import { declaredDeployments, type RouteTable } from "../core/route.js";
 import { DEFAULTS } from "../config/defaults.js";
 import type { gatewayConfigSchema } from "../config/schema.js";
+import { createAlerts, type AlertsReader, type AlertStats, type BudgetsReader } from "../alerts/alerts.js";
 import { createCache } from "../cache/cache-middleware.js";
 import type { CacheStats } from "../cache/cache-stats.js";
 import { sharedCacheTier } from "../cache/shared-cache-tier.js";
 import { createCost } from "../cost/cost-middleware.js";
 import { createAccess } from "../limits/access.js";
+import { periodWindow } from "../limits/budget-period.js";
 import { forward } from "../routing/forward.js";
 import { HealthTracker } from "../routing/health.js";
 import { joinCooldownSharing } from "../routing/join-cooldown-sharing.js";
@@ -37,6 +39,8 @@ export interface GatewayStats {
   store?: StoreStats;
   /** Per hedged route: calls, hedges started, hedges that answered first, hedges over budget. */
   hedge?: Record<string, HedgeRouteStats>;
+  /** Budget alerts and anomalies fired, users evicted from tracking, webhook deliveries. */
+  alerts?: AlertStats;
 }
 
 /** The validated config, as `gatewayConfigSchema` parses it. */
@@ -54,6 +58,8 @@ export interface Pipeline {
   /** Aborts when the pipeline closes; calls without a signal of their own wait on it. */
   readonly closeSignal: AbortSignal;
   readonly spend: SpendReporter;
+  readonly budgets: BudgetsReader;
+  readonly alerts: AlertsReader;
   stats(): GatewayStats;
   /** Aborts everything in flight (retries, queues, attempts) with `reason`. */
   abort(reason: GatewayError): void;
@@ -93,11 +99,13 @@ export function buildPipeline(settings: GatewaySettings, table: RouteTable): Pip
   const runtimeKey = controlPlane
     ? (name: string) => (settings.keys && Object.hasOwn(settings.keys, name) ? undefined : controlPlane.keys.get(name))
     : undefined;
-  // [slot: spend]
+  // [slot: spend] alerts read each settled record here: off the call path, O(1) per call.
+  const alerts = createAlerts({ config: settings.alerts, keys: settings.keys, users: settings.users, events, periodWindow });
+  closers.push(() => alerts.close());
   // With a control plane and no store of the user's own, records go to its durable ledger and
   // reports are SQL over every gateway on the database.
   const spendConfig = controlPlane && !settings.spend?.store ? { ...settings.spend, store: controlPlane.spend } : settings.spend;
-  const spend = createSpend(spendConfig);
+  const spend = createSpend(spendConfig, Date.now, (record) => alerts.observe(record));
   callMiddleware.push(spend.middleware);
   // The control plane is the gateway's, like the store: closed once the ledger handed it every
   // record (in order: the ledger's last delivery goes through it).
@@ -186,8 +194,10 @@ export function buildPipeline(settings: GatewaySettings, table: RouteTable): Pip
     deadlineMs,
     closeSignal: closeController.signal,
     spend: spend.reporter,
+    budgets: alerts.budgets,
+    alerts: alerts.alerts,
     stats() {
-      const stats: GatewayStats = {};
+      const stats: GatewayStats = { alerts: alerts.stats() };
       if (cache) stats.cache = cache.stats();
       if (store.stats) stats.store = store.stats();
       if ([...table.routes.values()].some((route) => route.hedge)) stats.hedge = hedgeStats.snapshot();

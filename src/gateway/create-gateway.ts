@@ -17,6 +17,7 @@ import { buildRouteTable } from "../config/resolve-routes.js";
 import { gatewayConfigSchema, type GatewayConfigInput } from "../config/schema.js";
 import type { DeploymentHealth } from "../routing/health.js";
 import type { SpendReporter } from "../spend/spend-ledger.js";
+import type { AlertsReader, BudgetsReader } from "../alerts/alerts.js";
 import { buildPipeline, type GatewayStats } from "./build-pipeline.js";
 import { ChatStream } from "./chat-stream.js";
 import { gatewayKeys, type GatewayKeys } from "./gateway-keys.js";
@@ -51,6 +52,10 @@ export interface Gateway {
   close(): Promise<void>;
   /** Who spent what: `gateway.spend.report({ by: "user", since })`, costliest first. */
   spend: SpendReporter;
+  /** Each budget's state this period: `await gateway.budgets.get({ key: "team-a" })`. */
+  budgets: BudgetsReader;
+  /** Recent budget and anomaly alerts, newest first. */
+  alerts: AlertsReader;
   /** Counters since `createGateway`, one section per configured feature. */
   stats(): GatewayStats;
   /**
@@ -190,6 +195,8 @@ export function createGateway(config: GatewayConfig): Gateway {
     chat: chat as Gateway["chat"],
     health: () => health.report(declaredDeployments(table)),
     spend: built.spend,
+    budgets: built.budgets,
+    alerts: built.alerts,
     stats: () => built.stats(),
     keys: gatewayKeys(controlPlane, staticKeys ?? {}, table, waitForKeys),
     on: (name, listener) => built.events.on(name, listener),

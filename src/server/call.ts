@@ -6,6 +6,8 @@ export interface IncomingCall {
   readonly method: string;
   /** Path without the query string. */
   readonly path: string;
+  /** The query string, without `?` (`""` when none). */
+  readonly query: string;
   /** A request header by lower-case name. */
   header(name: string): string | undefined;
   /** The whole body as text; rejects with `HttpError` 413 past the limit or 408 past the body timeout. */

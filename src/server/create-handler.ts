@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { GatewayClosedError, type Gateway } from "../index.js";
+import { ConfigError, GatewayClosedError, type Gateway } from "../index.js";
 import { createDispatch } from "./dispatch.js";
 import { createFetchHandler } from "./fetch-adapter.js";
 import { InFlight } from "./in-flight.js";
@@ -33,6 +33,9 @@ export interface Handler {
  * http.createServer(handler.node).listen(4000);         // node:http
  */
 export function createHandler(gateway: Gateway, options: HandlerOptions = {}): Handler {
+  if (options.dashboard && !options.adminToken) {
+    throw new ConfigError([{ path: "adminToken", message: "is required with `dashboard: true` (the spend it shows is not for everyone)" }]);
+  }
   const inFlight = new InFlight();
   const metrics = createServerMetrics(gateway);
   const dispatch = createDispatch(gateway, options, inFlight, metrics);

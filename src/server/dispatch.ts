@@ -10,6 +10,8 @@ import { chatCompletions } from "./routes/chat.js";
 import { embeddings } from "./routes/embeddings.js";
 import { listModels } from "./routes/models.js";
 import { healthz, readyz } from "./routes/probes.js";
+import { adminRoute } from "./routes/admin.js";
+import { dashboardPage } from "./dashboard/page.js";
 
 export type Dispatch = (call: IncomingCall) => Promise<Reply>;
 
@@ -21,6 +23,7 @@ export function createDispatch(gateway: Gateway, options: HandlerOptions, inFlig
   // A gateway with a control plane verifies its runtime keys' secrets too.
   const authenticate = createAuthenticate(options.auth, gateway.keys.available ? (token) => gateway.keys.verify(token) : undefined);
   const created = Math.floor(Date.now() / 1000);
+  let page: string | undefined;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
 
   async function route(call: IncomingCall, headers: Headers): Promise<Reply> {
@@ -32,6 +35,15 @@ export function createDispatch(gateway: Gateway, options: HandlerOptions, inFlig
       if (path === "/healthz") return healthz(headers);
       if (path === "/readyz") return readyz(options.store, inFlight.draining, headers);
       return { status: 200, headers: { ...headers, "content-type": metrics.registry.contentType }, body: await metrics.registry.metrics() };
+    }
+    if (options.dashboard && (path === "/dashboard" || path.startsWith("/admin/"))) {
+      const refused = onlyGet(method);
+      if (refused) throw refused;
+      // The page holds no data (its script asks for the token); every /admin/ answer needs it.
+      if (path === "/dashboard") return { status: 200, headers: { ...headers, ...PAGE_HEADERS }, body: (page ??= dashboardPage()) };
+      const denied = await checkAdmin(call);
+      if (denied) throw denied;
+      return adminRoute(gateway, path, call.query, inFlight.size, headers);
     }
     const endpoint = V1_ROUTES.get(path);
     if (!endpoint) throw new HttpError(404, "not_found", `Unknown request URL: ${method} ${path.slice(0, 200)}`);
@@ -77,6 +89,15 @@ const V1_ROUTES: ReadonlyMap<string, string> = new Map([
   ["/v1/embeddings", "POST"],
   ["/v1/models", "GET"],
 ]);
+
+/** Everything the page runs is inline; it talks to its own origin only. */
+const PAGE_HEADERS: Headers = {
+  "content-type": "text/html; charset=utf-8",
+  "cache-control": "no-store",
+  "content-security-policy": "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:",
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer",
+};
 
 const METRIC_ROUTES = new Set(["/v1/chat/completions", "/v1/embeddings", "/v1/models", "/healthz", "/readyz", "/metrics"]);
 

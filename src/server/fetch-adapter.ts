@@ -31,6 +31,7 @@ export function createFetchHandler(dispatch: Dispatch, inFlight: InFlight, limit
     const call: IncomingCall = {
       method: request.method,
       path: url.pathname,
+      query: url.search.slice(1),
       signal: controller.signal,
       header: (name) => request.headers.get(name) ?? undefined,
       readBody: () => readBody(request, controller.signal, limits),

@@ -31,7 +31,7 @@ export function createNodeHandler(dispatch: Dispatch, inFlight: InFlight, limits
         reply = errorReply(new HttpError(414, "request_invalid", `The URL is longer than ${limits.maxUrlLength} characters`));
       } else {
         const query = url.indexOf("?");
-        reply = await dispatch(nodeCall(req, query === -1 ? url : url.slice(0, query), controller.signal, limits));
+        reply = await dispatch(nodeCall(req, query === -1 ? url : url.slice(0, query), query === -1 ? "" : url.slice(query + 1), controller.signal, limits));
       }
       await write(res, reply, controller.signal);
     } catch {
@@ -44,10 +44,11 @@ export function createNodeHandler(dispatch: Dispatch, inFlight: InFlight, limits
   };
 }
 
-function nodeCall(req: IncomingMessage, path: string, signal: AbortSignal, limits: NodeLimits): IncomingCall {
+function nodeCall(req: IncomingMessage, path: string, query: string, signal: AbortSignal, limits: NodeLimits): IncomingCall {
   return {
     method: req.method ?? "GET",
     path,
+    query,
     signal,
     header: (name) => {
       const value = req.headers[name];

@@ -17,8 +17,13 @@ export interface AuthOptions {
 export interface HandlerOptions {
   /** Bearer tokens -> virtual keys; a function is `verify`. Without it every caller is anonymous (no key). */
   auth?: AuthOptions | VerifyToken;
-  /** Guards `/metrics` (and later `/admin/*`): `Authorization: Bearer <adminToken>`. Without it `/metrics` is open. */
+  /** Guards `/metrics` and `/admin/*`: `Authorization: Bearer <adminToken>`. Without it `/metrics` is open. */
   adminToken?: string;
+  /**
+   * Serves the dashboard page at `GET /dashboard` and its JSON under `GET /admin/` (`spend`,
+   * `budgets`, `health`, `alerts`); needs `adminToken`, which the page asks for once per tab.
+   */
+  dashboard?: boolean;
   /**
    * The logical models `GET /v1/models` lists: every name, or a function of the caller's key.
    * Default: the `provider/model` of every declared deployment (`gateway.health()`).

@@ -22,13 +22,22 @@ export interface Spend {
  * fails or is abandoned writes what was delivered. Always registered: one object per call,
  * handed to the ledger's buffer.
  */
-export function createSpend(config: SpendConfig | undefined, now: () => number = Date.now): Spend {
+export function createSpend(
+  config: SpendConfig | undefined,
+  now: () => number = Date.now,
+  /** Also handed each record as it is written (alerts read settled spend here). */
+  onSettled?: (record: SpendRecord) => void,
+): Spend {
   const ledger = new SpendLedger(config);
   const nextId = uniqueIds();
   return {
     middleware: async function spend(ctx, next) {
       await next();
-      whenSettled(ctx, () => ledger.add(toRecord(ctx, nextId(), now())));
+      whenSettled(ctx, () => {
+        const record = toRecord(ctx, nextId(), now());
+        ledger.add(record);
+        onSettled?.(record);
+      });
     },
     reporter: { report: (query) => ledger.report(query) },
     close: () => ledger.close(),

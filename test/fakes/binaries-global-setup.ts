@@ -3,12 +3,14 @@
  * before any test runs. Under `CI=true` a missing binary fails the run here, at once.
  * Test files still call `requireBinary` themselves to decide what to skip.
  */
+import { CHROMIUM } from "./chromium.js";
 import { REDIS_SERVER } from "./redis-server.js";
 import { SKIPS_REPORTED, binaryAvailable, inCI, missingInCI, skipLine, type RequiredBinary } from "./require-binary.js";
 
 /** Every server binary some test needs, with the tests that skip without it. */
 export const SERVER_BINARIES: RequiredBinary[] = [
   { ...REDIS_SERVER, what: "the Redis tests (test/redis-fleet.test.ts, redis-faults, redis-settlements, and the redisStore half of test/redis-store.test.ts)" },
+  CHROMIUM,
 ];
 
 export default function setup(): void {
