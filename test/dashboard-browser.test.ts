@@ -18,7 +18,7 @@ async function scriptedGateway(): Promise<Gateway> {
     providers: { a: mockProvider({ latencyMs: 2 }), b: mockProvider({ fail: { status: 503, times: Number.POSITIVE_INFINITY } }) },
     models: { chat: "a/x", smart: "a/y", backup: "b/x" },
     prices,
-    keys: { "team-a": { budget: { usd: 1, period: "month" } }, "team-b": { budget: { usd: 0.08, period: "day" } } },
+    keys: { "team-a": { budget: { usd: 1, period: "month" } }, "team-b": { budget: { usd: 0.09, period: "day" } } },
     users: { budget: { usd: 0.1, period: "day" } },
     retry: { retries: 0 },
     cooldown: { failures: 1, durationMs: 600_000 },
