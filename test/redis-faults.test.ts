@@ -25,7 +25,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 const UNIT_NANO = 10_000_000;
 const BUDGET_USD = 1;
 const BUDGET_CALLS = 100;
-/** Each call takes this long at the provider, so stalls and kills catch calls in flight. */
+/** Each call takes this long at the provider, so the calls of a round overlap (phases that inject a fault hold theirs at the provider instead). */
 const LATENCY_MS = 150;
 
 const config: Omit<GatewayConfig, "providers" | "store"> = {
@@ -81,9 +81,17 @@ describe.skipIf(redis.skip)("fault suite: a fleet, a stalling, crashing Redis, a
     expect(ok).toBe(true);
   }
 
-  /** Starts a round and resolves once every call of it reached the provider (admitted), with the round still running. */
-  async function admittedRound(members: FleetProcess[], count: number): Promise<Promise<FleetOutcome[]>> {
+  /**
+   * Starts a round and resolves once every call of it reached the provider (admitted), with the
+   * round still running: its calls are held at the provider until `release(members)`, so a
+   * fault injected now catches all of them in flight, however slowly this machine runs. The
+   * round comes back wrapped: an async function returning the bare promise would resolve only
+   * once the round is over (a returned promise is adopted), and the fault would then come after
+   * the calls, racing their settlements.
+   */
+  async function admittedRound(members: FleetProcess[], count: number): Promise<{ outcomes: Promise<FleetOutcome[]> }> {
     await admitting(members);
+    await Promise.all(members.map((member) => member.holdCalls()));
     const before = await Promise.all(members.map(async (member) => (await member.calls()).mock ?? 0));
     const running = round(members, count);
     const admitted = await eventually(async () => {
@@ -91,12 +99,21 @@ describe.skipIf(redis.skip)("fault suite: a fleet, a stalling, crashing Redis, a
       return now.every((calls, index) => calls - before[index]! >= count);
     });
     expect(admitted).toBe(true);
-    return running;
+    return { outcomes: running };
+  }
+
+  /** Lets the calls held by `admittedRound` answer. */
+  async function release(members: FleetProcess[]): Promise<void> {
+    await Promise.all(members.map((member) => member.releaseCalls()));
+  }
+
+  async function pendingEach(members: FleetProcess[]): Promise<number[]> {
+    const stats = await Promise.all(members.map((member) => member.stats()));
+    return stats.map((one) => Number(one.pendingSettlements ?? 0));
   }
 
   async function pendingEverywhere(members: FleetProcess[]): Promise<number> {
-    const stats = await Promise.all(members.map((member) => member.stats()));
-    return stats.reduce((sum, one) => sum + Number(one.pendingSettlements ?? 0), 0);
+    return (await pendingEach(members)).reduce((sum, pending) => sum + pending, 0);
   }
 
   it("admits exactly what the budget holds across stalls, a kill, a restart and close(); Redis equals the ledger; no hold left", async () => {
@@ -110,16 +127,20 @@ describe.skipIf(redis.skip)("fault suite: a fleet, a stalling, crashing Redis, a
 
       // 2. A stall with calls in flight (their settlements time out), and calls refused during it
       //    (their reservations are run by Redis when it resumes, after the calls gave up).
-      const inFlight = await admittedRound(fleet, 4);
+      const inFlight = (await admittedRound(fleet, 4)).outcomes;
       server.pause();
       const refused = await round(fleet, 3);
       expect(refused.every((outcome) => !outcome.ok && outcome.code === "store_unavailable")).toBe(true);
-      await inFlight;
+      await release(fleet);
+      expect((await inFlight).every((outcome) => outcome.ok)).toBe(true);
+      // Each process keeps its 4 settlements (and a cancellation per refused call Redis may run late).
+      expect(await eventually(async () => (await pendingEach(fleet)).every((pending) => pending >= 4))).toBe(true);
       server.resume();
 
       // 3. D: settlements kept during a stall, D closed once Redis is healthy but its link still paused.
-      const closing = await admittedRound([closer!], 4);
+      const closing = (await admittedRound([closer!], 4)).outcomes;
       server.pause();
+      await release([closer!]);
       expect((await closing).every((outcome) => outcome.ok)).toBe(true);
       // Their settlements time out against the stalled server and are kept.
       expect(await eventually(async () => (await pendingEverywhere([closer!])) === 4)).toBe(true);
@@ -127,11 +148,14 @@ describe.skipIf(redis.skip)("fault suite: a fleet, a stalling, crashing Redis, a
       await closer!.close();
 
       // 4. A crash with calls in flight, refusals while it is down, and a restart.
-      const crashed = await admittedRound(fleet, 4);
+      const crashed = (await admittedRound(fleet, 4)).outcomes;
       await server.kill();
       const down = await round(fleet, 3);
       expect(down.every((outcome) => !outcome.ok && outcome.code === "store_unavailable")).toBe(true);
-      await crashed;
+      await release(fleet);
+      expect((await crashed).every((outcome) => outcome.ok)).toBe(true);
+      // Redis is down: every process keeps its 4 settlements until the restart.
+      expect(await eventually(async () => (await pendingEach(fleet)).every((pending) => pending >= 4))).toBe(true);
       await server.restart();
 
       // 5. Every process delivers what it kept, by itself.

@@ -2,9 +2,14 @@
  * One process of a test fleet: a gateway over mock providers and `redisStore`, driven by its
  * parent over IPC (`child_process.fork` with `--import tsx`). Each message is answered once;
  * errors travel as `{ code, name, message }`.
+ *
+ * `hold` / `release` gate the providers: while held, a chat that reached its provider (counted
+ * in `calls`) does not return until `release`. A test that stalls or kills Redis while calls are
+ * held knows every one of them settles against the fault, however slow the machine is.
  */
 import { createGateway, GatewayError, type Gateway, type GatewayConfig } from "../../src/index.js";
 import { redisStore, type RedisStore } from "../../src/redis.js";
+import type { ProviderAdapter } from "../../src/core/provider-adapter.js";
 import { mockProvider, type MockProvider } from "../../src/testing.js";
 
 /** How the parent describes this process's gateway. */
@@ -28,7 +33,7 @@ export interface FleetChat {
 }
 
 export interface FleetQuery {
-  type: "health" | "calls" | "stats" | "close";
+  type: "health" | "calls" | "stats" | "hold" | "release" | "close";
   id: number;
 }
 
@@ -50,6 +55,23 @@ export interface FleetOutcome {
 let gateway: Gateway | undefined;
 let store: RedisStore | undefined;
 const mocks: Record<string, MockProvider> = {};
+/** While set, chats that reached a provider wait here for `release`. */
+let held: (() => void)[] | undefined;
+
+/** The mock, with its answers kept back while the gate is held. */
+function gated(mock: MockProvider): ProviderAdapter {
+  return {
+    name: mock.name,
+    async chat(request, ctx) {
+      const response = await mock.chat(request, ctx);
+      const gate = held;
+      if (gate) await new Promise<void>((resolve) => gate.push(resolve));
+      return response;
+    },
+    stream: (request, ctx) => mock.stream(request, ctx),
+    embed: (input, ctx) => mock.embed!(input, ctx),
+  };
+}
 
 function reply(message: object): void {
   process.send?.(message);
@@ -89,7 +111,8 @@ process.on("message", async (message: FleetMessage) => {
       });
     }
     store = redisStore({ url: message.url }, { ...message.storeOptions, prefix: message.prefix, onError: message.onError });
-    gateway = createGateway({ ...message.config, providers: mocks, store } as GatewayConfig);
+    const providers = Object.fromEntries(Object.entries(mocks).map(([name, mock]) => [name, gated(mock)]));
+    gateway = createGateway({ ...message.config, providers, store } as GatewayConfig);
     reply({ type: "started" });
     return;
   }
@@ -104,6 +127,18 @@ process.on("message", async (message: FleetMessage) => {
   }
   if (message.type === "stats") {
     reply({ id: message.id, stats: { pendingSettlements: store?.pendingSettlements ?? 0, ...store?.stats?.() } });
+    return;
+  }
+  if (message.type === "hold") {
+    held ??= [];
+    reply({ id: message.id });
+    return;
+  }
+  if (message.type === "release") {
+    const waiting = held ?? [];
+    held = undefined;
+    for (const resolve of waiting) resolve();
+    reply({ id: message.id, released: waiting.length });
     return;
   }
   if (message.type === "calls") {

@@ -78,6 +78,16 @@ export class FleetProcess {
     return (await this.ask({ type: "calls" })).calls as Record<string, number>;
   }
 
+  /** From now on, chats that reach a provider wait there (still counted in `calls()`) until `releaseCalls()`. */
+  async holdCalls(): Promise<void> {
+    await this.ask({ type: "hold" });
+  }
+
+  /** Lets the held chats answer; resolves with how many were waiting. */
+  async releaseCalls(): Promise<number> {
+    return (await this.ask({ type: "release" })).released as number;
+  }
+
   /** Closes the gateway, then waits for the process to exit (killed if it does not). */
   async close(): Promise<void> {
     if (this.child.exitCode !== null) return;
