@@ -152,6 +152,36 @@ describe("cascade routes", () => {
     expect(children).toHaveLength(2);
   });
 
+  it("walks the route's fallbacks when no tier answered at all", async () => {
+    const backup = mockProvider({ reply: "from backup", usage });
+    const g = cascadeWithFallback(backup);
+    const fallbacks: { from: string; to: string }[] = [];
+    g.gateway.on("fallback", (event) => void fallbacks.push({ from: event.from, to: event.to }));
+    const res = (await g.gateway.chat(ask())) as GatewayChatResponse;
+    expect(res.choices[0]!.message.content).toBe("from backup");
+    expect(res.gateway.deployment).toBe("backup/b");
+    expect(res.gateway.cascade!.accepted).toBe(false);
+    expect(res.gateway.cascade!.tiers.map((tier) => tier.error)).toEqual(["all_failed", "all_failed"]);
+    expect(res.gateway.costUsd).toBe(0.0006);
+    expect(fallbacks).toEqual([{ from: "answer", to: "spare" }]);
+
+    const stream = (await g.gateway.chat({ ...ask(), stream: true })) as ChatStream;
+    let text = "";
+    for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? "";
+    expect(text).toBe("from backup");
+    expect(backup.calls).toBe(2);
+    await g.gateway.close();
+  });
+
+  it("serves a rejected tier's answer before walking fallbacks", async () => {
+    const backup = mockProvider({ reply: "from backup", usage });
+    const g = cascadeWithFallback(backup, "cheap answer");
+    const res = (await g.gateway.chat(ask())) as GatewayChatResponse;
+    expect(res.choices[0]!.message.content).toBe("cheap answer");
+    expect(backup.calls).toBe(0);
+    await g.gateway.close();
+  });
+
   it("refuses a cascade without accept, naming the field", () => {
     expect(() =>
       createGateway({ providers: { p: mockProvider() }, models: { answer: { strategy: "cascade", deployments: ["p/a", "p/b"] } } }),
@@ -163,3 +193,27 @@ describe("cascade routes", () => {
     }
   });
 });
+
+const failing = () => mockProvider({ fail: { status: 503, times: Infinity } });
+
+/** Two tiers that fail outright (the first unless `cheapReply` is given) and a fallback route `spare`. */
+function cascadeWithFallback(backup: ReturnType<typeof mockProvider>, cheapReply?: string) {
+  return {
+    gateway: createGateway({
+      providers: { cheap: cheapReply ? mockProvider({ reply: cheapReply, usage }) : failing(), top: failing(), backup },
+      retry: { retries: 0 },
+      models: {
+        answer: {
+          strategy: "cascade",
+          deployments: [
+            { provider: "cheap", model: "c", price: cheapPrice },
+            { provider: "top", model: "t", price: topPrice },
+          ],
+          accept: () => false,
+          fallbacks: ["spare"],
+        },
+        spare: { deployments: [{ provider: "backup", model: "b", price: { input: 3, output: 3 } }] },
+      },
+    }),
+  };
+}

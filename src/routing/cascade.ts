@@ -95,7 +95,15 @@ export function createCascade(options: CascadeOptions): (ctx: CallContext) => Pr
       serve(rejected.tierCtx, rejected.tier, rejected.response);
       return;
     }
-    throw lastError!;
+    if (ctx.route.fallbacks.length === 0) throw lastError!;
+    // No tier answered at all: the route's fallbacks are walked as any route's are (retries,
+    // cooldowns, `fallback` events). Their answer is served unchecked (`accepted: false`): there
+    // is nothing cheaper left to prefer, and a check on it could only turn an answer into an error.
+    const fallbackCtx = fallbackContext(ctx);
+    await routeOnce(fallbackCtx);
+    ctx.served = fallbackCtx.served;
+    if (fallbackCtx.chunks) ctx.chunks = fallbackCtx.chunks;
+    else ctx.response = fallbackCtx.response;
   };
 
   async function check(
@@ -127,6 +135,12 @@ function emit(events: GatewayEvents, ctx: CallContext, verdict: Omit<CascadeEven
 function tierContext(ctx: CallContext, deployment: Deployment, liveStream: boolean): CallContext {
   const route: Route = { name: ctx.route.name, deployments: [deployment], strategy: "ordered", fallbacks: [], fallbackOn: ctx.route.fallbackOn, cache: ctx.route.cache };
   return subCall(ctx, route, liveStream ? ctx.request : plainRequest(ctx.request), liveStream);
+}
+
+/** The route's fallbacks alone: a route with no deployments of its own, whose chain is the fallbacks. */
+function fallbackContext(ctx: CallContext): CallContext {
+  const route: Route = { name: ctx.route.name, deployments: [], strategy: "ordered", fallbacks: ctx.route.fallbacks, fallbackOn: ctx.route.fallbackOn, cache: ctx.route.cache };
+  return subCall(ctx, route, ctx.stream ? ctx.request : plainRequest(ctx.request), ctx.stream);
 }
 
 /**
