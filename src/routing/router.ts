@@ -14,24 +14,16 @@ import { report } from "../core/report.js";
 import { abortReason, sleep } from "../core/abortable.js";
 import type { AttemptAbort } from "./attempt-abort.js";
 import { isRetryable } from "./decide.js";
-import { deploymentTrier, type DeploymentOutcome } from "./try-deployment.js";
+import { deploymentTrier, type DeploymentOutcome, type DeploymentTrierOptions } from "./try-deployment.js";
 import type { HealthTracker } from "./health.js";
 import { orderDeployments } from "./strategies.js";
 import { requestedMaxTokens } from "../core/chat-request.js";
 import type { HedgeStats } from "./hedge.js";
 import { dispatchRoutes } from "./route-dispatch.js";
 
-export interface RouterOptions {
+/** What the router passes through to each deployment's tries, plus what it needs itself. */
+export interface RouterOptions extends Omit<DeploymentTrierOptions, "live" | "reportCooldown"> {
   table: RouteTable;
-  health: HealthTracker;
-  events: GatewayEvents;
-  retries: number;
-  minDelayMs: number;
-  maxDelayMs: number;
-  timeoutMs: number;
-  streamIdleTimeoutMs: number;
-  /** The attempt pipeline: attempt middleware around forward. */
-  runAttempt: (attempt: AttemptContext) => Promise<void>;
   /** Aborts when the gateway closes: every attempt in flight is aborted with its reason. */
   closeSignal: AbortSignal;
   /** Hedged routes' counters, for `gateway.stats()`. */
