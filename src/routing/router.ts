@@ -5,9 +5,8 @@ import {
   RateLimitError,
   type FailedAttempt,
 } from "../core/errors.js";
-import type { CooldownEvent, GatewayEvents } from "../core/events.js";
+import type { CooldownEvent } from "../core/events.js";
 import { estimatePromptTokens } from "../core/token-estimate.js";
-import type { AttemptContext } from "../core/attempt-context.js";
 import type { CallContext } from "../core/call-context.js";
 import { identityOf } from "../core/identity.js";
 import { report } from "../core/report.js";
@@ -15,7 +14,6 @@ import { abortReason, sleep } from "../core/abortable.js";
 import type { AttemptAbort } from "./attempt-abort.js";
 import { isRetryable } from "./decide.js";
 import { deploymentTrier, type DeploymentOutcome, type DeploymentTrierOptions } from "./try-deployment.js";
-import type { HealthTracker } from "./health.js";
 import { orderDeployments } from "./strategies.js";
 import { requestedMaxTokens } from "../core/chat-request.js";
 import type { HedgeStats } from "./hedge.js";
