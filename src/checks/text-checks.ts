@@ -27,7 +27,7 @@ export function minLength(characters: number): AcceptCheck {
   return (response) => answerText(response).trim().length >= characters;
 }
 
-/** Accepts an answer that calls a tool: any tool, or the one named. */
+/** Accepts an answer that calls a tool (the one named, when a name is given). */
 export function hasToolCall(name?: string): AcceptCheck {
   return (response) =>
     (response.choices[0]?.message.tool_calls ?? []).some((call) => name === undefined || call.function.name === name);
