@@ -7,8 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { StoreUnavailableError, memoryStore, type BudgetCounter, type StateStore } from "../src/index.js";
 import { redisStore, type RedisStore } from "../src/redis.js";
 import { memorySpendStore } from "../src/spend/memory-spend-store.js";
-import { startRedisServer, type RedisServer } from "./fakes/redis-server.js";
+import { REDIS_SERVER, startRedisServer, type RedisServer } from "./fakes/redis-server.js";
+import { requireBinary } from "./fakes/require-binary.js";
 import { spendRecord } from "./fakes/spend-records.js";
+
+const redisBinary = requireBinary({ ...REDIS_SERVER, what: "the redisStore half of test/budget-seed.test.ts" });
 
 const NOW = Date.UTC(2030, 0, 15, 12);
 const counter = (key: string, limitUsd = 1): BudgetCounter => ({ key, limitUsd, expiresAt: NOW + 86_400_000 });
@@ -45,7 +48,7 @@ describe("seedBudgets", () => {
     await store.close();
   });
 
-  describe("redisStore", () => {
+  describe.skipIf(redisBinary.skip)("redisStore", () => {
     let server: RedisServer;
     beforeAll(async () => {
       server = await startRedisServer();

@@ -28,7 +28,10 @@ import { redisStore } from "../src/redis.js";
 import { createAuthenticate } from "../src/server/auth.js";
 import { freePort } from "./fakes/free-port.js";
 import { startFakeOpenAI, type FakeOpenAI } from "./fakes/openai-server.js";
-import { startRedisServer, type RedisServer } from "./fakes/redis-server.js";
+import { REDIS_SERVER, startRedisServer, type RedisServer } from "./fakes/redis-server.js";
+import { requireBinary } from "./fakes/require-binary.js";
+
+const redisBinary = requireBinary({ ...REDIS_SERVER, what: "the Redis half of test/control-plane-gateway.test.ts" });
 
 /** $1 per 1M input tokens, output free: each call reports 1,000 prompt tokens, so costs $0.001. */
 const UNIT = 0.001;
@@ -252,7 +255,7 @@ describe("when the control plane does not answer at start", () => {
   });
 });
 
-describe("budgets across a restart with a Redis store (Redis live counters are the source of truth)", () => {
+describe.skipIf(redisBinary.skip)("budgets across a restart with a Redis store (Redis live counters are the source of truth)", () => {
   let redis: RedisServer;
   beforeAll(async () => {
     redis = await startRedisServer();
