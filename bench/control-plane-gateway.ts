@@ -6,14 +6,11 @@
  * Postgres server. Sequential calls to a mock provider, so this is the gateway's own cost.
  * `npx tsx bench/control-plane-gateway.ts`
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { createGateway, type Gateway } from "../src/index.js";
 import { postgresControlPlane, type PostgresControlPlaneOptions } from "../src/postgres.js";
 import { mockProvider } from "../src/testing.js";
-import { findPostgresBin, startPostgresServer } from "../test/fakes/postgres-server.js";
 import { spendRecord } from "../test/fakes/spend-records.js";
+import { onEachPostgresBackend } from "./postgres-backends.js";
 
 const CALLS = 10_000;
 const body = { model: "m/x", messages: [{ role: "user" as const, content: "hi" }], max_tokens: 5 };
@@ -56,20 +53,4 @@ const plain = createGateway(config);
 console.log(`no control plane: static key ${(await perCall(plain, "fixed")).toFixed(1)} µs/call`);
 await plain.close();
 
-const dataDir = mkdtempSync(join(tmpdir(), "modelgate-bench-cp-"));
-try {
-  await measure("PGlite", { dataDir });
-} finally {
-  rmSync(dataDir, { recursive: true, force: true });
-}
-const bin = findPostgresBin();
-if (bin) {
-  const server = await startPostgresServer(bin);
-  try {
-    await measure("Postgres 15 (loopback)", { url: server.url });
-  } finally {
-    await server.stop();
-  }
-} else {
-  console.log("Postgres: skipped (no server binaries)");
-}
+await onEachPostgresBackend(measure);

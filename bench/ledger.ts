@@ -3,11 +3,8 @@
  * database holds them all, on embedded PGlite and (when the machine has one) a real Postgres.
  * `npx tsx bench/ledger.ts`
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { postgresControlPlane, type PostgresControlPlane } from "../src/postgres.js";
-import { findPostgresBin, startPostgresServer } from "../test/fakes/postgres-server.js";
+import { onEachPostgresBackend } from "./postgres-backends.js";
 import { spendRecord } from "../test/fakes/spend-records.js";
 
 const RECORDS = 20_000;
@@ -26,20 +23,4 @@ async function measure(label: string, controlPlane: PostgresControlPlane): Promi
   await controlPlane.close();
 }
 
-const dataDir = mkdtempSync(join(tmpdir(), "modelgate-bench-"));
-try {
-  await measure("pglite", postgresControlPlane({ dataDir }));
-} finally {
-  rmSync(dataDir, { recursive: true, force: true });
-}
-const bin = findPostgresBin();
-if (bin) {
-  const server = await startPostgresServer(bin);
-  try {
-    await measure("postgres (pg)", postgresControlPlane({ url: server.url }));
-  } finally {
-    await server.stop();
-  }
-} else {
-  console.log("postgres: skipped (no PostgreSQL server binaries)");
-}
+await onEachPostgresBackend((label, options) => measure(label, postgresControlPlane(options)));

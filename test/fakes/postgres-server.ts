@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { freePort } from "./free-port.js";
+import { serverProcess } from "./server-process.js";
 
 const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 10_000;
@@ -68,32 +69,18 @@ export async function startPostgresServer(bin: string): Promise<PostgresServer> 
       ["-D", data, "-p", String(port), "-k", directory, "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "max_connections=60"],
       { stdio: ["ignore", "ignore", "pipe"], ...(user ?? {}) },
     );
-  let child: ChildProcess | undefined = await waitReady(launch, port);
-  const killOnExit = (): void => {
-    child?.kill("SIGKILL");
-  };
-  process.once("exit", killOnExit);
-  const end = async (signal: NodeJS.Signals): Promise<void> => {
-    const running = child;
-    child = undefined;
-    if (!running || running.exitCode !== null || running.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => running.once("exit", () => resolve()));
-    running.kill(signal);
-    const timer = setTimeout(() => running.kill("SIGKILL"), STOP_TIMEOUT_MS);
-    await exited;
-    clearTimeout(timer);
-  };
+  const server = serverProcess(await waitReady(launch, port), STOP_TIMEOUT_MS);
   return {
     port,
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
-    kill: () => end("SIGKILL"),
+    kill: () => server.end("SIGKILL"),
     async restart() {
-      await end("SIGKILL");
-      child = await waitReady(launch, port);
+      await server.end("SIGKILL");
+      server.adopt(await waitReady(launch, port));
     },
     async stop() {
-      await end("SIGINT");
-      process.off("exit", killOnExit);
+      await server.end("SIGINT");
+      server.release();
       rmSync(directory, { recursive: true, force: true });
     },
   };

@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "./free-port.js";
 import type { RequiredBinary } from "./require-binary.js";
+import { serverProcess } from "./server-process.js";
 
 export const REDIS_SERVER: RequiredBinary = {
   command: "redis-server",
@@ -70,39 +71,20 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
 }
 
 function handle(port: number, directory: string, first: ChildProcess, options: RedisServerOptions): RedisServer {
-  let child: ChildProcess | undefined = first;
-  const killOnExit = (): void => {
-    child?.kill("SIGKILL");
-  };
-  process.once("exit", killOnExit);
-  const end = async (signal: NodeJS.Signals): Promise<void> => {
-    const running = child;
-    child = undefined;
-    if (!running || running.exitCode !== null || running.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => running.once("exit", () => resolve()));
-    running.kill("SIGCONT");
-    running.kill(signal);
-    const timer = setTimeout(() => running.kill("SIGKILL"), STOP_TIMEOUT_MS);
-    await exited;
-    clearTimeout(timer);
-  };
+  const server = serverProcess(first, STOP_TIMEOUT_MS);
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
-    kill: () => end("SIGKILL"),
-    pause: () => {
-      child?.kill("SIGSTOP");
-    },
-    resume: () => {
-      child?.kill("SIGCONT");
-    },
+    kill: () => server.end("SIGKILL"),
+    pause: () => server.signal("SIGSTOP"),
+    resume: () => server.signal("SIGCONT"),
     async restart() {
-      await end("SIGKILL");
-      child = await launch(port, directory, options);
+      await server.end("SIGKILL");
+      server.adopt(await launch(port, directory, options));
     },
     async stop() {
-      await end("SIGTERM");
-      process.off("exit", killOnExit);
+      await server.end("SIGTERM");
+      server.release();
       rmSync(directory, { recursive: true, force: true });
     },
   };
