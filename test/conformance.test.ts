@@ -935,7 +935,9 @@ const INEXPRESSIBLE: readonly Inexpressible[] = [
   { provider: "anthropic", field: "presence_penalty", body: { presence_penalty: 0.5 } },
   { provider: "anthropic", field: "frequency_penalty", body: { frequency_penalty: -0.5 } },
   { provider: "anthropic", field: "temperature", body: { temperature: 1.5 } },
-  { provider: "anthropic", field: "reasoning_effort", body: { reasoning_effort: "high" } },
+  // Extended thinking cannot run with a forced tool.
+  { provider: "anthropic", field: "reasoning_effort", body: { reasoning_effort: "high", tools: [weatherTool], tool_choice: "required" } },
+  { provider: "anthropic", field: "temperature", body: { reasoning_effort: "low", temperature: 0.2 } },
   { provider: "anthropic", field: "metadata", body: { metadata: { order: "42" } } },
   { provider: "anthropic", field: "messages[0].name", body: { messages: [{ role: "user", content: "Hi", name: "ann" }] } },
   {
@@ -948,6 +950,13 @@ const INEXPRESSIBLE: readonly Inexpressible[] = [
     field: "messages[0].content[0].image_url.detail",
     body: { messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: PNG_URL, detail: "high" } }] }] },
   },
+  { provider: "google", field: "messages[0].cache_control", body: { messages: [{ role: "user", content: "Hi", cache_control: { type: "ephemeral" } }] } },
+  {
+    provider: "google",
+    field: "messages[0].content[0].cache_control",
+    body: { messages: [{ role: "user", content: [{ type: "text", text: "Hi", cache_control: { type: "ephemeral", ttl: "1h" } }] }] },
+  },
+  { provider: "google", field: "tools[0].cache_control", body: { tools: [{ ...weatherTool, cache_control: { type: "ephemeral" } }] } },
   { provider: "google", field: "parallel_tool_calls", body: { tools: [weatherTool], parallel_tool_calls: false } },
   { provider: "google", field: "messages[0].name", body: { messages: [{ role: "user", content: "Hi", name: "ann" }] } },
   {
