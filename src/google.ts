@@ -8,4 +8,4 @@
  * await gateway.chat({ model: "google/gemini-2.5-flash", messages: [{ role: "user", content: "Hi" }] });
  */
 export { google } from "./providers/google/google-adapter.js";
-export type { GoogleOptions } from "./providers/google/google-adapter.js";
+export type { GoogleOptions, GoogleSdk } from "./providers/google/google-adapter.js";

@@ -11,6 +11,7 @@ import {
 } from "../src/index.js";
 import { anthropic } from "../src/anthropic.js";
 import { google } from "../src/google.js";
+import { OAuth2Client } from "google-auth-library";
 import { openai } from "../src/openai.js";
 import { startFakeAnthropic } from "./fakes/anthropic-server.js";
 import { startFakeGemini } from "./fakes/gemini-server.js";
@@ -87,7 +88,8 @@ interface Harness {
 }
 
 interface Driver {
-  name: ProviderKey;
+  /** The provider, or for Google which SDK and API (`google`, `google (@google/generative-ai)`, `google (Vertex AI)`). */
+  name: string;
   start(): Promise<Harness>;
 }
 
@@ -291,8 +293,28 @@ function anthropicView(body: Json): NativeView {
   };
 }
 
-const googleDriver: Driver = {
-  name: "google",
+/**
+ * Google through each way `google()` can run: `@google/genai` on the Gemini API (the default),
+ * the end-of-life `@google/generative-ai`, and `@google/genai` on Vertex AI (its paths, a
+ * bearer token from a ready OAuth2 client instead of an API key).
+ */
+type GoogleWay = "genai" | "generative-ai" | "vertex";
+const GOOGLE_WAY_NAMES: Record<GoogleWay, string> = {
+  genai: "google",
+  "generative-ai": "google (@google/generative-ai)",
+  vertex: "google (Vertex AI)",
+};
+
+function googleAdapterFor(way: GoogleWay, url: string): ProviderAdapter {
+  if (way === "genai") return google({ baseURL: url, apiKey: "AIza-test-conformance" });
+  if (way === "generative-ai") return google({ baseURL: url, apiKey: "AIza-test-conformance", sdk: "@google/generative-ai" });
+  const authClient = new OAuth2Client();
+  authClient.setCredentials({ access_token: "ya29.test-conformance", expiry_date: Date.now() + 24 * 3600_000 });
+  return google({ vertexai: true, project: "test-project", location: "europe-west4", baseURL: url, googleAuthOptions: { authClient } });
+}
+
+const googleDriver = (way: GoogleWay): Driver => ({
+  name: GOOGLE_WAY_NAMES[way],
   async start() {
     const fake = await startFakeGemini();
     const usage = (tokens: Tokens) => ({
@@ -305,7 +327,7 @@ const googleDriver: Driver = {
       key: "google",
       model: "gemini-2.5-flash",
       resultRef: "name",
-      adapter: () => google({ baseURL: fake.url, apiKey: "AIza-test-conformance" }),
+      adapter: () => googleAdapterFor(way, fake.url),
       scriptText(pieces, tokens, ending = "stop") {
         fake.enqueue({ type: "reply", text: pieces, usage: usage(tokens), finishReason: ending === "length" ? "MAX_TOKENS" : "STOP" });
       },
@@ -328,11 +350,22 @@ const googleDriver: Driver = {
       received: () =>
         fake.requests
           .filter((request) => request.action === "generateContent" || request.action === "streamGenerateContent")
-          .map((request) => googleView(request.body, request.action === "streamGenerateContent")),
+          .map((request) => {
+            // Each way must reach its own API: Vertex's project path with a bearer token, else the Gemini API's key.
+            if (way === "vertex") {
+              expect(request.vertex).toEqual({ project: "test-project", location: "europe-west4" });
+              expect(request.path.startsWith("/v1beta1/projects/")).toBe(true);
+              expect(request.headers.authorization).toBe("Bearer ya29.test-conformance");
+            } else {
+              expect(request.path.startsWith("/v1beta/models/")).toBe(true);
+              expect(request.headers["x-goog-api-key"]).toBe("AIza-test-conformance");
+            }
+            return googleView(request.body, request.action === "streamGenerateContent");
+          }),
       close: () => fake.close(),
     };
   },
-};
+});
 
 function googleView(body: Json, streamed: boolean): NativeView {
   const turns = records(body.contents).map(
@@ -361,13 +394,31 @@ function googleView(body: Json, streamed: boolean): NativeView {
     tools: declarations.map((declaration) => str(declaration.name)),
     stop: Array.isArray(config.stopSequences) ? config.stopSequences.map(str) : undefined,
     maxTokens: typeof config.maxOutputTokens === "number" ? config.maxOutputTokens : undefined,
-    outputSchema: isRecord(config.responseSchema) ? config.responseSchema : undefined,
+    outputSchema: isRecord(config.responseSchema) ? lowerSchemaTypes(config.responseSchema) : undefined,
     streamed,
     raw: body,
   };
 }
 
-const DRIVERS: readonly Driver[] = [openaiDriver, anthropicDriver, googleDriver];
+/**
+ * Gemini reads its schema `type` names in either case; `@google/genai` sends them upper-cased
+ * (`OBJECT`), `@google/generative-ai` as given. The view compares them in lower case.
+ */
+function lowerSchemaTypes(schema: Json): Json {
+  const lowered: Json = {};
+  for (const [key, value] of Object.entries(schema)) {
+    if (key === "type" && typeof value === "string") lowered[key] = value.toLowerCase();
+    else if (Array.isArray(value)) lowered[key] = value.map((item) => (isRecord(item) ? lowerSchemaTypes(item) : item));
+    else if (isRecord(value)) lowered[key] = lowerSchemaTypes(value);
+    else lowered[key] = value;
+  }
+  return lowered;
+}
+
+/** One driver per provider, for the cross-provider cases (fallback chains, refusals). */
+const DRIVERS: readonly Driver[] = [openaiDriver, anthropicDriver, googleDriver("genai")];
+/** Every adapter and every way to run one: the shared cases run for each. */
+const ALL_DRIVERS: readonly Driver[] = [...DRIVERS, googleDriver("generative-ai"), googleDriver("vertex")];
 
 // ---------------------------------------------------------------------------------------------
 // Shared fixtures and checks
@@ -434,7 +485,7 @@ async function collect(stream: AsyncIterable<ChatChunk>): Promise<Collected> {
 // 1. The same cases against every adapter
 // ---------------------------------------------------------------------------------------------
 
-describe.each(DRIVERS)("conformance: $name", (driver) => {
+describe.each(ALL_DRIVERS)("conformance: $name", (driver) => {
   let harness: Harness;
   let gateway: Gateway;
   let model: string;
@@ -884,7 +935,9 @@ const INEXPRESSIBLE: readonly Inexpressible[] = [
   { provider: "anthropic", field: "presence_penalty", body: { presence_penalty: 0.5 } },
   { provider: "anthropic", field: "frequency_penalty", body: { frequency_penalty: -0.5 } },
   { provider: "anthropic", field: "temperature", body: { temperature: 1.5 } },
-  { provider: "anthropic", field: "reasoning_effort", body: { reasoning_effort: "high" } },
+  // Extended thinking cannot run with a forced tool.
+  { provider: "anthropic", field: "reasoning_effort", body: { reasoning_effort: "high", tools: [weatherTool], tool_choice: "required" } },
+  { provider: "anthropic", field: "temperature", body: { reasoning_effort: "low", temperature: 0.2 } },
   { provider: "anthropic", field: "metadata", body: { metadata: { order: "42" } } },
   { provider: "anthropic", field: "messages[0].name", body: { messages: [{ role: "user", content: "Hi", name: "ann" }] } },
   {
@@ -897,6 +950,13 @@ const INEXPRESSIBLE: readonly Inexpressible[] = [
     field: "messages[0].content[0].image_url.detail",
     body: { messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: PNG_URL, detail: "high" } }] }] },
   },
+  { provider: "google", field: "messages[0].cache_control", body: { messages: [{ role: "user", content: "Hi", cache_control: { type: "ephemeral" } }] } },
+  {
+    provider: "google",
+    field: "messages[0].content[0].cache_control",
+    body: { messages: [{ role: "user", content: [{ type: "text", text: "Hi", cache_control: { type: "ephemeral", ttl: "1h" } }] }] },
+  },
+  { provider: "google", field: "tools[0].cache_control", body: { tools: [{ ...weatherTool, cache_control: { type: "ephemeral" } }] } },
   { provider: "google", field: "parallel_tool_calls", body: { tools: [weatherTool], parallel_tool_calls: false } },
   { provider: "google", field: "messages[0].name", body: { messages: [{ role: "user", content: "Hi", name: "ann" }] } },
   {

@@ -34,13 +34,31 @@ describe("a missing provider SDK", () => {
   it.each([
     ["openai", "openai", "openai"],
     ["anthropic", "anthropic", "@anthropic-ai/sdk"],
-    ["google", "google", "@google/generative-ai"],
-  ])("modelgate/%s without its SDK (%s(), %s): a ConfigError naming the package", async (entry, factory, sdk) => {
-    const thrown = JSON.parse(await runWithout([sdk], attempt(entry, factory)));
+    ["google", "google", "@google/genai", ["@google/genai", "@google/generative-ai"]],
+  ])("modelgate/%s without its SDK (%s(), %s): a ConfigError naming the package", async (entry, factory, sdk, hidden = [sdk]) => {
+    const thrown = JSON.parse(await runWithout(hidden, attempt(entry, factory)));
     expect(thrown).toMatchObject({ name: "ConfigError", code: "config_invalid" });
     expect(thrown.message).toContain(`npm install ${sdk}`);
     expect(thrown.message).toContain(`modelgate/${entry}`);
     expect(thrown.message).not.toContain("ERR_MODULE_NOT_FOUND");
+  }, 60_000);
+
+  it.each([["@google/genai"], ["@google/generative-ai"]])("google() runs on the other Google SDK when %s is missing", async (missing) => {
+    const script = `
+      const { google } = await import("./src/google.ts");
+      try { google({ apiKey: "k" }); console.log(JSON.stringify({ ok: true })); }
+      catch (error) { console.log(JSON.stringify({ name: error.name, message: error.message })); }`;
+    expect(JSON.parse(await runWithout([missing], script))).toEqual({ ok: true });
+  }, 60_000);
+
+  it("Vertex AI without @google/genai: a ConfigError naming it, even with @google/generative-ai installed", async () => {
+    const script = `
+      const { google } = await import("./src/google.ts");
+      try { google({ vertexai: true, project: "p" }); console.log(JSON.stringify({ ok: true })); }
+      catch (error) { console.log(JSON.stringify({ name: error.name, message: error.message })); }`;
+    const thrown = JSON.parse(await runWithout(["@google/genai"], script));
+    expect(thrown.name).toBe("ConfigError");
+    expect(thrown.message).toContain("npm install @google/genai");
   }, 60_000);
 
   it("the same entry works once the SDK resolves (the hook hides only what it is told to)", async () => {

@@ -12,8 +12,10 @@ import type { AddressInfo } from "node:net";
 export type FakeAnthropicBlock =
   | { type: "text"; text: string }
   | { type: "tool_use"; id?: string; name: string; input: Record<string, unknown> }
-  /** Extended thinking: streamed as thinking_delta then signature_delta. */
-  | { type: "thinking"; thinking: string };
+  /** Extended thinking: streamed as thinking_delta then signature_delta (default signature `sig_fake`). */
+  | { type: "thinking"; thinking: string; signature?: string }
+  /** Thinking Anthropic's safety systems encrypted: sent whole in content_block_start. */
+  | { type: "redacted_thinking"; data: string };
 
 export interface FakeAnthropicUsage {
   input_tokens?: number;
@@ -215,6 +217,7 @@ interface WireMessage {
     | { type: "text"; text: string; citations: null }
     | { type: "tool_use"; id: string; name: string; input: Record<string, unknown> }
     | { type: "thinking"; thinking: string; signature: string }
+    | { type: "redacted_thinking"; data: string }
   >;
   stop_reason: string;
   stop_sequence: null;
@@ -231,7 +234,8 @@ function buildMessage(reply: FakeAnthropicReply, body: AnthropicWireBody, sequen
     model: reply.model ?? body.model,
     content: blocks.map((block) => {
       if (block.type === "text") return { type: "text", text: block.text, citations: null };
-      if (block.type === "thinking") return { type: "thinking", thinking: block.thinking, signature: "sig_fake" };
+      if (block.type === "thinking") return { type: "thinking", thinking: block.thinking, signature: block.signature ?? "sig_fake" };
+      if (block.type === "redacted_thinking") return { type: "redacted_thinking", data: block.data };
       return { type: "tool_use", id: block.id ?? `toolu_fake_${sequence}_${toolNumber++}`, name: block.name, input: block.input };
     }),
     stop_reason: reply.stopReason ?? (blocks.some((block) => block.type === "tool_use") ? "tool_use" : "end_turn"),
@@ -281,6 +285,8 @@ function streamEvents(message: WireMessage, chunkSize: number): Array<{ type: st
         events.push({ type: "content_block_delta", index, delta: { type: "thinking_delta", thinking } });
       }
       events.push({ type: "content_block_delta", index, delta: { type: "signature_delta", signature: block.signature } });
+    } else if (block.type === "redacted_thinking") {
+      events.push({ type: "content_block_start", index, content_block: { type: "redacted_thinking", data: block.data } });
     } else {
       events.push({ type: "content_block_start", index, content_block: { type: "tool_use", id: block.id, name: block.name, input: {} } });
       if (index === 0) events.push({ type: "ping" });

@@ -5,12 +5,15 @@ import type { AddressInfo } from "node:net";
  * A fake Gemini API (generativelanguage.googleapis.com) on 127.0.0.1 that speaks its wire format:
  * `POST /v1beta/models/{model}:generateContent`, `:streamGenerateContent?alt=sse` (one
  * `data: <json>\r\n\r\n` event per chunk, as Google sends them), `:embedContent` and
- * `:batchEmbedContents`. Each request takes the next enqueued behaviour, else the default.
+ * `:batchEmbedContents`. It also answers Vertex AI's paths for the same methods,
+ * `/v1beta1/projects/{project}/locations/{location}/publishers/google/models/{model}:generateContent`
+ * (the body and answer are the same JSON). Each request takes the next enqueued behaviour, else the default.
  */
 
-export type FakePart =
+export type FakePart = (
   | { text: string; thought?: boolean }
-  | { functionCall: { name: string; args?: Record<string, unknown> } };
+  | { functionCall: { name: string; args?: Record<string, unknown> } }
+) & { thoughtSignature?: string };
 
 export interface FakeUsage {
   promptTokenCount: number;
@@ -18,6 +21,7 @@ export interface FakeUsage {
   totalTokenCount: number;
   thoughtsTokenCount?: number;
   cachedContentTokenCount?: number;
+  toolUsePromptTokenCount?: number;
 }
 
 /** Google's error body: `{ error: { code, message, status, details } }`. */
@@ -63,8 +67,10 @@ export interface RecordedRequest {
   method: string;
   /** Path with query, e.g. `/v1beta/models/gemini-2.0-flash:streamGenerateContent?alt=sse`. */
   path: string;
-  /** The model segment without `models/`. */
+  /** The model segment without `models/` (or Vertex's `projects/.../models/`). */
   model: string;
+  /** Vertex AI's project and location, when the path was Vertex's. */
+  vertex?: { project: string; location: string };
   /** `generateContent`, `streamGenerateContent`, `embedContent`, `batchEmbedContents`. */
   action: string;
   headers: IncomingHttpHeaders;
@@ -110,14 +116,16 @@ export async function startFakeGemini(): Promise<FakeGemini> {
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const raw = await readBody(request);
     const url = new URL(request.url ?? "/", "http://127.0.0.1");
-    const match = /^\/v1(?:beta)?\/(.+):(\w+)$/.exec(url.pathname);
+    const match = /^\/v1(?:beta1?)?\/(.+):(\w+)$/.exec(url.pathname);
+    const vertexPath = /^projects\/([^/]+)\/locations\/([^/]+)\/publishers\/google\/models\/(.+)$/.exec(match?.[1] ?? "");
     let resolveClosed: (value: "completed" | "aborted") => void = () => {};
     const closed = new Promise<"completed" | "aborted">((resolve) => (resolveClosed = resolve));
     response.on("close", () => resolveClosed(response.writableFinished ? "completed" : "aborted"));
     const recorded: RecordedRequest = {
       method: request.method ?? "",
       path: `${url.pathname}${url.search}`,
-      model: (match?.[1] ?? "").replace(/^models\//, ""),
+      model: vertexPath?.[3] ?? (match?.[1] ?? "").replace(/^models\//, ""),
+      ...(vertexPath?.[1] !== undefined && vertexPath[2] !== undefined ? { vertex: { project: vertexPath[1], location: vertexPath[2] } } : {}),
       action: match?.[2] ?? "",
       headers: request.headers,
       body: parseJson(raw),

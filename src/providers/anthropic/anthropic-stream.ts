@@ -2,7 +2,14 @@ import { z } from "zod";
 import type { ChatChunk, ChunkDelta } from "../../core/chat-chunk.js";
 import type { FinishReason } from "../../core/chat-response.js";
 import { ProviderError } from "../../core/errors.js";
-import { anthropicUsageSchema, toUsage, type AnthropicUsage, type ResponseContext } from "./from-anthropic-response.js";
+import {
+  REASONING_FORMAT,
+  anthropicUsageSchema,
+  reasoningDetailOf,
+  toUsage,
+  type AnthropicUsage,
+  type ResponseContext,
+} from "./from-anthropic-response.js";
 import { mapAnthropicStopReason } from "./map-anthropic-stop-reason.js";
 
 /** Every Messages stream event, leniently: only what we read; unknown events and deltas pass by. */
@@ -11,13 +18,23 @@ const eventSchema = z.object({
   index: z.number().optional(),
   message: z.object({ id: z.string().optional(), model: z.string().optional(), usage: anthropicUsageSchema.nullish() }).optional(),
   content_block: z
-    .object({ type: z.string(), id: z.string().optional(), name: z.string().optional(), text: z.string().optional() })
+    .object({
+      type: z.string(),
+      id: z.string().optional(),
+      name: z.string().optional(),
+      text: z.string().optional(),
+      thinking: z.string().optional(),
+      signature: z.string().optional(),
+      data: z.string().optional(),
+    })
     .optional(),
   delta: z
     .object({
       type: z.string().optional(),
       text: z.string().optional(),
       partial_json: z.string().optional(),
+      thinking: z.string().optional(),
+      signature: z.string().optional(),
       stop_reason: z.string().nullish(),
     })
     .optional(),
@@ -86,7 +103,14 @@ export async function* toChatChunks(events: AsyncIterable<unknown>, context: Res
         break;
       case "content_block_start": {
         const block = event.content_block;
-        if (block?.type === "text" && !jsonMode) {
+        const detail = block === undefined ? undefined : reasoningDetailOf(block, index);
+        if (detail !== undefined) {
+          // Thinking as `reasoning_content` text; the block (pieces joined by index) as `reasoning_details`.
+          yield chunk({
+            ...(detail.type === "reasoning.text" && detail.text !== "" ? { reasoning_content: detail.text } : {}),
+            reasoning_details: [detail],
+          });
+        } else if (block?.type === "text" && !jsonMode) {
           if (block.text) yield chunk({ content: block.text });
         } else if (block?.type === "tool_use") {
           if (jsonMode) {
@@ -103,7 +127,14 @@ export async function* toChatChunks(events: AsyncIterable<unknown>, context: Res
       }
       case "content_block_delta": {
         const delta = event.delta;
-        if (delta?.type === "text_delta" && !jsonMode && delta.text) {
+        if (delta?.type === "thinking_delta" && delta.thinking) {
+          yield chunk({
+            reasoning_content: delta.thinking,
+            reasoning_details: [{ type: "reasoning.text", text: delta.thinking, format: REASONING_FORMAT, index }],
+          });
+        } else if (delta?.type === "signature_delta" && delta.signature) {
+          yield chunk({ reasoning_details: [{ type: "reasoning.text", text: "", signature: delta.signature, format: REASONING_FORMAT, index }] });
+        } else if (delta?.type === "text_delta" && !jsonMode && delta.text) {
           yield chunk({ content: delta.text });
         } else if (delta?.type === "input_json_delta" && delta.partial_json) {
           const next = inputDelta(index, delta.partial_json);

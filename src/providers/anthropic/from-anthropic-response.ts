@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { ToolCall } from "../../core/chat-request.js";
+import type { ReasoningDetail, ToolCall } from "../../core/chat-request.js";
 import type { ChatResponse, Usage } from "../../core/chat-response.js";
 import { ProviderError } from "../../core/errors.js";
 import { mapAnthropicStopReason } from "./map-anthropic-stop-reason.js";
@@ -27,7 +27,31 @@ const blockSchema = z.object({
   id: z.string().optional(),
   name: z.string().optional(),
   input: z.unknown().optional(),
+  thinking: z.string().optional(),
+  signature: z.string().optional(),
+  data: z.string().optional(),
 });
+
+/** What `reasoning_details` entries this adapter writes say they are (and reads back). */
+export const REASONING_FORMAT = "anthropic-claude-v1";
+
+/**
+ * A `thinking` block as `reasoning.text` (with its signature), a `redacted_thinking` block as
+ * `reasoning.encrypted`; `index` is the block's position, so stream pieces join the same way.
+ */
+export function reasoningDetailOf(block: { type: string; thinking?: string; signature?: string; data?: string }, index: number): ReasoningDetail | undefined {
+  if (block.type === "thinking") {
+    return {
+      type: "reasoning.text",
+      text: block.thinking ?? "",
+      ...(block.signature !== undefined && block.signature !== "" ? { signature: block.signature } : {}),
+      format: REASONING_FORMAT,
+      index,
+    };
+  }
+  if (block.type === "redacted_thinking") return { type: "reasoning.encrypted", data: block.data ?? "", format: REASONING_FORMAT, index };
+  return undefined;
+}
 
 const messageSchema = z.object({
   id: z.string(),
@@ -88,9 +112,15 @@ export function fromAnthropicResponse(payload: unknown, context: ResponseContext
   const jsonMode = context.jsonToolName !== undefined;
   let content: string | null = null;
   const toolCalls: ToolCall[] = [];
+  const details: ReasoningDetail[] = [];
+  let reasoning: string | undefined;
 
-  for (const block of message.content) {
-    if (block.type === "text" && !jsonMode) {
+  for (const [index, block] of message.content.entries()) {
+    const detail = reasoningDetailOf(block, index);
+    if (detail !== undefined) {
+      details.push(detail);
+      if (detail.type === "reasoning.text") reasoning = (reasoning ?? "") + detail.text;
+    } else if (block.type === "text" && !jsonMode) {
       content = (content ?? "") + (block.text ?? "");
     } else if (block.type === "tool_use") {
       const argumentsJson = JSON.stringify(block.input ?? {});
@@ -115,6 +145,8 @@ export function fromAnthropicResponse(payload: unknown, context: ResponseContext
           // An empty answer is "" (as OpenAI and the stream accumulator say); null only beside tool calls.
           content: content ?? (toolCalls.length === 0 ? "" : null),
           ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+          ...(reasoning !== undefined ? { reasoning_content: reasoning } : {}),
+          ...(details.length > 0 ? { reasoning_details: details } : {}),
         },
         finish_reason: mapAnthropicStopReason(message.stop_reason, { jsonMode }),
         logprobs: null,

@@ -1,4 +1,5 @@
 import type {
+  CacheControlEphemeral,
   ContentBlockParam,
   ImageBlockParam,
   MessageCreateParamsNonStreaming,
@@ -9,7 +10,7 @@ import type {
   ToolResultBlockParam,
   ToolUseBlockParam,
 } from "@anthropic-ai/sdk/resources/messages/messages";
-import type { ChatMessage, ChatRequest, ImagePart, TextPart } from "../../core/chat-request.js";
+import type { CacheControl, ChatMessage, ChatRequest, ImagePart, TextPart } from "../../core/chat-request.js";
 import { requestedMaxTokens } from "../../core/chat-request.js";
 import { lookupModel } from "../../core/model-catalog.js";
 import { InvalidRequestError, type Issue } from "../../core/errors.js";
@@ -54,10 +55,21 @@ const UNSUPPORTED_FIELDS: ReadonlyArray<{ field: string; harmless?: (value: unkn
   { field: "logit_bias", why: "Anthropic has no logit bias" },
   { field: "logprobs", harmless: (value) => value === false, why: "Anthropic returns no log probabilities" },
   { field: "top_logprobs", why: "Anthropic returns no log probabilities" },
-  { field: "reasoning_effort", why: "not mapped to Anthropic extended thinking" },
   { field: "n", harmless: (value) => value === 1, why: "Anthropic returns one choice" },
   { field: "metadata", why: "Anthropic metadata only carries a user id (use `user`)" },
 ];
+
+/** The `reasoning_details` format this adapter writes and reads back; other formats are skipped. */
+export const ANTHROPIC_REASONING_FORMAT = "anthropic-claude-v1";
+
+/**
+ * Extended thinking budgets for `reasoning_effort` (1024 is Anthropic's minimum). `none` leaves
+ * thinking off. `max_tokens` must exceed the budget: when the caller set no cap, it is raised
+ * to budget + `THINKING_ANSWER_ROOM`.
+ */
+const THINKING_BUDGETS = { minimal: 1024, low: 2048, medium: 8192, high: 16_384, xhigh: 32_768 } as const;
+const MIN_THINKING_BUDGET = 1024;
+const THINKING_ANSWER_ROOM = 4096;
 
 const IMAGE_MEDIA_TYPES = new Set(["image/jpeg", "image/png", "image/gif", "image/webp"]);
 type ImageMediaType = "image/jpeg" | "image/png" | "image/gif" | "image/webp";
@@ -85,7 +97,10 @@ type ImageMediaType = "image/jpeg" | "image/png" | "image/gif" | "image/webp";
  * | `user` | `metadata.user_id` |
  * | `response_format` json_schema | a forced tool named after the schema; its input comes back as `content`. Rejected with `tools` |
  * | `response_format` json_object | the same, with a permissive object schema, tool `json_response` |
- * | `seed`, `presence_penalty`/`frequency_penalty` (non-zero), `logit_bias`, `logprobs`, `reasoning_effort`, `n` > 1, `metadata`, message `name` | rejected |
+ * | `reasoning_effort` | `thinking: { type: "enabled", budget_tokens }` (minimal 1K, low 2K, medium 8K, high 16K, xhigh 32K; `none`: off); `max_tokens` kept above the budget; with it, `temperature` other than 1 and forced tools are rejected (Anthropic refuses them with thinking) |
+ * | `cache_control` on a message / content part / tool | `cache_control` on the message's last block / that block / that tool; with it on a system message, `system` is sent as text blocks |
+ * | assistant `reasoning_details` (format `anthropic-claude-v1`) | `thinking` (text + signature) and `redacted_thinking` (data) blocks first in the turn, so a tool loop keeps its thinking; other formats skipped |
+ * | `seed`, `presence_penalty`/`frequency_penalty` (non-zero), `logit_bias`, `logprobs`, `n` > 1, `metadata`, message `name` | rejected |
  * | `stream`, `stream_options` | transport: the adapter decides; usage is always reported |
  */
 export function toAnthropicRequest(request: ChatRequest, model: string): AnthropicRequestPlan {
@@ -104,6 +119,7 @@ export function toAnthropicRequest(request: ChatRequest, model: string): Anthrop
     messages,
   };
   if (system !== undefined) params.system = system;
+  applyThinking(request, params, issues);
 
   if (request.temperature !== undefined) {
     if (request.temperature > 1) {
@@ -119,6 +135,42 @@ export function toAnthropicRequest(request: ChatRequest, model: string): Anthrop
 
   if (issues.length > 0) throw new InvalidRequestError(issues, `Chat request cannot be served by ${PROVIDER}:`);
   return { params, jsonToolName };
+}
+
+/**
+ * `reasoning_effort` as extended thinking. Anthropic requires `max_tokens` above the budget, and
+ * with thinking on refuses a temperature other than 1 and a forced tool (so JSON mode, which
+ * forces one, cannot think either).
+ */
+function applyThinking(request: ChatRequest, params: AnthropicParams, issues: Issue[]): void {
+  const effort = request.reasoning_effort;
+  if (effort === undefined || effort === "none") return;
+  let budget: number = THINKING_BUDGETS[effort];
+  const cap = requestedMaxTokens(request);
+  if (cap === undefined) {
+    params.max_tokens = Math.max(params.max_tokens, budget + THINKING_ANSWER_ROOM);
+  } else if (cap <= budget) {
+    // The caller's cap wins: think with what it leaves, or refuse when that is below the minimum.
+    budget = cap - 1;
+    if (budget < MIN_THINKING_BUDGET) {
+      issues.push({
+        path: "reasoning_effort",
+        message: `${PROVIDER} thinks with at least ${MIN_THINKING_BUDGET} tokens, and max_tokens ${cap} leaves fewer`,
+      });
+      return;
+    }
+  }
+  params.thinking = { type: "enabled", budget_tokens: budget };
+  if (request.temperature !== undefined && request.temperature !== 1) {
+    issues.push({ path: "temperature", message: `${PROVIDER} takes no temperature other than 1 with reasoning_effort (extended thinking)` });
+  }
+  const choice = request.tool_choice;
+  if (choice === "required" || typeof choice === "object" || (request.response_format && request.response_format.type !== "text")) {
+    issues.push({
+      path: "reasoning_effort",
+      message: `${PROVIDER} cannot think while forced to use a tool (tool_choice required or named, response_format json)`,
+    });
+  }
 }
 
 function positive(value: number | undefined): number | undefined {
@@ -170,6 +222,7 @@ function applyTools(request: ChatRequest, params: AnthropicParams, issues: Issue
     ...(tool.function.description !== undefined ? { description: tool.function.description } : {}),
     input_schema: objectSchema(tool.function.parameters),
     ...(tool.function.strict ? { strict: true } : {}),
+    ...(tool.cache_control !== undefined ? { cache_control: cacheControl(tool.cache_control) } : {}),
   }));
   const single = request.parallel_tool_calls === false;
   let toolChoice: ToolChoice | undefined;
@@ -194,8 +247,10 @@ interface Turn {
 function convertMessages(
   input: readonly ChatMessage[],
   issues: Issue[],
-): { system: string | undefined; messages: MessageParam[] } {
+): { system: string | TextBlockParam[] | undefined; messages: MessageParam[] } {
   const systemTexts: string[] = [];
+  /** The system messages as blocks, kept apart in case one carries `cache_control`. */
+  const systemBlocks: TextBlockParam[] = [];
   const turns: Turn[] = [];
   const push = (role: Turn["role"], blocks: ContentBlockParam[]): void => {
     if (blocks.length === 0) return;
@@ -211,36 +266,44 @@ function convertMessages(
     }
     switch (message.role) {
       case "system":
-      case "developer":
+      case "developer": {
         systemTexts.push(textOf(message.content));
+        const blocks = typeof message.content === "string" ? [text(message.content)] : message.content.map(textBlock);
+        systemBlocks.push(...markLast(blocks.filter((block) => block.text !== ""), message.cache_control));
         return;
+      }
       case "user":
         push(
           "user",
-          typeof message.content === "string"
-            ? [text(message.content)]
-            : message.content.map((part, partIndex) =>
-                part.type === "text" ? text(part.text) : image(part, `${path}.content[${partIndex}]`, issues),
-              ),
+          markLast(
+            typeof message.content === "string"
+              ? [text(message.content)]
+              : message.content.map((part, partIndex) =>
+                  part.type === "text" ? textBlock(part) : image(part, `${path}.content[${partIndex}]`, issues),
+                ),
+            message.cache_control,
+          ),
         );
         return;
       case "assistant":
-        push("assistant", assistantBlocks(message, path, issues));
+        push("assistant", markLast(assistantBlocks(message, path, issues), message.cache_control));
         return;
       case "tool": {
         const result: ToolResultBlockParam = {
           type: "tool_result",
           tool_use_id: message.tool_call_id,
-          content: typeof message.content === "string" ? message.content : message.content.map((part) => text(part.text)),
+          content: typeof message.content === "string" ? message.content : message.content.map(textBlock),
         };
-        push("user", [result]);
+        push("user", markLast([result], message.cache_control));
         return;
       }
     }
   });
 
+  // A cache breakpoint in the system prompt needs `system` as blocks; otherwise one string, as before.
+  const systemCached = systemBlocks.some((block) => block.cache_control !== undefined);
   return {
-    system: systemTexts.length > 0 ? systemTexts.join("\n\n") : undefined,
+    system: systemCached ? systemBlocks : systemTexts.length > 0 ? systemTexts.join("\n\n") : undefined,
     messages: turns.map((turn) => ({ role: turn.role, content: turn.role === "user" ? toolResultsFirst(turn.content) : turn.content })),
   };
 }
@@ -257,13 +320,14 @@ function assistantBlocks(
   path: string,
   issues: Issue[],
 ): ContentBlockParam[] {
-  const blocks: ContentBlockParam[] = [];
+  // Thinking comes first in the turn, as Anthropic returned it and requires it back.
+  const blocks: ContentBlockParam[] = thinkingBlocks(message.reasoning_details);
   // OpenAI clients send `content: ""` next to tool calls; Anthropic rejects empty text blocks.
   const content = message.content;
   if (typeof content === "string") {
     if (content !== "") blocks.push(text(content));
   } else if (Array.isArray(content)) {
-    for (const part of content) if (part.text !== "") blocks.push(text(part.text));
+    for (const part of content) if (part.text !== "") blocks.push(textBlock(part));
   }
   if (typeof message.refusal === "string" && message.refusal !== "") blocks.push(text(message.refusal));
   message.tool_calls?.forEach((call, callIndex) => {
@@ -281,6 +345,38 @@ function assistantBlocks(
   return blocks;
 }
 
+/**
+ * Anthropic's own thinking, from `reasoning_details`: a signed `reasoning.text` is a `thinking`
+ * block, a `reasoning.encrypted` a `redacted_thinking` block. Details of another format (Gemini's
+ * signatures after a fallback) and unsigned text (Anthropic would reject it) are skipped.
+ */
+function thinkingBlocks(details: Extract<ChatMessage, { role: "assistant" }>["reasoning_details"]): ContentBlockParam[] {
+  const blocks: ContentBlockParam[] = [];
+  for (const detail of details ?? []) {
+    if (detail.format !== ANTHROPIC_REASONING_FORMAT) continue;
+    if (detail.type === "reasoning.text" && detail.signature !== undefined) {
+      blocks.push({ type: "thinking", thinking: detail.text, signature: detail.signature });
+    } else if (detail.type === "reasoning.encrypted") {
+      blocks.push({ type: "redacted_thinking", data: detail.data });
+    }
+  }
+  return blocks;
+}
+
+function cacheControl(marker: CacheControl): CacheControlEphemeral {
+  return marker.ttl !== undefined ? { type: "ephemeral", ttl: marker.ttl } : { type: "ephemeral" };
+}
+
+/**
+ * A message-level `cache_control` marks the message's last block (Anthropic's breakpoints sit on
+ * blocks). Thinking blocks cannot carry one; a message with no other block is left unmarked.
+ */
+function markLast<T extends ContentBlockParam>(blocks: T[], marker: CacheControl | undefined): T[] {
+  const last = blocks[blocks.length - 1];
+  if (marker === undefined || last === undefined || last.type === "thinking" || last.type === "redacted_thinking") return blocks;
+  return [...blocks.slice(0, -1), { ...last, cache_control: cacheControl(marker) }];
+}
+
 function parseArguments(source: string): Record<string, unknown> | undefined {
   if (source.trim() === "") return {};
   try {
@@ -295,6 +391,10 @@ function text(value: string): TextBlockParam {
   return { type: "text", text: value };
 }
 
+function textBlock(part: TextPart): TextBlockParam {
+  return part.cache_control !== undefined ? { type: "text", text: part.text, cache_control: cacheControl(part.cache_control) } : text(part.text);
+}
+
 function textOf(content: string | readonly TextPart[]): string {
   return typeof content === "string" ? content : content.map((part) => part.text).join("");
 }
@@ -302,6 +402,11 @@ function textOf(content: string | readonly TextPart[]): string {
 const DATA_URL = /^data:([^;,]+);base64,(.*)$/s;
 
 function image(part: ImagePart, path: string, issues: Issue[]): ImageBlockParam {
+  const block = imageSource(part, path, issues);
+  return part.cache_control !== undefined ? { ...block, cache_control: cacheControl(part.cache_control) } : block;
+}
+
+function imageSource(part: ImagePart, path: string, issues: Issue[]): ImageBlockParam {
   const { url, detail } = part.image_url;
   if (detail !== undefined && detail !== "auto") {
     issues.push({ path: `${path}.image_url.detail`, message: `not supported by ${PROVIDER}: only "auto" can be honoured` });

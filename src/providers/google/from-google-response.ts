@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import type { ToolCall } from "../../core/chat-request.js";
+import type { ReasoningDetail, ToolCall } from "../../core/chat-request.js";
 import type { ChatResponse, Usage } from "../../core/chat-response.js";
 import { ProviderError } from "../../core/errors.js";
 import { mapGoogleFinishReason } from "./map-google-finish-reason.js";
@@ -10,6 +10,7 @@ import { mapGoogleFinishReason } from "./map-google-finish-reason.js";
 const partSchema = z.object({
   text: z.string().optional(),
   thought: z.boolean().optional(),
+  thoughtSignature: z.string().optional(),
   functionCall: z
     .object({ id: z.string().optional(), name: z.string(), args: z.record(z.string(), z.unknown()).optional() })
     .optional(),
@@ -21,6 +22,7 @@ const usageSchema = z.object({
   totalTokenCount: z.number().optional(),
   thoughtsTokenCount: z.number().optional(),
   cachedContentTokenCount: z.number().optional(),
+  toolUsePromptTokenCount: z.number().optional(),
 });
 
 const responseSchema = z.object({
@@ -66,9 +68,11 @@ export function parseGoogleResponse(payload: unknown, provider: string): GoogleR
 /**
  * Gemini's token counts in OpenAI's shape. Thinking tokens are output tokens (billed as
  * output), so they count in `completion_tokens` and are broken out as `reasoning_tokens`.
+ * `toolUsePromptTokenCount` (the results of Google's built-in tools, fed back to the model) is
+ * input Google bills as input, outside `promptTokenCount`: it counts in `prompt_tokens`.
  */
 export function toUsage(usage: GoogleUsage): Usage {
-  const promptTokens = usage.promptTokenCount ?? 0;
+  const promptTokens = (usage.promptTokenCount ?? 0) + (usage.toolUsePromptTokenCount ?? 0);
   const thoughts = usage.thoughtsTokenCount;
   const completionTokens = (usage.candidatesTokenCount ?? 0) + (thoughts ?? 0);
   const result: Usage = {
@@ -91,6 +95,26 @@ export function toUsage(usage: GoogleUsage): Usage {
 export function toolCallIdFactory(): (part: NonNullable<GoogleResponsePart["functionCall"]>, index: number) => string {
   const key = randomUUID().replace(/-/g, "").slice(0, 12);
   return (call, index) => call.id ?? `call_${key}_${index}`;
+}
+
+/** Gemini's thought summaries of a turn, joined: OpenAI-shape `reasoning_content`. */
+export function thoughtsOf(parts: readonly GoogleResponsePart[]): string | undefined {
+  const texts = parts.filter((part) => part.text !== undefined && part.thought === true).map((part) => part.text);
+  return texts.length > 0 ? texts.join("") : undefined;
+}
+
+/**
+ * A part's thought signature as a `reasoning_details` entry, with the id of the tool call the
+ * part carried (so it goes back on that call), or none for a text part.
+ */
+export function signatureDetail(part: GoogleResponsePart, toolCallId: string | undefined): ReasoningDetail | undefined {
+  if (part.thoughtSignature === undefined || part.thoughtSignature === "") return undefined;
+  return {
+    type: "reasoning.encrypted",
+    data: part.thoughtSignature,
+    format: "google-gemini-v1",
+    ...(toolCallId !== undefined ? { id: toolCallId } : {}),
+  };
 }
 
 /** The visible text of a turn: Gemini's thought summaries are not part of the answer. */
@@ -125,14 +149,21 @@ export function fromGoogleResponse(payload: unknown, meta: ResponseMeta): ChatRe
   const parts = candidate?.content?.parts ?? [];
   const idFor = toolCallIdFactory();
   const toolCalls: ToolCall[] = [];
+  const details: ReasoningDetail[] = [];
   for (const part of parts) {
-    if (part.functionCall === undefined) continue;
-    toolCalls.push({
-      id: idFor(part.functionCall, toolCalls.length),
-      type: "function",
-      function: { name: part.functionCall.name, arguments: JSON.stringify(part.functionCall.args ?? {}) },
-    });
+    let callId: string | undefined;
+    if (part.functionCall !== undefined) {
+      callId = idFor(part.functionCall, toolCalls.length);
+      toolCalls.push({
+        id: callId,
+        type: "function",
+        function: { name: part.functionCall.name, arguments: JSON.stringify(part.functionCall.args ?? {}) },
+      });
+    }
+    const detail = signatureDetail(part, callId);
+    if (detail !== undefined) details.push(detail);
   }
+  const reasoning = thoughtsOf(parts);
   const result: ChatResponse = {
     id: response.responseId ?? `chatcmpl-${randomUUID()}`,
     object: "chat.completion",
@@ -147,6 +178,8 @@ export function fromGoogleResponse(payload: unknown, meta: ResponseMeta): ChatRe
           // null only beside tool calls or for a blocked prompt.
           content: textOf(parts) ?? (toolCalls.length > 0 || blocked ? null : ""),
           ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+          ...(reasoning !== undefined ? { reasoning_content: reasoning } : {}),
+          ...(details.length > 0 ? { reasoning_details: details } : {}),
         },
         finish_reason: blocked ? "content_filter" : mapGoogleFinishReason(candidate?.finishReason, toolCalls.length > 0),
         logprobs: null,

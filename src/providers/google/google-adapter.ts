@@ -1,52 +1,61 @@
-import type {
-  GoogleGenerativeAI,
-  EmbedContentRequest,
-  GenerateContentRequest,
-  GenerativeModel,
-  RequestOptions,
-} from "@google/generative-ai";
-import { z } from "zod";
+import type { GoogleGenAI, GoogleGenAIOptions } from "@google/genai";
+import type { GoogleGenerativeAI } from "@google/generative-ai";
 import type { ChatChunk } from "../../core/chat-chunk.js";
 import type { ChatRequest } from "../../core/chat-request.js";
 import type { ChatResponse } from "../../core/chat-response.js";
-import { ConfigError, ProviderError } from "../../core/errors.js";
+import { ConfigError } from "../../core/errors.js";
 import type { AdapterContext, AdapterOptions, ProviderAdapter } from "../../core/provider-adapter.js";
 import { credentialHeaderValues } from "../../core/scrub-secrets.js";
 import { missingApiKey, readApiKey } from "../../providers/shared/api-key.js";
 import { hostOf } from "../../providers/shared/host.js";
 import { loadPeer } from "../../providers/shared/load-peer.js";
 import { fromGoogleResponse } from "./from-google-response.js";
+import type { GeminiBackend } from "./gemini-backend.js";
+import { GenAiBackend } from "./genai-backend.js";
+import { GenerativeAiBackend } from "./generative-ai-backend.js";
 import { toGatewayError, type GoogleErrorContext } from "./google-errors.js";
 import { toChatChunks } from "./google-stream.js";
-import { toGoogleRequest, type GoogleGenerateRequest } from "./to-google-request.js";
+import { toGoogleRequest } from "./to-google-request.js";
+
+/** The two SDKs `google()` can run on. */
+export type GoogleSdk = "@google/genai" | "@google/generative-ai";
 
 /**
- * Options for `google()`. With `client`, the client's own API key is used and `apiKey` is
- * ignored; `baseURL` and `headers` still apply, because this SDK takes them per model rather
- * than per client.
+ * Options for `google()`. With `client`, the client's own key and settings are used and
+ * `apiKey`, `vertexai`, `project`, `location` are ignored (`baseURL` and `headers` still apply
+ * to an `@google/generative-ai` client, which takes them per model).
  *
  * @example
- * const adapter = google({ apiKey: process.env.GEMINI_API_KEY });
+ * const gemini = google({ apiKey: process.env.GEMINI_API_KEY });
+ * const vertex = google({ vertexai: true, project: "my-project", location: "europe-west4" });
  * const local = google({ apiKey: "test", baseURL: "http://127.0.0.1:8080" });
  */
-export type GoogleOptions = AdapterOptions<GoogleGenerativeAI>;
+export interface GoogleOptions extends AdapterOptions<GoogleGenAI | GoogleGenerativeAI> {
+  /** Serve from Vertex AI rather than the Gemini API (needs `@google/genai`). */
+  vertexai?: boolean;
+  /** Vertex AI: the Google Cloud project; defaults to `GOOGLE_CLOUD_PROJECT`. */
+  project?: string;
+  /** Vertex AI: the region; defaults to `GOOGLE_CLOUD_LOCATION`, then `us-central1`. */
+  location?: string;
+  /** Vertex AI: how to authenticate (google-auth-library's options; default: Application Default Credentials). */
+  googleAuthOptions?: GoogleGenAIOptions["googleAuthOptions"];
+  /** Which SDK to run on. Default: `@google/genai` when it is installed, else `@google/generative-ai`. */
+  sdk?: GoogleSdk;
+}
 
-const DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com";
+const GEMINI_API_URL = "https://generativelanguage.googleapis.com";
 /** Where the key comes from when `apiKey` is not passed, first set wins. */
 const API_KEY_VARIABLES = ["GEMINI_API_KEY", "GOOGLE_API_KEY"] as const;
-/** Model objects are cheap but keyed by caller-chosen names: keep a bounded number. */
-const MAX_CACHED_MODELS = 64;
-/** `batchEmbedContents` takes at most 100 requests per call. */
-const MAX_EMBED_BATCH = 100;
-
-const embedResponseSchema = z.object({ embedding: z.object({ values: z.array(z.number()) }) });
-const batchEmbedResponseSchema = z.object({ embeddings: z.array(z.object({ values: z.array(z.number()) })) });
+const DEFAULT_LOCATION = "us-central1";
 
 /**
- * The Google Gemini adapter, on the official `@google/generative-ai` SDK. The SDK sends the API
- * key as the `x-goog-api-key` header (never in the URL) and has no retries of its own; the
- * gateway owns retries. `apiKey` defaults to `GEMINI_API_KEY`, then `GOOGLE_API_KEY`; without
- * one, each call fails with a non-retryable `ProviderError` of type `missing_api_key`.
+ * The Google adapter: Gemini API or Vertex AI, on `@google/genai` (Google's maintained SDK)
+ * when installed, else on `@google/generative-ai` (end of life since 2025-08-31, still served).
+ * Neither SDK retries; the gateway owns retries. On the Gemini API, `apiKey` defaults to
+ * `GEMINI_API_KEY`, then `GOOGLE_API_KEY`; without one, each call fails with a non-retryable
+ * `ProviderError` of type `missing_api_key`. On Vertex AI (`vertexai: true`), credentials come
+ * from the environment (Application Default Credentials) or `googleAuthOptions`; an `apiKey`
+ * there is Vertex express mode.
  *
  * @example
  * import { google } from "modelgate/google";
@@ -59,40 +68,32 @@ export function google(options: GoogleOptions = {}): ProviderAdapter {
 class GoogleAdapter implements ProviderAdapter {
   readonly name: string;
   readonly serverAddress: string;
-  private client: GoogleGenerativeAI | undefined;
-  /** The SDK module, loaded when the adapter is built (undefined when a client was passed). */
-  private readonly sdk: typeof import("@google/generative-ai") | undefined;
-  private readonly apiKeyOption: string | undefined;
+  private readonly backend: GeminiBackend;
   private readonly headerSecrets: readonly string[];
-  private readonly requestOptions: RequestOptions;
-  private readonly models = new Map<string, GenerativeModel>();
-  private errors: GoogleErrorContext;
 
   constructor(options: GoogleOptions) {
-    this.name = options.name ?? "gcp.gemini";
-    const baseURL = (options.baseURL ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
-    this.serverAddress = requireHost(baseURL);
+    this.name = options.name ?? (options.vertexai ? "gcp.vertex_ai" : "gcp.gemini");
     const headers = checkHeaders(options.headers);
-    // No `timeout` here: the SDK arms a timer per call it never clears; the gateway's signal times calls out.
-    this.requestOptions = { baseUrl: baseURL, ...(headers ? { customHeaders: headers } : {}) };
-    // Without a client, the key is read on first use (see `model`), like every adapter's.
-    this.client = options.client;
-    this.apiKeyOption = options.apiKey;
     this.headerSecrets = credentialHeaderValues(headers);
-    this.errors = this.errorContext(options.client?.apiKey ?? options.apiKey);
-    // A missing optional peer is a ConfigError naming it, here, when the adapter is built.
-    this.sdk = options.client ? undefined : loadPeer<typeof import("@google/generative-ai")>("@google/generative-ai", "modelgate/google");
+    const baseURL = options.baseURL?.replace(/\/+$/, "");
+    if (baseURL !== undefined) requireHost(baseURL);
+    const sdk = chooseSdk(options);
+    const vertex = sdk === "@google/genai" ? vertexSettings(options) : undefined;
+    this.serverAddress = hostOf(baseURL ?? vertex?.url ?? GEMINI_API_URL) ?? "generativelanguage.googleapis.com";
+    this.backend =
+      sdk === "@google/genai"
+        ? this.genAiBackend(options, headers, baseURL, vertex)
+        : this.generativeAiBackend(options, headers, baseURL ?? GEMINI_API_URL);
   }
 
   async chat(request: ChatRequest, ctx: AdapterContext): Promise<ChatResponse> {
     const body = toGoogleRequest(request, this.name);
-    const model = this.model(ctx.model);
     const link = linkSignal(ctx.signal);
     try {
-      const result = await model.generateContent(asSdkRequest(body), { signal: link.signal });
-      return fromGoogleResponse(result.response, { provider: this.name, model: ctx.model });
+      const response = await this.backend.generate(ctx.model, body, link.signal);
+      return fromGoogleResponse(response, { provider: this.name, model: ctx.model });
     } catch (error) {
-      throw toGatewayError(error, this.errors, ctx.signal);
+      throw toGatewayError(error, this.errors(), ctx.signal);
     } finally {
       link.release();
     }
@@ -100,15 +101,12 @@ class GoogleAdapter implements ProviderAdapter {
 
   async *stream(request: ChatRequest, ctx: AdapterContext): AsyncGenerator<ChatChunk> {
     const body = toGoogleRequest(request, this.name);
-    const model = this.model(ctx.model);
     const link = linkSignal(ctx.signal);
     try {
-      const result = await model.generateContentStream(asSdkRequest(body), { signal: link.signal });
-      // The SDK tees the body into an aggregate promise we never read; it rejects when we abort.
-      result.response.catch(() => {});
-      yield* toChatChunks(result.stream, { provider: this.name, model: ctx.model }, this.errors);
+      const chunks = await this.backend.stream(ctx.model, body, link.signal);
+      yield* toChatChunks(chunks, { provider: this.name, model: ctx.model }, this.errors());
     } catch (error) {
-      throw toGatewayError(error, this.errors, ctx.signal);
+      throw toGatewayError(error, this.errors(), ctx.signal);
     } finally {
       // Ends the HTTP request when the consumer stops early; a no-op after a complete stream.
       link.abort();
@@ -118,86 +116,134 @@ class GoogleAdapter implements ProviderAdapter {
 
   async embed(input: string[], ctx: AdapterContext): Promise<number[][]> {
     if (input.length === 0) return [];
-    const model = this.model(ctx.model);
     const link = linkSignal(ctx.signal);
     try {
-      if (input.length === 1) {
-        const response = await model.embedContent(embedRequest(input[0] ?? ""), { signal: link.signal });
-        return [this.parse(embedResponseSchema, response).embedding.values];
-      }
-      const vectors: number[][] = [];
-      for (let start = 0; start < input.length; start += MAX_EMBED_BATCH) {
-        const batch = input.slice(start, start + MAX_EMBED_BATCH);
-        const response = await model.batchEmbedContents({ requests: batch.map(embedRequest) }, { signal: link.signal });
-        const { embeddings } = this.parse(batchEmbedResponseSchema, response);
-        if (embeddings.length !== batch.length) {
-          throw new ProviderError(`Gemini returned ${embeddings.length} embeddings for ${batch.length} inputs`, {
-            provider: this.name,
-            retryable: true,
-            type: "invalid_response",
-          });
-        }
-        vectors.push(...embeddings.map((embedding) => embedding.values));
-      }
-      return vectors;
+      return await this.backend.embed(ctx.model, input, link.signal);
     } catch (error) {
-      throw toGatewayError(error, this.errors, ctx.signal);
+      throw toGatewayError(error, this.errors(), ctx.signal);
     } finally {
       link.release();
     }
   }
 
-  /** The SDK's per-model object, made once per model name (bounded, least recently used leaves first). */
-  private model(name: string): GenerativeModel {
-    if (this.client === undefined) {
-      const apiKey = readApiKey(this.apiKeyOption, API_KEY_VARIABLES);
-      if (!apiKey) throw missingApiKey(this.name, "Google Gemini", "google", API_KEY_VARIABLES);
-      this.client = new this.sdk!.GoogleGenerativeAI(apiKey);
-      this.errors = this.errorContext(apiKey);
+  private genAiBackend(
+    options: GoogleOptions,
+    headers: Record<string, string> | undefined,
+    baseURL: string | undefined,
+    vertex: VertexSettings | undefined,
+  ): GeminiBackend {
+    if (options.client !== undefined) {
+      return new GenAiBackend({ provider: this.name, client: options.client as GoogleGenAI, apiKey: undefined });
     }
-    let model = this.models.get(name);
-    if (model !== undefined) {
-      this.models.delete(name);
-    } else {
-      model = this.client.getGenerativeModel({ model: name }, this.requestOptions);
-      if (this.models.size >= MAX_CACHED_MODELS) {
-        const oldest = this.models.keys().next();
-        if (!oldest.done) this.models.delete(oldest.value);
-      }
+    const sdk = loadPeer<typeof import("@google/genai")>("@google/genai", "modelgate/google");
+    const httpOptions = { ...(baseURL ? { baseUrl: baseURL } : {}), ...(headers ? { headers } : {}) };
+    if (vertex !== undefined) {
+      const apiKey = options.apiKey;
+      const client = new sdk.GoogleGenAI({
+        vertexai: true,
+        ...(apiKey !== undefined ? { apiKey } : { project: vertex.project, location: vertex.location }),
+        ...(options.googleAuthOptions ? { googleAuthOptions: options.googleAuthOptions } : {}),
+        httpOptions,
+      });
+      return new GenAiBackend({ provider: this.name, client, apiKey });
     }
-    this.models.set(name, model);
-    return model;
+    // The key is read on first use, like every adapter's, so a missing key fails the call, not the config.
+    return new GenAiBackend({
+      provider: this.name,
+      apiKey: undefined,
+      client: () => {
+        const apiKey = readApiKey(options.apiKey, API_KEY_VARIABLES);
+        if (!apiKey) throw missingApiKey(this.name, "Google Gemini", "google", API_KEY_VARIABLES);
+        return { client: new sdk.GoogleGenAI({ apiKey, httpOptions }), apiKey };
+      },
+    });
+  }
+
+  private generativeAiBackend(options: GoogleOptions, headers: Record<string, string> | undefined, baseURL: string): GeminiBackend {
+    const common = { provider: this.name, baseURL, headers };
+    if (options.client !== undefined) {
+      const client = options.client as GoogleGenerativeAI;
+      return new GenerativeAiBackend({ ...common, client, apiKey: client.apiKey });
+    }
+    // A missing optional peer is a ConfigError naming it, here, when the adapter is built.
+    const sdk = loadPeer<typeof import("@google/generative-ai")>("@google/generative-ai", "modelgate/google");
+    return new GenerativeAiBackend({
+      ...common,
+      apiKey: undefined,
+      client: () => {
+        const apiKey = readApiKey(options.apiKey, API_KEY_VARIABLES);
+        if (!apiKey) throw missingApiKey(this.name, "Google Gemini", "google", API_KEY_VARIABLES);
+        return { client: new sdk.GoogleGenerativeAI(apiKey), apiKey };
+      },
+    });
   }
 
   /** The key and the values of credential headers: kept out of every message and cause. */
-  private errorContext(apiKey: string | undefined): GoogleErrorContext {
+  private errors(): GoogleErrorContext {
     return {
       provider: this.name,
-      secrets: [apiKey ?? "", ...this.headerSecrets].filter((secret) => secret.length > 0),
+      secrets: [this.backend.apiKey ?? "", ...this.headerSecrets].filter((secret) => secret.length > 0),
     };
-  }
-
-  private parse<T>(schema: z.ZodType<T>, payload: unknown): T {
-    const parsed = schema.safeParse(payload);
-    if (parsed.success) return parsed.data;
-    throw new ProviderError("Gemini returned an embedding response this adapter cannot read", {
-      provider: this.name,
-      retryable: true,
-      type: "invalid_response",
-    });
   }
 }
 
 /**
- * Our request type is a superset of the SDK's (which lags the API: `seed`, `thinkingConfig`,
- * JSON-schema parameters); the SDK serializes it with `JSON.stringify` unchanged.
+ * The SDK to run on: the one asked for; the one a passed client comes from; for Vertex AI,
+ * `@google/genai` (the only one that speaks it); else `@google/genai` when it resolves, then
+ * `@google/generative-ai`. With neither installed, a ConfigError says to install `@google/genai`.
  */
-function asSdkRequest(body: GoogleGenerateRequest): GenerateContentRequest {
-  return body as unknown as GenerateContentRequest;
+function chooseSdk(options: GoogleOptions): GoogleSdk {
+  if (options.sdk !== undefined) {
+    if (options.sdk !== "@google/genai" && options.sdk !== "@google/generative-ai") {
+      throw new ConfigError([{ path: "sdk", message: "expected '@google/genai' or '@google/generative-ai'" }]);
+    }
+    if (options.vertexai && options.sdk === "@google/generative-ai") {
+      throw new ConfigError([{ path: "sdk", message: "Vertex AI needs '@google/genai'; '@google/generative-ai' speaks only the Gemini API" }]);
+    }
+    return options.sdk;
+  }
+  if (options.client !== undefined) return "models" in options.client ? "@google/genai" : "@google/generative-ai";
+  if (options.vertexai || resolves("@google/genai")) return "@google/genai";
+  if (resolves("@google/generative-ai")) return "@google/generative-ai";
+  return "@google/genai"; // loadPeer turns the missing package into a ConfigError naming it
 }
 
-function embedRequest(text: string): EmbedContentRequest {
-  return { content: { role: "user", parts: [{ text }] } };
+function resolves(packageName: string): boolean {
+  try {
+    loadPeer(packageName, "modelgate/google");
+    return true;
+  } catch (error) {
+    if (error instanceof ConfigError) return false;
+    throw error;
+  }
+}
+
+interface VertexSettings {
+  project: string | undefined;
+  location: string;
+  /** The endpoint the SDK will call, for `serverAddress`. */
+  url: string;
+}
+
+/** Vertex AI's project and region, from the options or the environment; undefined on the Gemini API. */
+function vertexSettings(options: GoogleOptions): VertexSettings | undefined {
+  if (!options.vertexai) return undefined;
+  if (options.apiKey !== undefined && (options.project !== undefined || options.location !== undefined)) {
+    throw new ConfigError([
+      { path: "apiKey", message: "Vertex AI takes either an API key (express mode) or project and location, not both" },
+    ]);
+  }
+  const location = options.location ?? nonEmpty(process.env.GOOGLE_CLOUD_LOCATION) ?? DEFAULT_LOCATION;
+  const project = options.project ?? nonEmpty(process.env.GOOGLE_CLOUD_PROJECT);
+  if (options.apiKey === undefined && options.client === undefined && project === undefined) {
+    throw new ConfigError([{ path: "project", message: "Vertex AI needs a project: pass project or set GOOGLE_CLOUD_PROJECT" }]);
+  }
+  const host = options.apiKey !== undefined || location === "global" ? "aiplatform.googleapis.com" : `${location}-aiplatform.googleapis.com`;
+  return { project, location, url: `https://${host}` };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === "" ? undefined : value;
 }
 
 /** The base URL's host, or a ConfigError at construction: a URL the SDK could never call. */
@@ -236,8 +282,8 @@ interface LinkedSignal {
 }
 
 /**
- * A signal per call that follows the gateway's. The SDK adds an abort listener to whatever
- * signal it gets and never removes it; a per-call signal keeps those from piling up, and lets
+ * A signal per call that follows the gateway's. The SDKs add an abort listener to whatever
+ * signal they get and never remove it; a per-call signal keeps those from piling up, and lets
  * a stream end its own request when the consumer stops.
  */
 function linkSignal(parent: AbortSignal): LinkedSignal {

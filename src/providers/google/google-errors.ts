@@ -120,6 +120,7 @@ export function toGatewayError(error: unknown, context: GoogleErrorContext, sign
       context,
     );
   }
+  if (isSdkError<Error & { status?: unknown }>(error, "ApiError")) return fromApiError(error, context);
   if (isSdkError(error, "GoogleGenerativeAIRequestInputError")) {
     return new ProviderError(scrubSecrets(`Gemini request rejected by the SDK: ${sdkMessage(error)}`, context.secrets), {
       provider: context.provider,
@@ -162,4 +163,34 @@ function fetchErrorMessage(error: GoogleGenerativeAIFetchError): string {
     if (message.endsWith(suffix)) message = message.slice(0, -suffix.length);
   }
   return message;
+}
+
+/**
+ * `@google/genai` throws `ApiError` with the HTTP status and, as its message, the error body as
+ * JSON (`{"error":{code,message,status,details}}`); inside a stream it prefixes
+ * `got status: <STATUS>. `. Both read back into Google's fields, so retryability and
+ * `RetryInfo` work as they do for the other SDK.
+ */
+function fromApiError(error: Error & { status?: unknown }, context: GoogleErrorContext): ProviderError {
+  const status = typeof error.status === "number" ? error.status : undefined;
+  const body = parseErrorBody(error.message.replace(/^got status: [^.]*\. /, ""));
+  return classifyGoogleError(
+    {
+      status: status ?? (typeof body?.code === "number" ? body.code : undefined),
+      googleStatus: typeof body?.status === "string" && /^[A-Z_]+$/.test(body.status) ? body.status : undefined,
+      message: typeof body?.message === "string" ? body.message : error.message,
+      details: Array.isArray(body?.details) ? body.details : undefined,
+      cause: error,
+    },
+    context,
+  );
+}
+
+function parseErrorBody(text: string): Record<string, unknown> | undefined {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return isRecord(parsed) && isRecord(parsed.error) ? parsed.error : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -2,7 +2,16 @@ import { randomUUID } from "node:crypto";
 import type { ChatChunk, ChunkChoice, ToolCallDelta } from "../../core/chat-chunk.js";
 import type { FinishReason, Usage } from "../../core/chat-response.js";
 import { ProviderError } from "../../core/errors.js";
-import { parseGoogleResponse, textOf, toUsage, toolCallIdFactory, type ResponseMeta } from "./from-google-response.js";
+import type { ReasoningDetail } from "../../core/chat-request.js";
+import {
+  parseGoogleResponse,
+  signatureDetail,
+  textOf,
+  thoughtsOf,
+  toUsage,
+  toolCallIdFactory,
+  type ResponseMeta,
+} from "./from-google-response.js";
 import { classifyGoogleError, type GoogleErrorContext } from "./google-errors.js";
 import { mapGoogleFinishReason } from "./map-google-finish-reason.js";
 
@@ -63,22 +72,33 @@ export async function* toChatChunks(
     if (candidate === undefined && response.promptFeedback?.blockReason !== undefined) blocked = true;
     const parts = candidate?.content?.parts ?? [];
 
+    const thoughts = thoughtsOf(parts);
+    if (thoughts !== undefined && thoughts.length > 0) {
+      yield chunk([{ index: 0, delta: { reasoning_content: thoughts }, finish_reason: null }]);
+    }
     const text = textOf(parts);
     if (text !== undefined && text.length > 0) {
       yield chunk([{ index: 0, delta: { content: text }, finish_reason: null }]);
     }
     const toolCalls: ToolCallDelta[] = [];
+    const details: ReasoningDetail[] = [];
     for (const part of parts) {
-      if (part.functionCall === undefined) continue;
-      toolCalls.push({
-        index: toolCallCount,
-        id: idFor(part.functionCall, toolCallCount),
-        type: "function",
-        function: { name: part.functionCall.name, arguments: JSON.stringify(part.functionCall.args ?? {}) },
-      });
-      toolCallCount++;
+      let callId: string | undefined;
+      if (part.functionCall !== undefined) {
+        callId = idFor(part.functionCall, toolCallCount);
+        toolCalls.push({
+          index: toolCallCount,
+          id: callId,
+          type: "function",
+          function: { name: part.functionCall.name, arguments: JSON.stringify(part.functionCall.args ?? {}) },
+        });
+        toolCallCount++;
+      }
+      const detail = signatureDetail(part, callId);
+      if (detail !== undefined) details.push(detail);
     }
     if (toolCalls.length > 0) yield chunk([{ index: 0, delta: { tool_calls: toolCalls }, finish_reason: null }]);
+    if (details.length > 0) yield chunk([{ index: 0, delta: { reasoning_details: details }, finish_reason: null }]);
     if (candidate?.finishReason !== undefined) finishReason = candidate.finishReason;
   }
 

@@ -1,15 +1,19 @@
-import type { ChatMessage, ChatRequest, ImagePart, TextPart, ToolChoice } from "../../core/chat-request.js";
+import type { ChatMessage, ChatRequest, ImagePart, ReasoningDetail, TextPart, ToolChoice } from "../../core/chat-request.js";
 import { requestedMaxTokens } from "../../core/chat-request.js";
 import { InvalidRequestError, type Issue } from "../../core/errors.js";
 import { toGoogleSchema, type GoogleSchema } from "./to-google-schema.js";
 
 /** One part of a Gemini turn, as the REST API takes it. */
-export type GooglePart =
+export type GooglePart = (
   | { text: string }
   | { inlineData: { mimeType: string; data: string } }
   | { fileData: { mimeType: string; fileUri: string } }
   | { functionCall: { name: string; args: Record<string, unknown> } }
-  | { functionResponse: { name: string; response: Record<string, unknown> } };
+  | { functionResponse: { name: string; response: Record<string, unknown> } }
+) & {
+  /** Gemini's opaque signature of its thinking, returned on the part it came with. */
+  thoughtSignature?: string;
+};
 
 export interface GoogleContent {
   role: "user" | "model";
@@ -32,7 +36,7 @@ export interface GoogleGenerationConfig {
   frequencyPenalty?: number;
   responseMimeType?: string;
   responseSchema?: GoogleSchema;
-  thinkingConfig?: { thinkingBudget: number };
+  thinkingConfig?: { thinkingBudget: number; includeThoughts?: boolean };
 }
 
 /**
@@ -51,9 +55,13 @@ export interface GoogleGenerateRequest {
 
 /**
  * Thinking budgets for `reasoning_effort`, as Google's own OpenAI-compatible endpoint maps them
- * (low 1K, medium 8K, high 24K tokens). `minimal` turns thinking off where the model allows it.
+ * (low 1K, medium 8K, high 24K tokens); xhigh is Gemini 2.5 Pro's ceiling (32K). `none` and
+ * `minimal` turn thinking off where the model allows it.
  */
-const THINKING_BUDGETS = { minimal: 0, low: 1024, medium: 8192, high: 24_576 } as const;
+const THINKING_BUDGETS = { none: 0, minimal: 0, low: 1024, medium: 8192, high: 24_576, xhigh: 32_768 } as const;
+
+/** The `reasoning_details` format this adapter reads back; other providers' details are skipped. */
+export const GEMINI_REASONING_FORMAT = "google-gemini-v1";
 
 /** Image types Gemini reads, by file extension, for https URLs (Gemini needs the MIME type up front). */
 const IMAGE_TYPES: Readonly<Record<string, string>> = {
@@ -93,6 +101,7 @@ function joinText(content: string | TextPart[]): string {
  */
 export function toGoogleRequest(request: ChatRequest, provider: string): GoogleGenerateRequest {
   const issues: Issue[] = [];
+  refuseCacheControl(request, issues);
   const body: GoogleGenerateRequest = { contents: convertMessages(request.messages, issues) };
   const system = systemParts(request.messages, issues);
   if (system.length > 0) body.systemInstruction = { role: "system", parts: system };
@@ -126,6 +135,27 @@ export function toGoogleRequest(request: ChatRequest, provider: string): GoogleG
   }
   if (issues.length > 0) throw new InvalidRequestError(issues, `Chat request cannot be served by ${provider} (Google Gemini):`);
   return body;
+}
+
+/**
+ * Gemini's context caching is a separate API (cached content made ahead and named by id), not a
+ * marker on the prompt: a `cache_control` the caller set cannot be honoured here.
+ */
+function refuseCacheControl(request: ChatRequest, issues: Issue[]): void {
+  const refuse = (path: string): void => {
+    issues.push({ path, message: "google cannot serve cache_control (Gemini caches context through a separate API)" });
+  };
+  request.messages.forEach((message, index) => {
+    if (message.cache_control !== undefined) refuse(`messages[${index}].cache_control`);
+    if (Array.isArray(message.content)) {
+      message.content.forEach((part, partIndex) => {
+        if (part.cache_control !== undefined) refuse(`messages[${index}].content[${partIndex}].cache_control`);
+      });
+    }
+  });
+  request.tools?.forEach((tool, index) => {
+    if (tool.cache_control !== undefined) refuse(`tools[${index}].cache_control`);
+  });
 }
 
 function hasNoProperties(schema: Record<string, unknown>): boolean {
@@ -189,11 +219,18 @@ function convertMessages(messages: readonly ChatMessage[], issues: Issue[]): Goo
         if (text.length > 0) parts.push({ text });
         // A refusal is what the model said in that turn: replay it as text.
         if (message.refusal) parts.push({ text: message.refusal });
+        const signatures = geminiSignatures(message.reasoning_details);
         message.tool_calls?.forEach((call, callIndex) => {
           functionNames.set(call.id, call.function.name);
           const args = parseArguments(call.function.arguments, `${path}.tool_calls[${callIndex}].function.arguments`, issues);
-          parts.push({ functionCall: { name: call.function.name, args } });
+          const signature = signatures.byCall.get(call.id);
+          parts.push({ functionCall: { name: call.function.name, args }, ...(signature !== undefined ? { thoughtSignature: signature } : {}) });
         });
+        // A signature Gemini sent on a text part goes back on the turn's first part.
+        const first = parts[0];
+        if (signatures.unattached !== undefined && first !== undefined && first.thoughtSignature === undefined) {
+          first.thoughtSignature = signatures.unattached;
+        }
         append("model", parts);
         return;
       }
@@ -212,6 +249,22 @@ function convertMessages(messages: readonly ChatMessage[], issues: Issue[]): Goo
     }
   });
   return contents;
+}
+
+/**
+ * Gemini's thought signatures among an assistant message's `reasoning_details`: by the tool-call
+ * id of the function call they came on, and the one that came on a text part. Details of other
+ * formats (an Anthropic signature after a fallback) mean nothing to Gemini and are skipped.
+ */
+function geminiSignatures(details: readonly ReasoningDetail[] | undefined): { byCall: Map<string, string>; unattached: string | undefined } {
+  const byCall = new Map<string, string>();
+  let unattached: string | undefined;
+  for (const detail of details ?? []) {
+    if (detail.type !== "reasoning.encrypted" || detail.format !== GEMINI_REASONING_FORMAT) continue;
+    if (detail.id !== undefined) byCall.set(detail.id, detail.data);
+    else unattached ??= detail.data;
+  }
+  return { byCall, unattached };
 }
 
 function parseArguments(text: string, path: string, issues: Issue[]): Record<string, unknown> {
@@ -285,7 +338,11 @@ function generationConfig(request: ChatRequest, issues: Issue[]): GoogleGenerati
   if (request.seed !== undefined) config.seed = request.seed;
   if (request.presence_penalty !== undefined) config.presencePenalty = request.presence_penalty;
   if (request.frequency_penalty !== undefined) config.frequencyPenalty = request.frequency_penalty;
-  if (request.reasoning_effort !== undefined) config.thinkingConfig = { thinkingBudget: THINKING_BUDGETS[request.reasoning_effort] };
+  if (request.reasoning_effort !== undefined) {
+    const budget = THINKING_BUDGETS[request.reasoning_effort];
+    // With thinking on, ask for thought summaries: they come back as `reasoning_content`.
+    config.thinkingConfig = budget > 0 ? { thinkingBudget: budget, includeThoughts: true } : { thinkingBudget: 0 };
+  }
 
   const format = request.response_format;
   if (format?.type === "json_object") config.responseMimeType = "application/json";
