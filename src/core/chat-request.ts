@@ -19,7 +19,13 @@ const jsonSchemaObject = z
     if (problem) ctx.addIssue({ code: "custom", path: problem.path, message: problem.message });
   });
 
-const textPart = z.object({ type: z.literal("text"), text: z.string() }).strict();
+/** Prompt caching marker (Anthropic's `cache_control`); adapters map, strip or refuse it. */
+const cacheControl = z
+  .object({ type: z.literal("ephemeral"), ttl: z.enum(["5m", "1h"]).optional() })
+  .strict()
+  .optional();
+
+const textPart = z.object({ type: z.literal("text"), text: z.string(), cache_control: cacheControl }).strict();
 
 const imagePart = z
   .object({
@@ -30,8 +36,34 @@ const imagePart = z
         detail: z.enum(["auto", "low", "high"]).optional(),
       })
       .strict(),
+    cache_control: cacheControl,
   })
   .strict();
+
+/**
+ * Reasoning a provider returned, carried back on the assistant message so multi-turn tool loops
+ * keep thinking signatures (`format` names whose wire format it is; other adapters ignore it).
+ */
+const reasoningDetail = z.discriminatedUnion("type", [
+  z
+    .object({
+      type: z.literal("reasoning.text"),
+      text: z.string(),
+      signature: z.string().optional(),
+      format: z.string().optional(),
+      index: z.number().int().optional(),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal("reasoning.encrypted"),
+      data: z.string(),
+      format: z.string().optional(),
+      id: z.string().optional(),
+      index: z.number().int().optional(),
+    })
+    .strict(),
+]);
 
 const toolCall = z
   .object({
@@ -44,16 +76,22 @@ const toolCall = z
 const name = z.string().min(1).optional();
 
 const systemMessage = z
-  .object({ role: z.literal("system"), content: z.union([z.string(), z.array(textPart)]), name })
+  .object({ role: z.literal("system"), content: z.union([z.string(), z.array(textPart)]), name, cache_control: cacheControl })
   .strict();
 const developerMessage = z
-  .object({ role: z.literal("developer"), content: z.union([z.string(), z.array(textPart)]), name })
+  .object({
+    role: z.literal("developer"),
+    content: z.union([z.string(), z.array(textPart)]),
+    name,
+    cache_control: cacheControl,
+  })
   .strict();
 const userMessage = z
   .object({
     role: z.literal("user"),
     content: z.union([z.string(), z.array(z.discriminatedUnion("type", [textPart, imagePart]))]),
     name,
+    cache_control: cacheControl,
   })
   .strict();
 const assistantMessage = z
@@ -63,6 +101,9 @@ const assistantMessage = z
     tool_calls: z.array(toolCall).optional(),
     refusal: z.string().nullable().optional(),
     name,
+    cache_control: cacheControl,
+    reasoning_content: z.string().nullable().optional(),
+    reasoning_details: z.array(reasoningDetail).optional(),
   })
   .strict();
 const toolMessage = z
@@ -70,6 +111,7 @@ const toolMessage = z
     role: z.literal("tool"),
     tool_call_id: z.string().min(1),
     content: z.union([z.string(), z.array(textPart)]),
+    cache_control: cacheControl,
   })
   .strict();
 
@@ -92,6 +134,7 @@ const functionTool = z
         strict: z.boolean().nullable().optional(),
       })
       .strict(),
+    cache_control: cacheControl,
   })
   .strict();
 
@@ -136,7 +179,7 @@ export const chatRequestSchema = z
     seed: z.number().int().optional(),
     presence_penalty: z.number().min(-2).max(2).optional(),
     frequency_penalty: z.number().min(-2).max(2).optional(),
-    reasoning_effort: z.enum(["minimal", "low", "medium", "high"]).optional(),
+    reasoning_effort: z.enum(["none", "minimal", "low", "medium", "high", "xhigh"]).optional(),
     n: z.literal(1, "only n=1 is supported: the gateway returns one choice").optional(),
     user: z.string().optional(),
     metadata: z.record(z.string(), z.string()).optional(),
@@ -150,6 +193,8 @@ export type ChatMessage = z.infer<typeof chatMessageSchema>;
 export type TextPart = z.infer<typeof textPart>;
 export type ImagePart = z.infer<typeof imagePart>;
 export type ToolCall = z.infer<typeof toolCall>;
+export type CacheControl = NonNullable<z.infer<typeof cacheControl>>;
+export type ReasoningDetail = z.infer<typeof reasoningDetail>;
 export type FunctionTool = z.infer<typeof functionTool>;
 export type ToolChoice = z.infer<typeof toolChoice>;
 export type ResponseFormat = z.infer<typeof responseFormat>;
