@@ -1,3 +1,4 @@
+import type { ReasoningDetail } from "./chat-request.js";
 import type { FinishReason, Usage } from "./chat-response.js";
 
 export interface ToolCallDelta {
@@ -12,6 +13,9 @@ export interface ChunkDelta {
   content?: string | null;
   tool_calls?: ToolCallDelta[];
   refusal?: string | null;
+  reasoning_content?: string;
+  /** Whole reasoning details, or pieces of one (same `index`: text appended, signature/data set). */
+  reasoning_details?: ReasoningDetail[];
 }
 
 export interface ChunkChoice {

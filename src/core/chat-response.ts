@@ -1,4 +1,4 @@
-import type { ToolCall } from "./chat-request.js";
+import type { ReasoningDetail, ToolCall } from "./chat-request.js";
 
 /** Why generation stopped, in OpenAI's words whatever provider served the call. */
 export type FinishReason = "stop" | "length" | "tool_calls" | "content_filter" | "function_call";
@@ -28,6 +28,10 @@ export interface AssistantMessage {
   content: string | null;
   tool_calls?: ToolCall[];
   refusal?: string | null;
+  /** The model's thinking text, joined (OpenRouter's and DeepSeek's field). */
+  reasoning_content?: string;
+  /** Thinking blocks and signatures; send them back on the assistant message to continue a tool loop. */
+  reasoning_details?: ReasoningDetail[];
 }
 
 export interface ChatChoice {

@@ -1,5 +1,5 @@
 import type { ChatChunk } from "./chat-chunk.js";
-import type { ToolCall } from "./chat-request.js";
+import type { ReasoningDetail, ToolCall } from "./chat-request.js";
 import type { ChatResponse, FinishReason, Usage } from "./chat-response.js";
 
 /** Assembles stream chunks into the `ChatResponse` the same call would have returned unstreamed. */
@@ -10,6 +10,8 @@ export class ChunkAccumulator {
   private content = "";
   private sawContent = false;
   private refusal: string | undefined;
+  private reasoningContent: string | undefined;
+  private readonly reasoningDetails: ReasoningDetail[] = [];
   private finishReason: FinishReason | null = null;
   private usage: Usage | undefined;
   private systemFingerprint: string | null | undefined;
@@ -31,6 +33,8 @@ export class ChunkAccumulator {
         this.sawContent = true;
       }
       if (typeof delta.refusal === "string") this.refusal = (this.refusal ?? "") + delta.refusal;
+      if (typeof delta.reasoning_content === "string") this.reasoningContent = (this.reasoningContent ?? "") + delta.reasoning_content;
+      for (const detail of delta.reasoning_details ?? []) this.addReasoningDetail(detail);
       for (const call of delta.tool_calls ?? []) {
         let target = this.toolCalls[call.index];
         if (!target) {
@@ -42,6 +46,19 @@ export class ChunkAccumulator {
         if (call.function?.arguments) target.function.arguments += call.function.arguments;
       }
       if (choice.finish_reason) this.finishReason = choice.finish_reason;
+    }
+  }
+
+  /** A detail with the `index` of one already seen continues it (text appended, signature or data set). */
+  private addReasoningDetail(detail: ReasoningDetail): void {
+    const previous = detail.index === undefined ? undefined : this.reasoningDetails.find((known) => known.index === detail.index);
+    if (previous === undefined) {
+      this.reasoningDetails.push({ ...detail });
+    } else if (previous.type === "reasoning.text" && detail.type === "reasoning.text") {
+      previous.text += detail.text;
+      if (detail.signature !== undefined) previous.signature = (previous.signature ?? "") + detail.signature;
+    } else if (previous.type === "reasoning.encrypted" && detail.type === "reasoning.encrypted") {
+      previous.data += detail.data;
     }
   }
 
@@ -70,6 +87,8 @@ export class ChunkAccumulator {
             content: this.sawContent || toolCalls.length === 0 ? this.content : null,
             ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
             ...(this.refusal !== undefined ? { refusal: this.refusal } : {}),
+            ...(this.reasoningContent !== undefined ? { reasoning_content: this.reasoningContent } : {}),
+            ...(this.reasoningDetails.length > 0 ? { reasoning_details: this.reasoningDetails } : {}),
           },
           finish_reason: this.finishReason,
           logprobs: null,
