@@ -179,7 +179,7 @@ export const chatRequestSchema = z
     seed: z.number().int().optional(),
     presence_penalty: z.number().min(-2).max(2).optional(),
     frequency_penalty: z.number().min(-2).max(2).optional(),
-    reasoning_effort: z.enum(["none", "minimal", "low", "medium", "high", "xhigh"]).optional(),
+    reasoning_effort: z.enum(["minimal", "low", "medium", "high"]).optional(),
     n: z.literal(1, "only n=1 is supported: the gateway returns one choice").optional(),
     user: z.string().optional(),
     metadata: z.record(z.string(), z.string()).optional(),
