@@ -75,6 +75,7 @@ export class ChunkAccumulator {
     this.logprobs ??= { content: null };
     if (piece.content) this.logprobs.content = [...(this.logprobs.content ?? []), ...piece.content];
     if (piece.refusal) this.logprobs.refusal = [...(this.logprobs.refusal ?? []), ...piece.refusal];
+    else if (piece.refusal === null) this.logprobs.refusal ??= null;
   }
 
   /** Spoken output streams as base64 and transcript pieces; `id` and `expires_at` arrive once. */

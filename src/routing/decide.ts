@@ -77,7 +77,9 @@ export function decide(failure: GatewayError, attempt: number, facts: DecisionFa
     const eject = !facts.lastResort && fallsBack(failure, facts.fallbackOn ?? DEFAULT_FALLBACK_ON);
     if (eject) return { kind: "eject" };
     // Unreadable answers would come back the same here (no retry), but are this deployment's.
-    if (failure instanceof ProviderError && failure.type === "invalid_response") return { kind: "next", blame: true, fallBack: true };
+    if (failure instanceof ProviderError && failure.type === "invalid_response") {
+      return facts.lastResort ? { kind: "next", blame: true } : { kind: "next", blame: true, fallBack: true };
+    }
     return { kind: "next", blame: false };
   }
 
