@@ -315,3 +315,63 @@ describe("catalog.json", () => {
     }
   });
 });
+
+describe("computeCost: every usage detail field, billed once", () => {
+  const audioModel: Price = { input: 2.5, output: 10, cachedInput: 1.25, cacheWrite: 3, audioInput: 40, audioOutput: 80 };
+
+  it("bills OpenAI's cache_write_tokens at cacheWrite", () => {
+    const written: Usage = { prompt_tokens: 1_000, completion_tokens: 0, total_tokens: 1_000, prompt_tokens_details: { cache_write_tokens: 400 } };
+    // 600 x 2.5 + 400 x 3 = 2,700 per 1M
+    expect(computeCost(written, audioModel)).toEqual({ usd: 0.0027, sane: true });
+  });
+
+  it("counts cache writes once when an adapter names them both ways", () => {
+    const both: Usage = {
+      prompt_tokens: 1_000,
+      completion_tokens: 0,
+      total_tokens: 1_000,
+      prompt_tokens_details: { cache_write_tokens: 400, cache_creation_tokens: 400 },
+    };
+    expect(computeCost(both, audioModel)).toEqual({ usd: 0.0027, sane: true });
+  });
+
+  it("bills audio tokens at the audio prices, and the rest of prompt and completion at text prices", () => {
+    const spoken: Usage = {
+      prompt_tokens: 1_000,
+      completion_tokens: 300,
+      total_tokens: 1_300,
+      prompt_tokens_details: { cached_tokens: 200, cache_write_tokens: 100, audio_tokens: 50 },
+      completion_tokens_details: { reasoning_tokens: 40, audio_tokens: 60, accepted_prediction_tokens: 5, rejected_prediction_tokens: 7 },
+    };
+    // 650 x 2.5 + 200 x 1.25 + 100 x 3 + 50 x 40 + 240 x 10 + 60 x 80 = 11,375 per 1M; reasoning and
+    // prediction tokens are inside completion_tokens and add nothing.
+    expect(computeCost(spoken, audioModel)).toEqual({ usd: 0.011375, sane: true });
+  });
+
+  it("bills audio at text prices when the route has no audio price", () => {
+    const spoken: Usage = {
+      prompt_tokens: 100,
+      completion_tokens: 10,
+      total_tokens: 110,
+      prompt_tokens_details: { audio_tokens: 100 },
+      completion_tokens_details: { audio_tokens: 10 },
+    };
+    expect(computeCost(spoken, gpt4o)).toEqual(computeCost(usage(100, 10), gpt4o));
+  });
+
+  it("caps detail counts at what is left of the prompt and flags it", () => {
+    const over: Usage = {
+      prompt_tokens: 100,
+      completion_tokens: 10,
+      total_tokens: 110,
+      prompt_tokens_details: { cached_tokens: 80, audio_tokens: 50 },
+      completion_tokens_details: { audio_tokens: 20 },
+    };
+    // 80 cached x 1.25 + 20 audio x 40 + 10 audio out x 80 = 100 + 800 + 800
+    expect(computeCost(over, audioModel)).toEqual({ usd: 0.0017, sane: false });
+  });
+
+  it("reserves at the dearest of the audio and text prices", () => {
+    expect(estimateMaxCostUsd(1_000, 100, audioModel)).toBe((1_000 * 40 + 100 * 80) / 1e6);
+  });
+});

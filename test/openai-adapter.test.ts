@@ -205,7 +205,7 @@ describe("openai adapter: chat", () => {
     expect(JSON.parse(response.choices[0]?.message.content ?? "")).toEqual({ label: "a cat" });
   });
 
-  it("reports usage with cached and reasoning tokens", async () => {
+  it("reports usage with every detail field OpenAI sends", async () => {
     fake.enqueue({ usage: { promptTokens: 1200, completionTokens: 300, cachedTokens: 1024, reasoningTokens: 256 } });
     const response = await adapter().chat(hello, context());
 
@@ -213,8 +213,8 @@ describe("openai adapter: chat", () => {
       prompt_tokens: 1200,
       completion_tokens: 300,
       total_tokens: 1500,
-      prompt_tokens_details: { cached_tokens: 1024 },
-      completion_tokens_details: { reasoning_tokens: 256 },
+      prompt_tokens_details: { cached_tokens: 1024, audio_tokens: 0 },
+      completion_tokens_details: { reasoning_tokens: 256, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
     });
   });
 
@@ -249,11 +249,11 @@ describe("openai adapter: chat", () => {
     expect(response.model).toBe("llama-3");
   });
 
-  it("rejects a 200 without choices as a retryable invalid response", async () => {
+  it("rejects a 200 without choices as an invalid response, not retryable on the same deployment", async () => {
     fake.enqueue({ rawResponse: { id: "x", object: "chat.completion" } });
     const error = await failure(adapter().chat(hello, context()));
     expect(error.type).toBe("invalid_response");
-    expect(error.retryable).toBe(true);
+    expect(error.retryable).toBe(false);
     expect(error.message).toContain("choices");
   });
 
@@ -292,8 +292,8 @@ describe("openai adapter: streaming", () => {
       prompt_tokens: 10,
       completion_tokens: 4,
       total_tokens: 14,
-      prompt_tokens_details: { cached_tokens: 2 },
-      completion_tokens_details: { reasoning_tokens: 0 },
+      prompt_tokens_details: { cached_tokens: 2, audio_tokens: 0 },
+      completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
     });
     expect(chunks.slice(0, -1).every((chunk) => chunk.usage === undefined)).toBe(true);
     expect(chunks.every((chunk) => chunk.object === "chat.completion.chunk")).toBe(true);

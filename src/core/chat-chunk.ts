@@ -1,5 +1,5 @@
 import type { ReasoningDetail } from "./chat-request.js";
-import type { FinishReason, Usage } from "./chat-response.js";
+import type { ChoiceLogprobs, FinishReason, UrlCitationAnnotation, Usage } from "./chat-response.js";
 
 export interface ToolCallDelta {
   index: number;
@@ -16,13 +16,17 @@ export interface ChunkDelta {
   reasoning_content?: string;
   /** Whole reasoning details, or pieces of one (same `index`: text appended, signature/data set). */
   reasoning_details?: ReasoningDetail[];
+  /** A piece of spoken output: `data` and `transcript` are appended, `id` and `expires_at` set. */
+  audio?: { id?: string; data?: string; expires_at?: number; transcript?: string };
+  annotations?: UrlCitationAnnotation[];
 }
 
 export interface ChunkChoice {
   index: number;
   delta: ChunkDelta;
   finish_reason: FinishReason | null;
-  logprobs?: null;
+  /** The log probabilities of this chunk's tokens; the accumulator appends them. */
+  logprobs?: ChoiceLogprobs | null;
 }
 
 /**
@@ -37,4 +41,5 @@ export interface ChatChunk {
   choices: ChunkChoice[];
   usage?: Usage | null;
   system_fingerprint?: string | null;
+  service_tier?: string | null;
 }

@@ -4,8 +4,10 @@ import type { ReasoningDetail, ToolCall } from "./chat-request.js";
 export type FinishReason = "stop" | "length" | "tool_calls" | "content_filter" | "function_call";
 
 /**
- * Token counts in OpenAI's shape. `prompt_tokens` includes cached and cache-creation tokens;
- * `completion_tokens` includes reasoning tokens.
+ * Token counts in OpenAI's shape. `prompt_tokens` includes cached, cache-written and audio input
+ * tokens; `completion_tokens` includes reasoning, audio output and rejected prediction tokens, so
+ * `total_tokens = prompt_tokens + completion_tokens` whoever served the call (adapters normalise
+ * vendors that count reasoning outside `completion_tokens`).
  */
 export interface Usage {
   prompt_tokens: number;
@@ -16,11 +18,54 @@ export interface Usage {
     cached_tokens?: number;
     /** Prompt tokens written to the provider's prompt cache (Anthropic's cache creation). */
     cache_creation_tokens?: number;
+    /**
+     * OpenAI's name for prompt tokens written to its cache, passed through as sent. The same
+     * tokens as `cache_creation_tokens`: where both are set, they are billed once (the larger).
+     */
+    cache_write_tokens?: number;
+    /** Audio input tokens (billed at the audio-input price when the route has one). */
+    audio_tokens?: number;
   };
   completion_tokens_details?: {
-    /** Output tokens spent on hidden reasoning, billed as output. */
+    /** Output tokens spent on hidden reasoning, billed as output (once: they are inside `completion_tokens`). */
     reasoning_tokens?: number;
+    /** Audio output tokens (billed at the audio-output price when the route has one). */
+    audio_tokens?: number;
+    /** Predicted-output tokens that appeared in the answer. */
+    accepted_prediction_tokens?: number;
+    /** Predicted-output tokens that did not; OpenAI bills them as output, and counts them in `completion_tokens`. */
+    rejected_prediction_tokens?: number;
   };
+}
+
+/** One token's log probability, as OpenAI sends it with `logprobs: true`. */
+export interface TokenLogprob {
+  token: string;
+  logprob: number;
+  bytes: number[] | null;
+  top_logprobs: { token: string; logprob: number; bytes: number[] | null }[];
+}
+
+/** `choices[i].logprobs`: per-token log probabilities of the content (or of the refusal). */
+export interface ChoiceLogprobs {
+  content: TokenLogprob[] | null;
+  refusal?: TokenLogprob[] | null;
+}
+
+/** Spoken output (`modalities: ["text", "audio"]`): base64 audio and its transcript. */
+export interface AssistantAudio {
+  id: string;
+  /** Base64-encoded audio in the requested format. */
+  data: string;
+  /** Unix seconds after which the audio can no longer be referenced in a later turn. */
+  expires_at: number;
+  transcript: string;
+}
+
+/** A citation the model attached to its answer (web search). */
+export interface UrlCitationAnnotation {
+  type: "url_citation";
+  url_citation: { start_index: number; end_index: number; url: string; title: string };
 }
 
 export interface AssistantMessage {
@@ -32,13 +77,15 @@ export interface AssistantMessage {
   reasoning_content?: string;
   /** Thinking blocks and signatures; send them back on the assistant message to continue a tool loop. */
   reasoning_details?: ReasoningDetail[];
+  audio?: AssistantAudio | null;
+  annotations?: UrlCitationAnnotation[];
 }
 
 export interface ChatChoice {
   index: number;
   message: AssistantMessage;
   finish_reason: FinishReason | null;
-  logprobs: null;
+  logprobs: ChoiceLogprobs | null;
 }
 
 /** An OpenAI `chat.completion` object, as an adapter returns it. */
@@ -50,6 +97,8 @@ export interface ChatResponse {
   choices: ChatChoice[];
   usage?: Usage;
   system_fingerprint?: string | null;
+  /** The processing tier that served the call (`default`, `flex`, `priority`, ...), as the provider said. */
+  service_tier?: string | null;
 }
 
 /** One try at one deployment, as `res.gateway.attempts` lists it. */

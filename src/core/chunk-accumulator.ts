@@ -1,6 +1,6 @@
 import type { ChatChunk } from "./chat-chunk.js";
 import type { ReasoningDetail, ToolCall } from "./chat-request.js";
-import type { ChatResponse, FinishReason, Usage } from "./chat-response.js";
+import type { AssistantAudio, ChatResponse, ChoiceLogprobs, FinishReason, UrlCitationAnnotation, Usage } from "./chat-response.js";
 
 /** Assembles stream chunks into the `ChatResponse` the same call would have returned unstreamed. */
 export class ChunkAccumulator {
@@ -15,6 +15,10 @@ export class ChunkAccumulator {
   private finishReason: FinishReason | null = null;
   private usage: Usage | undefined;
   private systemFingerprint: string | null | undefined;
+  private serviceTier: string | null | undefined;
+  private logprobs: ChoiceLogprobs | undefined;
+  private audio: Partial<AssistantAudio> | undefined;
+  private readonly annotations: UrlCitationAnnotation[] = [];
   private readonly toolCalls: ToolCall[] = [];
   private chunkCount = 0;
 
@@ -25,6 +29,7 @@ export class ChunkAccumulator {
     if (chunk.model) this.model = chunk.model;
     if (chunk.usage) this.usage = chunk.usage;
     if (chunk.system_fingerprint !== undefined) this.systemFingerprint = chunk.system_fingerprint;
+    if (chunk.service_tier !== undefined) this.serviceTier = chunk.service_tier;
     for (const choice of chunk.choices) {
       if (choice.index !== 0) continue;
       const delta = choice.delta;
@@ -45,6 +50,9 @@ export class ChunkAccumulator {
         if (call.function?.name) target.function.name += call.function.name;
         if (call.function?.arguments) target.function.arguments += call.function.arguments;
       }
+      if (choice.logprobs) this.addLogprobs(choice.logprobs);
+      if (delta.audio) this.addAudio(delta.audio);
+      if (delta.annotations) this.annotations.push(...delta.annotations);
       if (choice.finish_reason) this.finishReason = choice.finish_reason;
     }
   }
@@ -60,6 +68,23 @@ export class ChunkAccumulator {
     } else if (previous.type === "reasoning.encrypted" && detail.type === "reasoning.encrypted") {
       previous.data += detail.data;
     }
+  }
+
+  /** Each chunk carries the log probabilities of its own tokens: appended, as OpenAI's SDK does. */
+  private addLogprobs(piece: ChoiceLogprobs): void {
+    this.logprobs ??= { content: null };
+    if (piece.content) this.logprobs.content = [...(this.logprobs.content ?? []), ...piece.content];
+    if (piece.refusal) this.logprobs.refusal = [...(this.logprobs.refusal ?? []), ...piece.refusal];
+    else if (piece.refusal === null) this.logprobs.refusal ??= null;
+  }
+
+  /** Spoken output streams as base64 and transcript pieces; `id` and `expires_at` arrive once. */
+  private addAudio(piece: NonNullable<ChatChunk["choices"][number]["delta"]["audio"]>): void {
+    const audio = (this.audio ??= {});
+    if (piece.id !== undefined) audio.id = piece.id;
+    if (piece.expires_at !== undefined) audio.expires_at = piece.expires_at;
+    if (piece.data !== undefined) audio.data = (audio.data ?? "") + piece.data;
+    if (piece.transcript !== undefined) audio.transcript = (audio.transcript ?? "") + piece.transcript;
   }
 
   /** True once a chunk carried a finish reason: all that follows is usage. */
@@ -89,14 +114,17 @@ export class ChunkAccumulator {
             ...(this.refusal !== undefined ? { refusal: this.refusal } : {}),
             ...(this.reasoningContent !== undefined ? { reasoning_content: this.reasoningContent } : {}),
             ...(this.reasoningDetails.length > 0 ? { reasoning_details: this.reasoningDetails } : {}),
+            ...(this.audio ? { audio: { id: "", data: "", expires_at: 0, transcript: "", ...this.audio } } : {}),
+            ...(this.annotations.length > 0 ? { annotations: this.annotations } : {}),
           },
           finish_reason: this.finishReason,
-          logprobs: null,
+          logprobs: this.logprobs ?? null,
         },
       ],
     };
     if (this.usage) response.usage = this.usage;
     if (this.systemFingerprint !== undefined) response.system_fingerprint = this.systemFingerprint;
+    if (this.serviceTier !== undefined) response.service_tier = this.serviceTier;
     return response;
   }
 }

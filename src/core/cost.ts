@@ -62,14 +62,18 @@ function toUsd(picodollars: number): number {
 /**
  * What a call cost, from its usage in OpenAI's shape and a price in USD per 1M tokens.
  *
- * Billing: uncached prompt tokens (`prompt_tokens - cached_tokens - cache_creation_tokens`) at
- * `input`; `cached_tokens` at `cachedInput` (else `input`); `cache_creation_tokens` at
- * `cacheWrite` (else `input`); `completion_tokens` at `output`. Reasoning tokens are already part
- * of `completion_tokens` and are never added on top.
+ * Billing, each token once:
+ * - prompt: `cached_tokens` at `cachedInput` (else `input`); cache writes at `cacheWrite` (else
+ *   `input`), counted once whether the adapter named them `cache_creation_tokens` (Anthropic) or
+ *   `cache_write_tokens` (OpenAI) or both (the larger is taken); audio `audio_tokens` at
+ *   `audioInput` (else `input`); the rest at `input`.
+ * - completion: audio `audio_tokens` at `audioOutput` (else `output`); the rest at `output`.
+ *   Reasoning and rejected prediction tokens are already part of `completion_tokens` (adapters
+ *   normalise vendors that count reasoning outside it) and are never added on top.
  *
- * Nonsense is clamped, never billed negative: bad counts become 0, cache counts are capped at the
- * prompt (cache reads first), and a completion smaller than its own reasoning is raised to it
- * (an adapter that left thoughts out of `completion_tokens`). Any repair sets `sane: false`.
+ * Nonsense is clamped, never billed negative: bad counts become 0, detail counts are capped at
+ * what is left of the prompt or completion (cache reads first, then writes, then audio), and a
+ * completion smaller than its own reasoning is raised to it. Any repair sets `sane: false`.
  *
  * @example
  * computeCost(
@@ -79,31 +83,52 @@ function toUsd(picodollars: number): number {
  */
 export function computeCost(usage: Usage, price: Price): CostResult {
   const repairs: Repairs = { sane: true };
+  const promptDetails = usage.prompt_tokens_details;
+  const completionDetails = usage.completion_tokens_details;
   const prompt = tokenCount(usage.prompt_tokens, repairs, false);
   let completion = tokenCount(usage.completion_tokens, repairs, false);
-  let cached = tokenCount(usage.prompt_tokens_details?.cached_tokens, repairs, true);
-  let written = tokenCount(usage.prompt_tokens_details?.cache_creation_tokens, repairs, true);
-  const reasoning = tokenCount(usage.completion_tokens_details?.reasoning_tokens, repairs, true);
-
-  if (cached > prompt) {
-    cached = prompt;
-    repairs.sane = false;
-  }
-  if (written > prompt - cached) {
-    written = prompt - cached;
-    repairs.sane = false;
-  }
+  const reasoning = tokenCount(completionDetails?.reasoning_tokens, repairs, true);
   if (reasoning > completion) {
     completion = reasoning;
     repairs.sane = false;
   }
 
+  let left = prompt;
+  const take = (count: number): number => {
+    if (count <= left) {
+      left -= count;
+      return count;
+    }
+    repairs.sane = false;
+    const taken = left;
+    left = 0;
+    return taken;
+  };
+  const cached = take(tokenCount(promptDetails?.cached_tokens, repairs, true));
+  const written = take(
+    Math.max(
+      tokenCount(promptDetails?.cache_creation_tokens, repairs, true),
+      tokenCount(promptDetails?.cache_write_tokens, repairs, true),
+    ),
+  );
+  const audioIn = take(tokenCount(promptDetails?.audio_tokens, repairs, true));
+  const textIn = left;
+
+  let audioOut = tokenCount(completionDetails?.audio_tokens, repairs, true);
+  if (audioOut > completion) {
+    audioOut = completion;
+    repairs.sane = false;
+  }
+
   const input = picodollarsPerToken(price.input, 0, repairs);
+  const output = picodollarsPerToken(price.output, 0, repairs);
   const picodollars =
-    (prompt - cached - written) * input +
+    textIn * input +
     cached * picodollarsPerToken(price.cachedInput, input, repairs) +
     written * picodollarsPerToken(price.cacheWrite, input, repairs) +
-    completion * picodollarsPerToken(price.output, 0, repairs);
+    audioIn * picodollarsPerToken(price.audioInput, input, repairs) +
+    (completion - audioOut) * output +
+    audioOut * picodollarsPerToken(price.audioOutput, output, repairs);
   return { usd: toUsd(picodollars), sane: repairs.sane };
 }
 
@@ -114,8 +139,9 @@ export function computeCostUsd(usage: Usage, price: Price): number {
 
 /**
  * The most a call can cost before it runs, for budget reservations: every prompt token at the
- * dearest input price (`input`, or `cacheWrite` / `cachedInput` when dearer: Anthropic bills a
- * cache write at 1.25x input), and `maxOutputTokens` at `output`. Bad counts count as 0.
+ * dearest input price (`input`, or `cacheWrite` / `cachedInput` / `audioInput` when dearer:
+ * Anthropic bills a cache write at 1.25x input), and `maxOutputTokens` at the dearer of `output`
+ * and `audioOutput`. Bad counts count as 0.
  *
  * @example
  * estimateMaxCostUsd(1_000, 4_096, { input: 2.5, output: 10 }); // 0.04346
@@ -128,8 +154,10 @@ export function estimateMaxCostUsd(promptTokens: number, maxOutputTokens: number
         picodollarsPerToken(price.input, 0, repairs),
         picodollarsPerToken(price.cacheWrite, 0, repairs),
         picodollarsPerToken(price.cachedInput, 0, repairs),
+        picodollarsPerToken(price.audioInput, 0, repairs),
       ) +
-    tokenCount(maxOutputTokens, repairs, false) * picodollarsPerToken(price.output, 0, repairs);
+    tokenCount(maxOutputTokens, repairs, false) *
+      Math.max(picodollarsPerToken(price.output, 0, repairs), picodollarsPerToken(price.audioOutput, 0, repairs));
   return toUsd(picodollars);
 }
 

@@ -17,6 +17,10 @@ export const priceSchema = z
     cachedInput: usd.optional(),
     /** Anthropic's cache-write price; defaults to `input`. */
     cacheWrite: usd.optional(),
+    /** Audio input tokens (`prompt_tokens_details.audio_tokens`); defaults to `input`. */
+    audioInput: usd.optional(),
+    /** Audio output tokens (`completion_tokens_details.audio_tokens`); defaults to `output`. */
+    audioOutput: usd.optional(),
   })
   .strict();
 

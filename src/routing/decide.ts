@@ -16,7 +16,8 @@ export const DEFAULT_FALLBACK_ON: readonly FallbackCondition[] = [401, 403, 404]
  * - `cool`: the provider asked for a wait longer than `maxDelayMs` (or on the last try); cool
  *   the deployment for it and move on rather than hold the caller, so later calls skip it.
  * - `next`: give up on this deployment; the route walks on (or the call fails, for an error
- *   that is not retryable).
+ *   that is not retryable, unless `fallBack`: an answer this deployment sends that the adapter
+ *   cannot read, which another deployment may not share).
  * - `retry`: wait `delayMs` (the provider's Retry-After, else backoff), then try it again;
  *   with `coolMs` (a short Retry-After), cool the deployment that long too, so other calls wait
  *   for it as well: a Retry-After is the provider's word on when it is back, not a failure.
@@ -30,7 +31,7 @@ export type Decision =
   | { kind: "end"; reason: "aborted" | "deadline" }
   | { kind: "eject" }
   | { kind: "cool"; durationMs: number }
-  | { kind: "next"; blame: boolean }
+  | { kind: "next"; blame: boolean; fallBack?: boolean }
   | { kind: "retry"; delayMs: number; blame: boolean; coolMs?: number };
 
 export interface DecisionFacts {
@@ -74,7 +75,12 @@ export function decide(failure: GatewayError, attempt: number, facts: DecisionFa
     // With nowhere to fall back to, the caller gets the error itself, and nothing cools: a key
     // fixed or a model name corrected works on the next call, not minutes later.
     const eject = !facts.lastResort && fallsBack(failure, facts.fallbackOn ?? DEFAULT_FALLBACK_ON);
-    return eject ? { kind: "eject" } : { kind: "next", blame: false };
+    if (eject) return { kind: "eject" };
+    // Unreadable answers would come back the same here (no retry), but are this deployment's.
+    if (failure instanceof ProviderError && failure.type === "invalid_response") {
+      return facts.lastResort ? { kind: "next", blame: true } : { kind: "next", blame: true, fallBack: true };
+    }
+    return { kind: "next", blame: false };
   }
 
   const retryAfterMs = failure instanceof ProviderError ? failure.retryAfterMs : undefined;

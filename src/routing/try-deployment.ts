@@ -168,7 +168,7 @@ export function deploymentTrier(options: DeploymentTrierOptions) {
       if (cooledFor !== undefined) {
         reportCooldown(ctx, { deployment: deployment.id, durationMs: cooledFor, reason: probe ? "probe-failed" : "failures" });
       }
-      if (decision.kind === "next") return { kind: "failed", error: failure };
+      if (decision.kind === "next") return { kind: "failed", error: failure, ...(decision.fallBack ? { fallBack: true } : {}) };
       // Ejected by this failure: move on, unless there is nowhere else to go (then this call
       // keeps its retries; attempts begun during the cooldown neither extend nor repeat it).
       if (cooledFor !== undefined && !lastResort()) return { kind: "failed", error: failure };

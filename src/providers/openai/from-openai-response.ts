@@ -1,9 +1,18 @@
+import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import type { ChatChunk, ChunkChoice, ChunkDelta, ToolCallDelta } from "../../core/chat-chunk.js";
-import type { ToolCall } from "../../core/chat-request.js";
-import type { ChatChoice, ChatResponse, FinishReason, Usage } from "../../core/chat-response.js";
+import type { ReasoningDetail, ToolCall } from "../../core/chat-request.js";
+import type {
+  AssistantMessage,
+  ChatChoice,
+  ChatResponse,
+  ChoiceLogprobs,
+  FinishReason,
+  TokenLogprob,
+} from "../../core/chat-response.js";
 import { ProviderError } from "../../core/errors.js";
 import { providerLabel } from "./openai-errors.js";
+import { joinReasoning, readContent, stableToolCallId, toUsage } from "./vendor-quirks.js";
 
 /*
  * Lenient schemas: they read what the gateway needs and ignore everything else, so a field
@@ -17,8 +26,15 @@ const usageSchema = z.object({
   prompt_tokens: count,
   completion_tokens: count,
   total_tokens: count,
-  prompt_tokens_details: z.object({ cached_tokens: count }).nullish().catch(undefined),
-  completion_tokens_details: z.object({ reasoning_tokens: count }).nullish().catch(undefined),
+  prompt_tokens_details: z
+    .object({ cached_tokens: count, cache_write_tokens: count, audio_tokens: count })
+    .nullish()
+    .catch(undefined),
+  completion_tokens_details: z
+    .object({ reasoning_tokens: count, audio_tokens: count, accepted_prediction_tokens: count, rejected_prediction_tokens: count })
+    .nullish()
+    .catch(undefined),
+  prompt_cache_hit_tokens: count,
 });
 
 // Some compatible servers send arguments as a parsed object; OpenAI's shape is a JSON string.
@@ -28,18 +44,96 @@ const toolArguments = z
   .transform((value) => (value == null ? "" : typeof value === "string" ? value : JSON.stringify(value)));
 
 const toolCallSchema = z.object({
-  id: z.string(),
+  // Gemini's OpenAI endpoint sends "", some servers none: the adapter gives such calls an id.
+  id: z.string().nullish().catch(undefined),
   function: z.object({ name: z.string(), arguments: toolArguments }),
 });
+
+const topLogprobSchema = z.object({ token: z.string(), logprob: z.number(), bytes: z.array(z.number()).nullish() });
+const tokenLogprobSchema = topLogprobSchema.extend({ top_logprobs: z.array(topLogprobSchema).nullish() });
+/** Read whole or not at all: a partial list of log probabilities would mislead. */
+const logprobsSchema = z
+  .object({ content: z.array(tokenLogprobSchema).nullish(), refusal: z.array(tokenLogprobSchema).nullish() })
+  .nullish()
+  .catch(undefined);
+
+const audioSchema = z
+  .object({ id: z.string(), data: z.string(), expires_at: z.number(), transcript: z.string() })
+  .nullish()
+  .catch(undefined);
+const audioDeltaSchema = z
+  .object({
+    id: z.string().optional().catch(undefined),
+    data: z.string().optional().catch(undefined),
+    expires_at: z.number().optional().catch(undefined),
+    transcript: z.string().optional().catch(undefined),
+  })
+  .nullish()
+  .catch(undefined);
+
+const annotationSchema = z.object({
+  type: z.literal("url_citation"),
+  url_citation: z.object({ start_index: z.number(), end_index: z.number(), url: z.string(), title: z.string() }),
+});
+/** Citations OpenAI documents are kept; kinds it does not are skipped one by one. */
+const annotationsSchema = z
+  .array(z.unknown())
+  .nullish()
+  .catch(undefined)
+  .transform((items) =>
+    items?.flatMap((item) => {
+      const parsed = annotationSchema.safeParse(item);
+      return parsed.success ? [parsed.data] : [];
+    }),
+  );
+
+const reasoningDetailSchema = z.union([
+  z.object({
+    type: z.literal("reasoning.text"),
+    text: z.string(),
+    signature: z.string().optional(),
+    format: z.string().optional(),
+    index: z.number().int().optional(),
+  }),
+  z.object({
+    type: z.literal("reasoning.encrypted"),
+    data: z.string(),
+    format: z.string().optional(),
+    id: z.string().optional(),
+    index: z.number().int().optional(),
+  }),
+]);
+
+const reasoningDetailsSchema = z
+  .array(z.unknown())
+  .nullish()
+  .catch(undefined)
+  .transform((items) =>
+    items?.flatMap((item) => {
+      const parsed = reasoningDetailSchema.safeParse(item);
+      return parsed.success ? [parsed.data as ReasoningDetail] : [];
+    }),
+  );
+/** Reasoning text under the names vendors use: DeepSeek, xAI, Qwen `reasoning_content`; Groq, vLLM, Ollama `reasoning`. */
+const reasoningText = z.string().nullish().catch(undefined);
+
+/** A string (OpenAI) or Mistral's array of typed chunks; anything else is unreadable. */
+const contentSchema = z.union([z.string(), z.array(z.unknown())]).nullish();
 
 const choiceSchema = z.object({
   index: z.number().int().nonnegative().catch(0),
   message: z.object({
-    content: z.string().nullish(),
+    content: contentSchema,
     refusal: z.string().nullish().catch(undefined),
     tool_calls: z.array(toolCallSchema).nullish(),
+    reasoning_content: reasoningText,
+    reasoning: reasoningText,
+    reasoning_details: reasoningDetailsSchema,
+    audio: audioSchema,
+    annotations: annotationsSchema,
   }),
   finish_reason: z.string().nullish().catch(undefined),
+  logprobs: logprobsSchema,
 });
 
 const completionSchema = z.object({
@@ -49,6 +143,7 @@ const completionSchema = z.object({
   choices: z.array(choiceSchema).min(1),
   usage: usageSchema.nullish().catch(undefined),
   system_fingerprint: z.string().nullish().catch(undefined),
+  service_tier: z.string().nullish().catch(undefined),
 });
 
 const toolCallDeltaSchema = z.object({
@@ -66,12 +161,18 @@ const chunkChoiceSchema = z.object({
   delta: z
     .object({
       role: z.string().nullish().catch(undefined),
-      content: z.string().nullish(),
+      content: contentSchema,
       refusal: z.string().nullish().catch(undefined),
       tool_calls: z.array(toolCallDeltaSchema).nullish(),
+      reasoning_content: reasoningText,
+      reasoning: reasoningText,
+      reasoning_details: reasoningDetailsSchema,
+      audio: audioDeltaSchema,
+      annotations: annotationsSchema,
     })
     .nullish(),
   finish_reason: z.string().nullish().catch(undefined),
+  logprobs: logprobsSchema,
 });
 
 const chunkSchema = z.object({
@@ -81,6 +182,7 @@ const chunkSchema = z.object({
   choices: z.array(chunkChoiceSchema).nullish(),
   usage: usageSchema.nullish().catch(undefined),
   system_fingerprint: z.string().nullish().catch(undefined),
+  service_tier: z.string().nullish().catch(undefined),
 });
 
 const embeddingsSchema = z.object({
@@ -101,27 +203,40 @@ const FINISH_REASONS: ReadonlySet<string> = new Set<FinishReason>([
   "function_call",
 ]);
 
-/** Maps an OpenAI `chat.completion` to the gateway's `ChatResponse`. */
+/**
+ * Maps an OpenAI `chat.completion` (or a compatible server's) to the gateway's `ChatResponse`:
+ * every documented field passes through; vendor quirks are normalised (vendor-quirks.ts).
+ */
 export function fromOpenAIResponse(payload: unknown, fallbackModel: string, provider: string): ChatResponse {
   const completion = parse(completionSchema, payload, provider, "chat completion");
+  const idSeed = completion.id || randomUUID();
   const choices = completion.choices.map((choice): ChatChoice => {
-    const toolCalls = (choice.message.tool_calls ?? []).map(
-      (call): ToolCall => ({
-        id: call.id,
+    const source = choice.message;
+    const toolCalls = (source.tool_calls ?? []).map(
+      (call, position): ToolCall => ({
+        id: call.id || stableToolCallId(idSeed, choice.index, position),
         type: "function",
         function: { name: call.function.name, arguments: call.function.arguments },
       }),
     );
+    const content = readContent(source.content);
+    const reasoning = joinReasoning(source.reasoning_content ?? source.reasoning, content.reasoning);
+    const message: AssistantMessage = {
+      role: "assistant",
+      // Null stays null (what OpenAI sends beside tool calls); an array with no text reads as "".
+      content: source.content == null ? null : (content.text ?? ""),
+    };
+    if (toolCalls.length > 0) message.tool_calls = toolCalls;
+    if (typeof source.refusal === "string") message.refusal = source.refusal;
+    if (reasoning !== undefined) message.reasoning_content = reasoning;
+    if (source.reasoning_details && source.reasoning_details.length > 0) message.reasoning_details = source.reasoning_details;
+    if (source.audio) message.audio = source.audio;
+    if (source.annotations && source.annotations.length > 0) message.annotations = source.annotations;
     return {
       index: choice.index,
-      message: {
-        role: "assistant",
-        content: choice.message.content ?? null,
-        ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
-        ...(typeof choice.message.refusal === "string" ? { refusal: choice.message.refusal } : {}),
-      },
+      message,
       finish_reason: toFinishReason(choice.finish_reason),
-      logprobs: null,
+      logprobs: choice.logprobs ? toLogprobs(choice.logprobs) : null,
     };
   });
   const response: ChatResponse = {
@@ -133,6 +248,7 @@ export function fromOpenAIResponse(payload: unknown, fallbackModel: string, prov
   };
   if (completion.usage) response.usage = toUsage(completion.usage);
   if (completion.system_fingerprint != null) response.system_fingerprint = completion.system_fingerprint;
+  if (completion.service_tier != null) response.service_tier = completion.service_tier;
   return response;
 }
 
@@ -140,24 +256,36 @@ export function fromOpenAIResponse(payload: unknown, fallbackModel: string, prov
  * Maps one OpenAI `chat.completion.chunk`. Returns `undefined` for a chunk that carries
  * nothing the gateway's contract has (no choices, no usage), such as Azure's prompt-filter
  * preamble, so a `choices: []` chunk always means "the usage chunk".
+ *
+ * `idSeed` names the stream for tool calls sent without an id when the chunk has no id of its
+ * own; the stream passes the same seed for every chunk, so each call keeps one id.
  */
-export function fromOpenAIChunk(payload: unknown, fallbackModel: string, provider: string): ChatChunk | undefined {
+export function fromOpenAIChunk(payload: unknown, fallbackModel: string, provider: string, idSeed = ""): ChatChunk | undefined {
   const parsed = parse(chunkSchema, payload, provider, "stream chunk");
   const choices = (parsed.choices ?? []).map((choice): ChunkChoice => {
     const delta: ChunkDelta = {};
     const source = choice.delta;
     if (source?.role === "assistant") delta.role = "assistant";
-    if (typeof source?.content === "string") delta.content = source.content;
+    const content = readContent(source?.content);
+    if (content.text !== undefined) delta.content = content.text;
     if (typeof source?.refusal === "string") delta.refusal = source.refusal;
+    const reasoning = joinReasoning(source?.reasoning_content ?? source?.reasoning, content.reasoning);
+    if (reasoning !== undefined) delta.reasoning_content = reasoning;
+    if (source?.reasoning_details && source.reasoning_details.length > 0) delta.reasoning_details = source.reasoning_details;
+    if (source?.audio) delta.audio = withoutUndefined(source.audio);
+    if (source?.annotations && source.annotations.length > 0) delta.annotations = source.annotations;
     if (source?.tool_calls && source.tool_calls.length > 0) {
       delta.tool_calls = source.tool_calls.map((call, position): ToolCallDelta => {
-        const mapped: ToolCallDelta = { index: call.index ?? position };
-        if (call.id) {
-          mapped.id = call.id;
-          mapped.type = "function";
-        }
+        const index = call.index ?? position;
+        const mapped: ToolCallDelta = { index };
         const name = call.function?.name;
         const args = call.function?.arguments;
+        // The delta that names the call starts it: it must carry an id, made up if the server sent none.
+        const id = call.id || (typeof name === "string" && name !== "" ? stableToolCallId(parsed.id || idSeed, choice.index, index) : undefined);
+        if (id) {
+          mapped.id = id;
+          mapped.type = "function";
+        }
         if (typeof name === "string" || typeof args === "string") {
           mapped.function = {
             ...(typeof name === "string" ? { name } : {}),
@@ -167,7 +295,9 @@ export function fromOpenAIChunk(payload: unknown, fallbackModel: string, provide
         return mapped;
       });
     }
-    return { index: choice.index, delta, finish_reason: toFinishReason(choice.finish_reason) };
+    const mapped: ChunkChoice = { index: choice.index, delta, finish_reason: toFinishReason(choice.finish_reason) };
+    if (choice.logprobs) mapped.logprobs = toLogprobs(choice.logprobs);
+    return mapped;
   });
   if (choices.length === 0 && !parsed.usage) return undefined;
   const chunk: ChatChunk = {
@@ -179,6 +309,7 @@ export function fromOpenAIChunk(payload: unknown, fallbackModel: string, provide
   };
   if (parsed.usage) chunk.usage = toUsage(parsed.usage);
   if (parsed.system_fingerprint != null) chunk.system_fingerprint = parsed.system_fingerprint;
+  if (parsed.service_tier != null) chunk.service_tier = parsed.service_tier;
   return chunk;
 }
 
@@ -197,19 +328,26 @@ export function fromOpenAIEmbeddings(payload: unknown, inputCount: number, provi
   return vectors;
 }
 
-function toUsage(usage: z.infer<typeof usageSchema>): Usage {
-  const promptTokens = usage.prompt_tokens ?? 0;
-  const completionTokens = usage.completion_tokens ?? 0;
-  const result: Usage = {
-    prompt_tokens: promptTokens,
-    completion_tokens: completionTokens,
-    total_tokens: usage.total_tokens ?? promptTokens + completionTokens,
-  };
-  const cached = usage.prompt_tokens_details?.cached_tokens;
-  if (cached !== undefined) result.prompt_tokens_details = { cached_tokens: cached };
-  const reasoning = usage.completion_tokens_details?.reasoning_tokens;
-  if (reasoning !== undefined) result.completion_tokens_details = { reasoning_tokens: reasoning };
+type WireLogprobs = NonNullable<z.infer<typeof logprobsSchema>>;
+type WireTokenLogprob = z.infer<typeof tokenLogprobSchema>;
+
+function toLogprobs(source: WireLogprobs): ChoiceLogprobs {
+  const result: ChoiceLogprobs = { content: source.content ? source.content.map(toTokenLogprob) : null };
+  if (source.refusal !== undefined) result.refusal = source.refusal ? source.refusal.map(toTokenLogprob) : null;
   return result;
+}
+
+function toTokenLogprob(token: WireTokenLogprob): TokenLogprob {
+  return {
+    token: token.token,
+    logprob: token.logprob,
+    bytes: token.bytes ?? null,
+    top_logprobs: (token.top_logprobs ?? []).map((top) => ({ token: top.token, logprob: top.logprob, bytes: top.bytes ?? null })),
+  };
+}
+
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as T;
 }
 
 /** OpenAI's reasons pass through; a compatible server's own (`eos`, `end_turn`) means it stopped. */
@@ -236,11 +374,14 @@ function parse<T extends z.ZodType>(schema: T, payload: unknown, provider: strin
   throw invalidResponse(provider, `sent an unreadable ${what} (${detail})`);
 }
 
-/** A 200 the gateway cannot read: retryable, since another try or deployment may answer properly. */
+/**
+ * A 200 the gateway cannot read. Not retryable: the same deployment would answer the same way
+ * (a vendor's format, not a fluke); the router still falls back to another deployment.
+ */
 function invalidResponse(provider: string, what: string): ProviderError {
   return new ProviderError(`${providerLabel(provider)} ${what}`, {
     provider,
-    retryable: true,
+    retryable: false,
     type: "invalid_response",
   });
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { ChatCompletionChunk } from "openai/resources/chat/completions";
 import type { Stream } from "openai/streaming";
 import type { ChatChunk } from "../../core/chat-chunk.js";
@@ -34,6 +35,14 @@ export class OpenAIChunkStream implements AsyncIterableIterator<ChatChunk> {
   private upstream: Stream<ChatCompletionChunk> | undefined;
   private iterator: AsyncIterator<ChatCompletionChunk> | undefined;
   private finished = false;
+  /** Names tool calls sent without an id when the chunks carry no id either. */
+  private readonly idSeed = randomUUID();
+  /**
+   * Usage a vendor put on a chunk with choices (Groq, DeepSeek, Mistral, Perplexity put it on
+   * the finish chunk), held back and sent at the end as its own `choices: []` chunk, the shape
+   * OpenAI streams and the gateway's contract promises. A later usage-only chunk replaces it.
+   */
+  private heldUsage: ChatChunk | undefined;
 
   constructor(private readonly options: OpenAIStreamOptions) {
     if (options.signal.aborted) this.controller.abort(options.signal.reason);
@@ -45,6 +54,12 @@ export class OpenAIChunkStream implements AsyncIterableIterator<ChatChunk> {
   }
 
   async next(): Promise<IteratorResult<ChatChunk>> {
+    // The upstream ended while usage was held: that usage chunk was the last to send.
+    if (this.finished && this.heldUsage) {
+      const usage = this.heldUsage;
+      this.heldUsage = undefined;
+      return { done: false, value: usage };
+    }
     for (let empty = 0; empty < MAX_EMPTY_CHUNKS_IN_A_ROW; empty++) {
       if (this.finished) return { done: true, value: undefined };
       let result: IteratorResult<ChatCompletionChunk>;
@@ -60,23 +75,49 @@ export class OpenAIChunkStream implements AsyncIterableIterator<ChatChunk> {
       if (result.done) {
         this.finish();
         if (this.options.signal.aborted) throw this.options.toError(undefined, this.options.signal);
-        return { done: true, value: undefined };
+        const usage = this.heldUsage;
+        this.heldUsage = undefined;
+        return usage ? { done: false, value: usage } : { done: true, value: undefined };
       }
       let chunk: ChatChunk | undefined;
       try {
-        chunk = fromOpenAIChunk(result.value, this.options.model, this.options.provider);
+        chunk = fromOpenAIChunk(result.value, this.options.model, this.options.provider, this.idSeed);
       } catch (error) {
         this.finish();
         throw error;
       }
-      if (chunk) return { done: false, value: chunk };
+      if (chunk) return { done: false, value: this.holdUsage(chunk) };
     }
     this.finish();
     throw this.options.toError(new SyntaxError(`${MAX_EMPTY_CHUNKS_IN_A_ROW} empty chunks in a row`), this.options.signal);
   }
 
+  /**
+   * A chunk with choices and usage loses its usage, kept for the end; a usage-only chunk (OpenAI's
+   * own) goes out as it is and supersedes what was held.
+   */
+  private holdUsage(chunk: ChatChunk): ChatChunk {
+    if (!chunk.usage) return chunk;
+    if (chunk.choices.length === 0) {
+      this.heldUsage = undefined;
+      return chunk;
+    }
+    const { usage, ...rest } = chunk;
+    this.heldUsage = {
+      id: chunk.id,
+      object: "chat.completion.chunk",
+      created: chunk.created,
+      model: chunk.model,
+      choices: [],
+      usage,
+      ...(chunk.system_fingerprint !== undefined ? { system_fingerprint: chunk.system_fingerprint } : {}),
+    };
+    return rest;
+  }
+
   /** The consumer stopped early: abort the upstream request now. */
   async return(): Promise<IteratorResult<ChatChunk>> {
+    this.heldUsage = undefined;
     this.finish();
     return { done: true, value: undefined };
   }
