@@ -14,6 +14,7 @@ import { requestedMaxTokens } from "../../core/chat-request.js";
 import { lookupModel } from "../../core/model-catalog.js";
 import { InvalidRequestError, type Issue } from "../../core/errors.js";
 import { DEFAULT_MAX_OUTPUT_TOKENS } from "../../core/token-estimate.js";
+import { anthropicUnsupported } from "./anthropic-unsupported.js";
 
 /**
  * The Messages API body, without `stream` (the adapter adds it). `@anthropic-ai/sdk` 1.x no
@@ -43,22 +44,6 @@ export const JSON_OBJECT_TOOL_NAME = "json_response";
 
 const PROVIDER = "anthropic";
 
-/**
- * Fields the Messages API cannot express. A value equal to OpenAI's default asks for nothing,
- * so it passes (clients often send `presence_penalty: 0`).
- */
-const UNSUPPORTED_FIELDS: ReadonlyArray<{ field: string; harmless?: (value: unknown) => boolean; why: string }> = [
-  { field: "seed", why: "Anthropic has no deterministic sampling seed" },
-  { field: "presence_penalty", harmless: (value) => value === 0, why: "Anthropic has no presence penalty" },
-  { field: "frequency_penalty", harmless: (value) => value === 0, why: "Anthropic has no frequency penalty" },
-  { field: "logit_bias", why: "Anthropic has no logit bias" },
-  { field: "logprobs", harmless: (value) => value === false, why: "Anthropic returns no log probabilities" },
-  { field: "top_logprobs", why: "Anthropic returns no log probabilities" },
-  { field: "reasoning_effort", why: "not mapped to Anthropic extended thinking" },
-  { field: "n", harmless: (value) => value === 1, why: "Anthropic returns one choice" },
-  { field: "metadata", why: "Anthropic metadata only carries a user id (use `user`)" },
-];
-
 const IMAGE_MEDIA_TYPES = new Set(["image/jpeg", "image/png", "image/gif", "image/webp"]);
 type ImageMediaType = "image/jpeg" | "image/png" | "image/gif" | "image/webp";
 
@@ -82,20 +67,15 @@ type ImageMediaType = "image/jpeg" | "image/png" | "image/gif" | "image/webp";
  * | `stop` | `stop_sequences` |
  * | `temperature` | `temperature` (Anthropic's range is 0..1: above 1 is rejected; models that no longer take it answer 400) |
  * | `top_p` | `top_p` (likewise) |
- * | `user` | `metadata.user_id` |
+ * | `user` (else `safety_identifier`) | `metadata.user_id` |
  * | `response_format` json_schema | a forced tool named after the schema; its input comes back as `content`. Rejected with `tools` |
  * | `response_format` json_object | the same, with a permissive object schema, tool `json_response` |
- * | `seed`, `presence_penalty`/`frequency_penalty` (non-zero), `logit_bias`, `logprobs`, `reasoning_effort`, `n` > 1, `metadata`, message `name` | rejected |
+ * | `n` > 1 | served by the adapter as n parallel calls |
+ * | what `ANTHROPIC_UNSUPPORTED` lists, message `name` | rejected |
  * | `stream`, `stream_options` | transport: the adapter decides; usage is always reported |
  */
 export function toAnthropicRequest(request: ChatRequest, model: string): AnthropicRequestPlan {
-  const issues: Issue[] = [];
-  const fields = request as unknown as Record<string, unknown>;
-  for (const { field, harmless, why } of UNSUPPORTED_FIELDS) {
-    const value = fields[field];
-    if (value === undefined || value === null || harmless?.(value)) continue;
-    issues.push({ path: field, message: `not supported by ${PROVIDER}: ${why}` });
-  }
+  const issues: Issue[] = anthropicUnsupported(request);
 
   const { system, messages } = convertMessages(request.messages, issues);
   const params: AnthropicParams = {
@@ -113,7 +93,8 @@ export function toAnthropicRequest(request: ChatRequest, model: string): Anthrop
   }
   if (request.top_p !== undefined) params.top_p = request.top_p;
   if (request.stop !== undefined) params.stop_sequences = typeof request.stop === "string" ? [request.stop] : request.stop;
-  if (request.user !== undefined) params.metadata = { user_id: request.user };
+  const userId = request.user ?? request.safety_identifier;
+  if (userId !== undefined) params.metadata = { user_id: userId };
 
   const jsonToolName = applyTools(request, params, issues);
 
@@ -219,8 +200,9 @@ function convertMessages(
           "user",
           typeof message.content === "string"
             ? [text(message.content)]
-            : message.content.map((part, partIndex) =>
-                part.type === "text" ? text(part.text) : image(part, `${path}.content[${partIndex}]`, issues),
+            : message.content.flatMap((part, partIndex): ContentBlockParam[] =>
+                // Other part types are refused by anthropicUnsupported.
+                part.type === "text" ? [text(part.text)] : part.type === "image_url" ? [image(part, `${path}.content[${partIndex}]`, issues)] : [],
               ),
         );
         return;

@@ -5,6 +5,7 @@ import type {
   GenerativeModel,
   RequestOptions,
 } from "@google/generative-ai";
+import { fanOutChat, refuseStreamedFanOut } from "../shared/fan-out.js";
 import { z } from "zod";
 import type { ChatChunk } from "../../core/chat-chunk.js";
 import type { ChatRequest } from "../../core/chat-request.js";
@@ -85,6 +86,7 @@ class GoogleAdapter implements ProviderAdapter {
   }
 
   async chat(request: ChatRequest, ctx: AdapterContext): Promise<ChatResponse> {
+    if ((request.n ?? 1) > 1) return fanOutChat(request, ctx, (one, oneCtx) => this.chat(one, oneCtx));
     const body = toGoogleRequest(request, this.name);
     const model = this.model(ctx.model);
     const link = linkSignal(ctx.signal);
@@ -99,6 +101,7 @@ class GoogleAdapter implements ProviderAdapter {
   }
 
   async *stream(request: ChatRequest, ctx: AdapterContext): AsyncGenerator<ChatChunk> {
+    refuseStreamedFanOut(request, this.name);
     const body = toGoogleRequest(request, this.name);
     const model = this.model(ctx.model);
     const link = linkSignal(ctx.signal);

@@ -2,6 +2,7 @@ import type { ChatMessage, ChatRequest, ImagePart, TextPart, ToolChoice } from "
 import { requestedMaxTokens } from "../../core/chat-request.js";
 import { InvalidRequestError, type Issue } from "../../core/errors.js";
 import { toGoogleSchema, type GoogleSchema } from "./to-google-schema.js";
+import { googleUnsupported } from "./google-unsupported.js";
 
 /** One part of a Gemini turn, as the REST API takes it. */
 export type GooglePart =
@@ -53,7 +54,7 @@ export interface GoogleGenerateRequest {
  * Thinking budgets for `reasoning_effort`, as Google's own OpenAI-compatible endpoint maps them
  * (low 1K, medium 8K, high 24K tokens). `minimal` turns thinking off where the model allows it.
  */
-const THINKING_BUDGETS = { minimal: 0, low: 1024, medium: 8192, high: 24_576 } as const;
+const THINKING_BUDGETS = { none: 0, minimal: 0, low: 1024, medium: 8192, high: 24_576, xhigh: 32_768, max: 32_768 } as const;
 
 /** Image types Gemini reads, by file extension, for https URLs (Gemini needs the MIME type up front). */
 const IMAGE_TYPES: Readonly<Record<string, string>> = {
@@ -85,14 +86,15 @@ function joinText(content: string | TextPart[]): string {
  * - system/developer messages become `systemInstruction`; Gemini has one, so they must come
  *   before the conversation. assistant becomes "model"; tool results become `functionResponse`
  *   parts of a user turn; consecutive turns of the same role merge (Gemini wants them alternating).
- * - Not sent, on purpose: `user` and `metadata` (caller bookkeeping with no effect on the output),
+ * - Not sent, on purpose: `user`, `safety_identifier` and `metadata` (caller bookkeeping with no effect on the output),
  *   `json_schema.name` (an identifier), tool `strict` (Gemini checks calls against the declaration
  *   itself), `parallel_tool_calls: true` (Gemini's own behaviour), `stream`/`stream_options`
  *   (the gateway picks `chat` or `stream`), `model` (the adapter uses the deployment's model).
- * - Everything else Gemini cannot express is an `InvalidRequestError` listing each path.
+ * - `n` > 1 is served by the adapter as n parallel calls.
+ * - Everything else Gemini cannot express (`GOOGLE_UNSUPPORTED`) is an `InvalidRequestError` listing each path.
  */
 export function toGoogleRequest(request: ChatRequest, provider: string): GoogleGenerateRequest {
-  const issues: Issue[] = [];
+  const issues: Issue[] = googleUnsupported(request);
   const body: GoogleGenerateRequest = { contents: convertMessages(request.messages, issues) };
   const system = systemParts(request.messages, issues);
   if (system.length > 0) body.systemInstruction = { role: "system", parts: system };
@@ -178,8 +180,9 @@ function convertMessages(messages: readonly ChatMessage[], issues: Issue[]): Goo
           "user",
           typeof message.content === "string"
             ? [{ text: message.content }]
-            : message.content.map((part, partIndex) =>
-                part.type === "text" ? { text: part.text } : imagePart(part, `${path}.content[${partIndex}]`, issues),
+            : message.content.flatMap((part, partIndex): GooglePart[] =>
+                // Other part types are refused by googleUnsupported.
+                part.type === "text" ? [{ text: part.text }] : part.type === "image_url" ? [imagePart(part, `${path}.content[${partIndex}]`, issues)] : [],
               ),
         );
         return;
