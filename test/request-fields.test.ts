@@ -340,3 +340,12 @@ describe("Gemini maps what it can and names what it cannot", () => {
     expect(response.usage).toMatchObject({ prompt_tokens: 20, completion_tokens: 10, total_tokens: 30 });
   });
 });
+
+describe("extra_body names", () => {
+  it("refuses a __proto__ key rather than dropping it", async () => {
+    const body = JSON.parse('{"model":"gpt","messages":[{"role":"user","content":"hi"}],"extra_body":{"__proto__":{"x":1}}}') as Body;
+    const error = await refusal(gateway().chat(body));
+    expect(error.issues.map((issue) => issue.path)).toEqual(["extra_body.__proto__"]);
+    expect(openaiFake.requestCount).toBe(0);
+  });
+});
