@@ -113,6 +113,7 @@ describe("openai adapter: chat", () => {
       user: "u42",
       metadata: { team: "a" },
       parallel_tool_calls: false,
+      n: 1,
     });
   });
 

@@ -17,19 +17,27 @@ export interface CallCacheKeys {
 }
 
 /**
- * Request fields that do not change the answer: who asked (`user`, `metadata`), how it is
+ * Request fields that do not change the answer: who asked (`user`, `safety_identifier`, `metadata`), how it is
  * delivered (`stream`, `stream_options`: a streamed and a plain answer share entries) and the
  * model name (the route name stands in for it). Every other field, including ones added to
  * the contract later, goes into the key: a new field splits entries rather than merging them.
  */
-const FIELDS_NOT_IN_KEY: ReadonlySet<string> = new Set(["model", "user", "metadata", "stream", "stream_options", "messages"]);
+const FIELDS_NOT_IN_KEY: ReadonlySet<string> = new Set([
+  "model",
+  "user",
+  "safety_identifier",
+  "metadata",
+  "stream",
+  "stream_options",
+  "messages",
+]);
 
 /**
  * Fields holding free-form JSON (tool parameter schemas, response JSON schemas) whose key order
  * the caller chose. Everything else comes out of the zod parse with keys in schema order, so
  * plain `JSON.stringify` is already canonical for it and 3-4x faster than sorting keys.
  */
-const FREE_FORM_FIELDS: ReadonlySet<string> = new Set(["tools", "response_format"]);
+const FREE_FORM_FIELDS: ReadonlySet<string> = new Set(["tools", "functions", "response_format", "logit_bias", "extra_body"]);
 
 /**
  * The scope prefix of a key. Virtual key and user names are hashed with the rest, never

@@ -190,7 +190,7 @@ export function createCache(config: CacheConfig, dependencies: CacheDependencies
         route: served?.route.name ?? ctx.route.name,
         deployment: served?.deployment.id ?? "",
       });
-      if (isStorable(response)) {
+      if (isStorable(response, ctx.request.n ?? 1)) {
         store.set(keys.exact, text, ttlMs).then(
           () => {
             // Indexed only once stored, so a match never points at an answer not there yet.

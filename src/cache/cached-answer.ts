@@ -49,10 +49,10 @@ export function parseAnswer(text: string): CachedAnswer | undefined {
 /**
  * Only whole answers are stored: one that stopped on its own or to call tools. A cut answer
  * (`length`), a filtered one (`content_filter`) or one without a finish reason (a broken
- * stream) would be wrong to serve again.
+ * stream) would be wrong to serve again; so would one with fewer choices than the request's `n`
+ * (a stream assembled from its first choice only).
  */
-export function isStorable(response: ChatResponse | undefined): response is ChatResponse {
-  const choice = response?.choices[0];
-  if (!choice || response.choices.length !== 1) return false;
-  return choice.finish_reason === "stop" || choice.finish_reason === "tool_calls";
+export function isStorable(response: ChatResponse | undefined, choices = 1): response is ChatResponse {
+  if (!response || response.choices.length !== choices) return false;
+  return response.choices.every((choice) => choice.finish_reason === "stop" || choice.finish_reason === "tool_calls");
 }

@@ -19,13 +19,21 @@ const jsonSchemaObject = z
     if (problem) ctx.addIssue({ code: "custom", path: problem.path, message: problem.message });
   });
 
-/** Prompt caching marker (Anthropic's `cache_control`); adapters map, strip or refuse it. */
+/**
+ * Prompt-cache breakpoint (a documented extension, Anthropic's shape): accepted on messages,
+ * content parts and tools. OpenAI-compatible servers never see it; Anthropic maps it.
+ */
 const cacheControl = z
   .object({ type: z.literal("ephemeral"), ttl: z.enum(["5m", "1h"]).optional() })
   .strict()
   .optional();
 
-const textPart = z.object({ type: z.literal("text"), text: z.string(), cache_control: cacheControl }).strict();
+/** OpenAI's own explicit cache breakpoint on a content part (gpt-5.6 and later). */
+const promptCacheBreakpoint = z.object({ mode: z.literal("explicit") }).strict().optional();
+
+const textPart = z
+  .object({ type: z.literal("text"), text: z.string(), cache_control: cacheControl, prompt_cache_breakpoint: promptCacheBreakpoint })
+  .strict();
 
 const imagePart = z
   .object({
@@ -37,33 +45,34 @@ const imagePart = z
       })
       .strict(),
     cache_control: cacheControl,
+    prompt_cache_breakpoint: promptCacheBreakpoint,
   })
   .strict();
 
-/**
- * Reasoning a provider returned, carried back on the assistant message so multi-turn tool loops
- * keep thinking signatures (`format` names whose wire format it is; other adapters ignore it).
- */
-const reasoningDetail = z.discriminatedUnion("type", [
-  z
-    .object({
-      type: z.literal("reasoning.text"),
-      text: z.string(),
-      signature: z.string().optional(),
-      format: z.string().optional(),
-      index: z.number().int().optional(),
-    })
-    .strict(),
-  z
-    .object({
-      type: z.literal("reasoning.encrypted"),
-      data: z.string(),
-      format: z.string().optional(),
-      id: z.string().optional(),
-      index: z.number().int().optional(),
-    })
-    .strict(),
-]);
+const inputAudioPart = z
+  .object({
+    type: z.literal("input_audio"),
+    input_audio: z
+      .object({ data: z.string().min(1, "expected base64 audio"), format: z.enum(["wav", "mp3"]) })
+      .strict(),
+    cache_control: cacheControl,
+    prompt_cache_breakpoint: promptCacheBreakpoint,
+  })
+  .strict();
+
+const filePart = z
+  .object({
+    type: z.literal("file"),
+    file: z
+      .object({ file_data: z.string().min(1).optional(), file_id: z.string().min(1).optional(), filename: z.string().optional() })
+      .strict()
+      .refine((file) => file.file_data !== undefined || file.file_id !== undefined, "expected file_data or file_id"),
+    cache_control: cacheControl,
+    prompt_cache_breakpoint: promptCacheBreakpoint,
+  })
+  .strict();
+
+const userContentPart = z.discriminatedUnion("type", [textPart, imagePart, inputAudioPart, filePart]);
 
 const toolCall = z
   .object({
@@ -73,23 +82,44 @@ const toolCall = z
   })
   .strict();
 
+/**
+ * Reasoning a provider returned, carried back on the assistant message of the next turn
+ * (OpenRouter's convention). Each adapter reads its own `format` and ignores the others.
+ */
+const reasoningDetail = z.discriminatedUnion("type", [
+  z
+    .object({
+      type: z.literal("reasoning.text"),
+      text: z.string(),
+      signature: z.string().optional(),
+      format: z.string().optional(),
+      index: z.number().int().nonnegative().optional(),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal("reasoning.encrypted"),
+      data: z.string(),
+      format: z.string().optional(),
+      id: z.string().optional(),
+      index: z.number().int().nonnegative().optional(),
+    })
+    .strict(),
+]);
+
 const name = z.string().min(1).optional();
+const textContent = z.union([z.string(), z.array(textPart)]);
 
 const systemMessage = z
-  .object({ role: z.literal("system"), content: z.union([z.string(), z.array(textPart)]), name, cache_control: cacheControl })
+  .object({ role: z.literal("system"), content: textContent, name, cache_control: cacheControl })
   .strict();
 const developerMessage = z
-  .object({
-    role: z.literal("developer"),
-    content: z.union([z.string(), z.array(textPart)]),
-    name,
-    cache_control: cacheControl,
-  })
+  .object({ role: z.literal("developer"), content: textContent, name, cache_control: cacheControl })
   .strict();
 const userMessage = z
   .object({
     role: z.literal("user"),
-    content: z.union([z.string(), z.array(z.discriminatedUnion("type", [textPart, imagePart]))]),
+    content: z.union([z.string(), z.array(userContentPart)]),
     name,
     cache_control: cacheControl,
   })
@@ -101,18 +131,26 @@ const assistantMessage = z
     tool_calls: z.array(toolCall).optional(),
     refusal: z.string().nullable().optional(),
     name,
-    cache_control: cacheControl,
+    /** A previous audio answer, by id (OpenAI audio output). */
+    audio: z.object({ id: z.string().min(1) }).strict().nullable().optional(),
+    /** Deprecated by OpenAI in favour of `tool_calls`; still accepted by its API. */
+    function_call: z.object({ name: z.string().min(1), arguments: z.string() }).strict().nullable().optional(),
     reasoning_content: z.string().nullable().optional(),
     reasoning_details: z.array(reasoningDetail).optional(),
+    cache_control: cacheControl,
   })
   .strict();
 const toolMessage = z
   .object({
     role: z.literal("tool"),
     tool_call_id: z.string().min(1),
-    content: z.union([z.string(), z.array(textPart)]),
+    content: textContent,
     cache_control: cacheControl,
   })
+  .strict();
+/** Deprecated by OpenAI (the result of a `function_call`); still accepted by its API. */
+const functionMessage = z
+  .object({ role: z.literal("function"), name: z.string().min(1), content: z.string().nullable() })
   .strict();
 
 export const chatMessageSchema = z.discriminatedUnion("role", [
@@ -121,14 +159,17 @@ export const chatMessageSchema = z.discriminatedUnion("role", [
   userMessage,
   assistantMessage,
   toolMessage,
+  functionMessage,
 ]);
+
+const functionName = z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, "expected 1-64 letters, digits, _ or -");
 
 const functionTool = z
   .object({
     type: z.literal("function"),
     function: z
       .object({
-        name: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, "expected 1-64 letters, digits, _ or -"),
+        name: functionName,
         description: z.string().optional(),
         parameters: jsonSchemaObject.optional(),
         strict: z.boolean().nullable().optional(),
@@ -136,6 +177,11 @@ const functionTool = z
       .strict(),
     cache_control: cacheControl,
   })
+  .strict();
+
+/** Deprecated by OpenAI in favour of `tools`; still accepted by its API. */
+const legacyFunction = z
+  .object({ name: functionName, description: z.string().optional(), parameters: jsonSchemaObject.optional() })
   .strict();
 
 const toolChoice = z.union([
@@ -163,6 +209,43 @@ const responseFormat = z.discriminatedUnion("type", [
     .strict(),
 ]);
 
+/** `reasoning_effort` values OpenAI documents today. */
+export const REASONING_EFFORTS = ["none", "minimal", "low", "medium", "high", "xhigh", "max"] as const;
+
+/** OpenAI's limits: 16 pairs, keys up to 64 characters, values up to 512. */
+const metadata = z
+  .record(z.string().max(64, "expected a key of at most 64 characters"), z.string().max(512, "expected at most 512 characters"))
+  .refine((value) => Object.keys(value).length <= 16, "expected at most 16 key-value pairs");
+
+/** Token id (as a string) to a bias between -100 and 100. */
+const logitBias = z.record(
+  z.string().regex(/^\d+$/, "expected a token id"),
+  z.number().min(-100, "expected -100..100").max(100, "expected -100..100"),
+);
+
+const webSearchOptions = z
+  .object({
+    search_context_size: z.enum(["low", "medium", "high"]).optional(),
+    user_location: z
+      .object({
+        type: z.literal("approximate"),
+        approximate: z
+          .object({
+            city: z.string().optional(),
+            country: z.string().optional(),
+            region: z.string().optional(),
+            timezone: z.string().optional(),
+          })
+          .strict(),
+      })
+      .strict()
+      .nullable()
+      .optional(),
+  })
+  .strict();
+
+const moderationMode = z.object({ mode: z.enum(["score", "block"]) }).strict().nullable().optional();
+
 export const chatRequestSchema = z
   .object({
     model: z.string().min(1, "expected a logical model name or 'provider/model'"),
@@ -170,6 +253,10 @@ export const chatRequestSchema = z
     tools: z.array(functionTool).optional(),
     tool_choice: toolChoice.optional(),
     parallel_tool_calls: z.boolean().optional(),
+    functions: z.array(legacyFunction).min(1).max(128).optional(),
+    function_call: z
+      .union([z.enum(["none", "auto"]), z.object({ name: z.string().min(1) }).strict()])
+      .optional(),
     response_format: responseFormat.optional(),
     temperature: z.number().min(0).max(2).optional(),
     top_p: z.number().min(0).max(1).optional(),
@@ -179,12 +266,50 @@ export const chatRequestSchema = z
     seed: z.number().int().optional(),
     presence_penalty: z.number().min(-2).max(2).optional(),
     frequency_penalty: z.number().min(-2).max(2).optional(),
-    reasoning_effort: z.enum(["none", "minimal", "low", "medium", "high", "xhigh"]).optional(),
-    n: z.literal(1, "only n=1 is supported: the gateway returns one choice").optional(),
+    logit_bias: logitBias.optional(),
+    logprobs: z.boolean().optional(),
+    top_logprobs: z.number().int().min(0).max(20, "expected 0..20").optional(),
+    reasoning_effort: z.enum(REASONING_EFFORTS).optional(),
+    verbosity: z.enum(["low", "medium", "high"]).optional(),
+    n: z.number().int().min(1, "expected 1..128").max(128, "expected 1..128").optional(),
+    modalities: z.array(z.enum(["text", "audio"])).min(1).optional(),
+    audio: z
+      .object({
+        format: z.enum(["wav", "aac", "mp3", "flac", "opus", "pcm16"]),
+        voice: z.union([z.string().min(1), z.object({ id: z.string().min(1) }).strict()]),
+      })
+      .strict()
+      .optional(),
+    prediction: z.object({ type: z.literal("content"), content: textContent }).strict().optional(),
+    web_search_options: webSearchOptions.optional(),
     user: z.string().optional(),
-    metadata: z.record(z.string(), z.string()).optional(),
+    safety_identifier: z.string().max(64, "expected at most 64 characters").optional(),
+    metadata: metadata.optional(),
+    store: z.boolean().optional(),
+    service_tier: z.enum(["auto", "default", "flex", "scale", "priority"]).optional(),
+    prompt_cache_key: z.string().optional(),
+    prompt_cache_retention: z.enum(["in_memory", "24h"]).optional(),
+    prompt_cache_options: z
+      .object({ mode: z.enum(["implicit", "explicit"]).optional(), ttl: z.literal("30m").optional() })
+      .strict()
+      .optional(),
+    moderation: z
+      .object({
+        model: z.string().min(1),
+        policy: z.object({ input: moderationMode, output: moderationMode }).strict().nullable().optional(),
+      })
+      .strict()
+      .optional(),
     stream: z.boolean().optional(),
-    stream_options: z.object({ include_usage: z.boolean().optional() }).strict().optional(),
+    stream_options: z
+      .object({ include_usage: z.boolean().optional(), include_obfuscation: z.boolean().optional() })
+      .strict()
+      .optional(),
+    /**
+     * Vendor extensions (vLLM's `guided_json`, ...), merged verbatim into the body an
+     * OpenAI-compatible server receives. Explicit, so a typo in a known field stays an error.
+     */
+    extra_body: z.record(z.string(), z.unknown()).optional(),
   })
   .strict();
 
@@ -192,9 +317,13 @@ export type ChatRequest = z.infer<typeof chatRequestSchema>;
 export type ChatMessage = z.infer<typeof chatMessageSchema>;
 export type TextPart = z.infer<typeof textPart>;
 export type ImagePart = z.infer<typeof imagePart>;
-export type ToolCall = z.infer<typeof toolCall>;
+export type InputAudioPart = z.infer<typeof inputAudioPart>;
+export type FilePart = z.infer<typeof filePart>;
+export type UserContentPart = z.infer<typeof userContentPart>;
 export type CacheControl = NonNullable<z.infer<typeof cacheControl>>;
 export type ReasoningDetail = z.infer<typeof reasoningDetail>;
+export type ReasoningEffort = (typeof REASONING_EFFORTS)[number];
+export type ToolCall = z.infer<typeof toolCall>;
 export type FunctionTool = z.infer<typeof functionTool>;
 export type ToolChoice = z.infer<typeof toolChoice>;
 export type ResponseFormat = z.infer<typeof responseFormat>;

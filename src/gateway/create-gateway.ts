@@ -249,12 +249,18 @@ function parseRequest(body: unknown): ChatRequest {
   return parsed.data;
 }
 
-/** `metadata` is the body's one map of caller-chosen names: a `__proto__` one would vanish. */
+/** The body's maps of caller-chosen names: a `__proto__` one would vanish when parsed. */
+const NAME_MAPS = ["metadata", "logit_bias", "extra_body"] as const;
+
 function protoKeyIssues(body: unknown): Issue[] {
   if (typeof body !== "object" || body === null) return [];
-  const metadata: unknown = (body as { metadata?: unknown }).metadata;
-  if (typeof metadata !== "object" || metadata === null || !Object.hasOwn(metadata, "__proto__")) return [];
-  return [{ path: "metadata.__proto__", message: "'__proto__' cannot be a name: JavaScript objects drop it" }];
+  const issues: Issue[] = [];
+  for (const field of NAME_MAPS) {
+    const map: unknown = (body as Record<string, unknown>)[field];
+    if (typeof map !== "object" || map === null || !Object.hasOwn(map, "__proto__")) continue;
+    issues.push({ path: `${field}.__proto__`, message: "'__proto__' cannot be a name: JavaScript objects drop it" });
+  }
+  return issues;
 }
 
 function parseOptions(options: unknown): ChatOptions {

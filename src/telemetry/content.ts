@@ -74,10 +74,15 @@ function toPartsMessage(message: ChatMessage): PartsMessage {
       if (typeof message.content === "string") return named({ role: "user", parts: [{ type: "text", content: message.content }] }, message.name);
       const parts = message.content.map((part): Part => {
         if (part.type === "text") return { type: "text", content: part.text };
-        return imagePart(part.image_url.url);
+        if (part.type === "image_url") return imagePart(part.image_url.url);
+        if (part.type === "input_audio") return { type: "blob", modality: "audio", mime_type: `audio/${part.input_audio.format}` };
+        return { type: "blob", modality: "file" };
       });
       return named({ role: "user", parts }, message.name);
     }
+    case "function":
+      // OpenAI's deprecated function result: a tool response without a call id.
+      return { role: "tool", parts: [{ type: "tool_call_response", id: message.name, response: message.content ?? "" }] };
     default:
       // The spec has no developer role; developer messages are system instructions in the history.
       return named({ role: "system", parts: [{ type: "text", content: textOf(message.content) }] }, message.name);

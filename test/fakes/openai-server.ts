@@ -376,7 +376,9 @@ function buildCompletion(body: Record<string, unknown>, behaviour: FakeOpenAIBeh
 
   const promptTokens = behaviour.usage?.promptTokens ?? estimateTokens(JSON.stringify(body.messages ?? []));
   const completionText = (content ?? "") + (refusal ?? "") + toolCalls.map((call) => call.name + call.arguments).join("");
-  const completionTokens = behaviour.usage?.completionTokens ?? Math.max(1, estimateTokens(completionText));
+  // `n` answers, each billed: OpenAI counts the output of every choice in completion_tokens.
+  const choiceCount = typeof body.n === "number" && body.n > 1 ? body.n : 1;
+  const completionTokens = behaviour.usage?.completionTokens ?? Math.max(1, estimateTokens(completionText)) * choiceCount;
   const usage = {
     prompt_tokens: promptTokens,
     completion_tokens: completionTokens,
@@ -403,7 +405,13 @@ function buildCompletion(body: Record<string, unknown>, behaviour: FakeOpenAIBeh
     object: "chat.completion",
     created,
     model,
-    choices: [{ index: 0, message, logprobs: null, finish_reason: behaviour.omitFinishReason ? null : finishReason }],
+    choices: Array.from({ length: choiceCount }, (_, index) => ({
+      index,
+      // Later choices say which they are, so a test can tell them apart.
+      message: index === 0 || content === null ? message : { ...message, content: `${content} (${index + 1})` },
+      logprobs: null,
+      finish_reason: behaviour.omitFinishReason ? null : finishReason,
+    })),
     usage,
     service_tier: "default",
     system_fingerprint: "fp_fake",

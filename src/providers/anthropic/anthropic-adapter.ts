@@ -1,4 +1,5 @@
 import type Anthropic from "@anthropic-ai/sdk";
+import { fanOutChat, refuseStreamedFanOut } from "../shared/fan-out.js";
 import type { ChatChunk } from "../../core/chat-chunk.js";
 import type { ChatRequest } from "../../core/chat-request.js";
 import type { ChatResponse } from "../../core/chat-response.js";
@@ -77,11 +78,12 @@ export function anthropic(options: AnthropicOptions = {}): ProviderAdapter {
   ];
   const errorContext = (ctx: AdapterContext) => ({ provider: name, signal: ctx.signal, secrets: secrets() });
 
-  return {
+  const adapter: ProviderAdapter = {
     name,
     serverAddress: hostOf(options.client?.baseURL || options.baseURL || process.env.ANTHROPIC_BASE_URL || DEFAULT_BASE_URL),
 
     async chat(request: ChatRequest, ctx: AdapterContext): Promise<ChatResponse> {
+      if ((request.n ?? 1) > 1) return fanOutChat(request, ctx, (one, oneCtx) => adapter.chat(one, oneCtx));
       const { params, jsonToolName } = toAnthropicRequest(request, ctx.model);
       let message: unknown;
       try {
@@ -93,6 +95,7 @@ export function anthropic(options: AnthropicOptions = {}): ProviderAdapter {
     },
 
     async *stream(request: ChatRequest, ctx: AdapterContext): AsyncGenerator<ChatChunk> {
+      refuseStreamedFanOut(request, name);
       const { params, jsonToolName } = toAnthropicRequest(request, ctx.model);
       try {
         const events = await getClient().messages.create({ ...params, stream: true }, requestOptions(ctx));
@@ -105,6 +108,7 @@ export function anthropic(options: AnthropicOptions = {}): ProviderAdapter {
       }
     },
   };
+  return adapter;
 }
 
 function nowSeconds(): number {

@@ -15,6 +15,7 @@ import { requestedMaxTokens } from "../../core/chat-request.js";
 import { lookupModel } from "../../core/model-catalog.js";
 import { InvalidRequestError, type Issue } from "../../core/errors.js";
 import { DEFAULT_MAX_OUTPUT_TOKENS } from "../../core/token-estimate.js";
+import { anthropicUnsupported } from "./anthropic-unsupported.js";
 
 /**
  * The Messages API body, without `stream` (the adapter adds it). `@anthropic-ai/sdk` 1.x no
@@ -44,21 +45,6 @@ export const JSON_OBJECT_TOOL_NAME = "json_response";
 
 const PROVIDER = "anthropic";
 
-/**
- * Fields the Messages API cannot express. A value equal to OpenAI's default asks for nothing,
- * so it passes (clients often send `presence_penalty: 0`).
- */
-const UNSUPPORTED_FIELDS: ReadonlyArray<{ field: string; harmless?: (value: unknown) => boolean; why: string }> = [
-  { field: "seed", why: "Anthropic has no deterministic sampling seed" },
-  { field: "presence_penalty", harmless: (value) => value === 0, why: "Anthropic has no presence penalty" },
-  { field: "frequency_penalty", harmless: (value) => value === 0, why: "Anthropic has no frequency penalty" },
-  { field: "logit_bias", why: "Anthropic has no logit bias" },
-  { field: "logprobs", harmless: (value) => value === false, why: "Anthropic returns no log probabilities" },
-  { field: "top_logprobs", why: "Anthropic returns no log probabilities" },
-  { field: "n", harmless: (value) => value === 1, why: "Anthropic returns one choice" },
-  { field: "metadata", why: "Anthropic metadata only carries a user id (use `user`)" },
-];
-
 /** The `reasoning_details` format this adapter writes and reads back; other formats are skipped. */
 export const ANTHROPIC_REASONING_FORMAT = "anthropic-claude-v1";
 
@@ -67,7 +53,7 @@ export const ANTHROPIC_REASONING_FORMAT = "anthropic-claude-v1";
  * thinking off. `max_tokens` must exceed the budget: when the caller set no cap, it is raised
  * to budget + `THINKING_ANSWER_ROOM`.
  */
-const THINKING_BUDGETS = { minimal: 1024, low: 2048, medium: 8192, high: 16_384, xhigh: 32_768 } as const;
+const THINKING_BUDGETS = { minimal: 1024, low: 2048, medium: 8192, high: 16_384, xhigh: 32_768, max: 32_768 } as const;
 const MIN_THINKING_BUDGET = 1024;
 const THINKING_ANSWER_ROOM = 4096;
 
@@ -94,23 +80,18 @@ type ImageMediaType = "image/jpeg" | "image/png" | "image/gif" | "image/webp";
  * | `stop` | `stop_sequences` |
  * | `temperature` | `temperature` (Anthropic's range is 0..1: above 1 is rejected; models that no longer take it answer 400) |
  * | `top_p` | `top_p` (likewise) |
- * | `user` | `metadata.user_id` |
+ * | `user` (else `safety_identifier`) | `metadata.user_id` |
  * | `response_format` json_schema | a forced tool named after the schema; its input comes back as `content`. Rejected with `tools` |
  * | `response_format` json_object | the same, with a permissive object schema, tool `json_response` |
  * | `reasoning_effort` | `thinking: { type: "enabled", budget_tokens }` (minimal 1K, low 2K, medium 8K, high 16K, xhigh 32K; `none`: off); `max_tokens` kept above the budget; with it, `temperature` other than 1 and forced tools are rejected (Anthropic refuses them with thinking) |
  * | `cache_control` on a message / content part / tool | `cache_control` on the message's last block / that block / that tool; with it on a system message, `system` is sent as text blocks |
  * | assistant `reasoning_details` (format `anthropic-claude-v1`) | `thinking` (text + signature) and `redacted_thinking` (data) blocks first in the turn, so a tool loop keeps its thinking; other formats skipped |
- * | `seed`, `presence_penalty`/`frequency_penalty` (non-zero), `logit_bias`, `logprobs`, `n` > 1, `metadata`, message `name` | rejected |
+ * | `n` > 1 | served by the adapter as n parallel calls |
+ * | what `ANTHROPIC_UNSUPPORTED` lists, message `name` | rejected |
  * | `stream`, `stream_options` | transport: the adapter decides; usage is always reported |
  */
 export function toAnthropicRequest(request: ChatRequest, model: string): AnthropicRequestPlan {
-  const issues: Issue[] = [];
-  const fields = request as unknown as Record<string, unknown>;
-  for (const { field, harmless, why } of UNSUPPORTED_FIELDS) {
-    const value = fields[field];
-    if (value === undefined || value === null || harmless?.(value)) continue;
-    issues.push({ path: field, message: `not supported by ${PROVIDER}: ${why}` });
-  }
+  const issues: Issue[] = anthropicUnsupported(request);
 
   const { system, messages } = convertMessages(request.messages, issues);
   const params: AnthropicParams = {
@@ -129,7 +110,8 @@ export function toAnthropicRequest(request: ChatRequest, model: string): Anthrop
   }
   if (request.top_p !== undefined) params.top_p = request.top_p;
   if (request.stop !== undefined) params.stop_sequences = typeof request.stop === "string" ? [request.stop] : request.stop;
-  if (request.user !== undefined) params.metadata = { user_id: request.user };
+  const userId = request.user ?? request.safety_identifier;
+  if (userId !== undefined) params.metadata = { user_id: userId };
 
   const jsonToolName = applyTools(request, params, issues);
 
@@ -278,8 +260,9 @@ function convertMessages(
           markLast(
             typeof message.content === "string"
               ? [text(message.content)]
-              : message.content.map((part, partIndex) =>
-                  part.type === "text" ? textBlock(part) : image(part, `${path}.content[${partIndex}]`, issues),
+              : message.content.flatMap((part, partIndex): ContentBlockParam[] =>
+                  // Other part types are refused by anthropicUnsupported.
+                  part.type === "text" ? [textBlock(part)] : part.type === "image_url" ? [image(part, `${path}.content[${partIndex}]`, issues)] : [],
                 ),
             message.cache_control,
           ),

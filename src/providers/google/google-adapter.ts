@@ -1,5 +1,6 @@
 import type { GoogleGenAI, GoogleGenAIOptions } from "@google/genai";
 import type { GoogleGenerativeAI } from "@google/generative-ai";
+import { fanOutChat, refuseStreamedFanOut } from "../shared/fan-out.js";
 import type { ChatChunk } from "../../core/chat-chunk.js";
 import type { ChatRequest } from "../../core/chat-request.js";
 import type { ChatResponse } from "../../core/chat-response.js";
@@ -87,6 +88,7 @@ class GoogleAdapter implements ProviderAdapter {
   }
 
   async chat(request: ChatRequest, ctx: AdapterContext): Promise<ChatResponse> {
+    if ((request.n ?? 1) > 1) return fanOutChat(request, ctx, (one, oneCtx) => this.chat(one, oneCtx));
     const body = toGoogleRequest(request, this.name);
     const link = linkSignal(ctx.signal);
     try {
@@ -100,6 +102,7 @@ class GoogleAdapter implements ProviderAdapter {
   }
 
   async *stream(request: ChatRequest, ctx: AdapterContext): AsyncGenerator<ChatChunk> {
+    refuseStreamedFanOut(request, this.name);
     const body = toGoogleRequest(request, this.name);
     const link = linkSignal(ctx.signal);
     try {

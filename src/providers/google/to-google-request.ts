@@ -2,6 +2,7 @@ import type { ChatMessage, ChatRequest, ImagePart, ReasoningDetail, TextPart, To
 import { requestedMaxTokens } from "../../core/chat-request.js";
 import { InvalidRequestError, type Issue } from "../../core/errors.js";
 import { toGoogleSchema, type GoogleSchema } from "./to-google-schema.js";
+import { googleUnsupported } from "./google-unsupported.js";
 
 /** One part of a Gemini turn, as the REST API takes it. */
 export type GooglePart = (
@@ -58,7 +59,7 @@ export interface GoogleGenerateRequest {
  * (low 1K, medium 8K, high 24K tokens); xhigh is Gemini 2.5 Pro's ceiling (32K). `none` and
  * `minimal` turn thinking off where the model allows it.
  */
-const THINKING_BUDGETS = { none: 0, minimal: 0, low: 1024, medium: 8192, high: 24_576, xhigh: 32_768 } as const;
+const THINKING_BUDGETS = { none: 0, minimal: 0, low: 1024, medium: 8192, high: 24_576, xhigh: 32_768, max: 32_768 } as const;
 
 /** The `reasoning_details` format this adapter reads back; other providers' details are skipped. */
 export const GEMINI_REASONING_FORMAT = "google-gemini-v1";
@@ -93,15 +94,15 @@ function joinText(content: string | TextPart[]): string {
  * - system/developer messages become `systemInstruction`; Gemini has one, so they must come
  *   before the conversation. assistant becomes "model"; tool results become `functionResponse`
  *   parts of a user turn; consecutive turns of the same role merge (Gemini wants them alternating).
- * - Not sent, on purpose: `user` and `metadata` (caller bookkeeping with no effect on the output),
+ * - Not sent, on purpose: `user`, `safety_identifier` and `metadata` (caller bookkeeping with no effect on the output),
  *   `json_schema.name` (an identifier), tool `strict` (Gemini checks calls against the declaration
  *   itself), `parallel_tool_calls: true` (Gemini's own behaviour), `stream`/`stream_options`
  *   (the gateway picks `chat` or `stream`), `model` (the adapter uses the deployment's model).
- * - Everything else Gemini cannot express is an `InvalidRequestError` listing each path.
+ * - `n` > 1 is served by the adapter as n parallel calls.
+ * - Everything else Gemini cannot express (`GOOGLE_UNSUPPORTED`) is an `InvalidRequestError` listing each path.
  */
 export function toGoogleRequest(request: ChatRequest, provider: string): GoogleGenerateRequest {
-  const issues: Issue[] = [];
-  refuseCacheControl(request, issues);
+  const issues: Issue[] = googleUnsupported(request);
   const body: GoogleGenerateRequest = { contents: convertMessages(request.messages, issues) };
   const system = systemParts(request.messages, issues);
   if (system.length > 0) body.systemInstruction = { role: "system", parts: system };
@@ -135,27 +136,6 @@ export function toGoogleRequest(request: ChatRequest, provider: string): GoogleG
   }
   if (issues.length > 0) throw new InvalidRequestError(issues, `Chat request cannot be served by ${provider} (Google Gemini):`);
   return body;
-}
-
-/**
- * Gemini's context caching is a separate API (cached content made ahead and named by id), not a
- * marker on the prompt: a `cache_control` the caller set cannot be honoured here.
- */
-function refuseCacheControl(request: ChatRequest, issues: Issue[]): void {
-  const refuse = (path: string): void => {
-    issues.push({ path, message: "google cannot serve cache_control (Gemini caches context through a separate API)" });
-  };
-  request.messages.forEach((message, index) => {
-    if (message.cache_control !== undefined) refuse(`messages[${index}].cache_control`);
-    if (Array.isArray(message.content)) {
-      message.content.forEach((part, partIndex) => {
-        if (part.cache_control !== undefined) refuse(`messages[${index}].content[${partIndex}].cache_control`);
-      });
-    }
-  });
-  request.tools?.forEach((tool, index) => {
-    if (tool.cache_control !== undefined) refuse(`tools[${index}].cache_control`);
-  });
 }
 
 function hasNoProperties(schema: Record<string, unknown>): boolean {
@@ -208,8 +188,9 @@ function convertMessages(messages: readonly ChatMessage[], issues: Issue[]): Goo
           "user",
           typeof message.content === "string"
             ? [{ text: message.content }]
-            : message.content.map((part, partIndex) =>
-                part.type === "text" ? { text: part.text } : imagePart(part, `${path}.content[${partIndex}]`, issues),
+            : message.content.flatMap((part, partIndex): GooglePart[] =>
+                // Other part types are refused by googleUnsupported.
+                part.type === "text" ? [{ text: part.text }] : part.type === "image_url" ? [imagePart(part, `${path}.content[${partIndex}]`, issues)] : [],
               ),
         );
         return;
