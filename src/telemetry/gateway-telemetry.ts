@@ -43,6 +43,8 @@ const MAX_RESPONSE_MODELS = 16;
 
 /** The operation every span and metric here describes (`gen_ai.operation.name`). */
 export const OPERATION = "chat";
+/** `gen_ai.operation.name` of a `gateway.embed()` call's span. */
+export const EMBEDDINGS_OPERATION = "embeddings";
 
 /**
  * One gateway's telemetry: tracer, instruments, the conventions version to emit, whether to

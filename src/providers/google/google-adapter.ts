@@ -10,7 +10,8 @@ import type { ChatChunk } from "../../core/chat-chunk.js";
 import type { ChatRequest } from "../../core/chat-request.js";
 import type { ChatResponse } from "../../core/chat-response.js";
 import { ConfigError, ProviderError } from "../../core/errors.js";
-import type { AdapterContext, AdapterOptions, ProviderAdapter } from "../../core/provider-adapter.js";
+import type { AdapterContext, AdapterOptions, EmbedContext, ProviderAdapter } from "../../core/provider-adapter.js";
+import { embedRequest } from "./google-embed.js";
 import { credentialHeaderValues } from "../../core/scrub-secrets.js";
 import { missingApiKey, readApiKey } from "../../providers/shared/api-key.js";
 import { hostOf } from "../../providers/shared/host.js";
@@ -116,19 +117,19 @@ class GoogleAdapter implements ProviderAdapter {
     }
   }
 
-  async embed(input: string[], ctx: AdapterContext): Promise<number[][]> {
+  async embed(input: string[], ctx: EmbedContext): Promise<number[][]> {
     if (input.length === 0) return [];
     const model = this.model(ctx.model);
     const link = linkSignal(ctx.signal);
     try {
       if (input.length === 1) {
-        const response = await model.embedContent(embedRequest(input[0] ?? ""), { signal: link.signal });
+        const response = await model.embedContent(embedRequest(input[0] ?? "", ctx.dimensions), { signal: link.signal });
         return [this.parse(embedResponseSchema, response).embedding.values];
       }
       const vectors: number[][] = [];
       for (let start = 0; start < input.length; start += MAX_EMBED_BATCH) {
         const batch = input.slice(start, start + MAX_EMBED_BATCH);
-        const response = await model.batchEmbedContents({ requests: batch.map(embedRequest) }, { signal: link.signal });
+        const response = await model.batchEmbedContents({ requests: batch.map((text) => embedRequest(text, ctx.dimensions)) }, { signal: link.signal });
         const { embeddings } = this.parse(batchEmbedResponseSchema, response);
         if (embeddings.length !== batch.length) {
           throw new ProviderError(`Gemini returned ${embeddings.length} embeddings for ${batch.length} inputs`, {
@@ -194,10 +195,6 @@ class GoogleAdapter implements ProviderAdapter {
  */
 function asSdkRequest(body: GoogleGenerateRequest): GenerateContentRequest {
   return body as unknown as GenerateContentRequest;
-}
-
-function embedRequest(text: string): EmbedContentRequest {
-  return { content: { role: "user", parts: [{ text }] } };
 }
 
 /** The base URL's host, or a ConfigError at construction: a URL the SDK could never call. */
