@@ -10,16 +10,16 @@ export const MAX_EMBEDDING_INPUTS = 2048;
  * (`number[]`, `number[][]`) are refused by name: they are one tokenizer's ids, which another
  * provider behind the same route would read as nonsense.
  */
+/** `input` as a list: what a list's own issues (too long, an empty text) are reported against. */
+export const embeddingInputListSchema = z
+  .array(z.string().min(1, "expected non-empty text"), { message: "expected text or a list of texts" })
+  .min(1, "expected at least one text")
+  .max(MAX_EMBEDDING_INPUTS, `expected at most ${MAX_EMBEDDING_INPUTS} texts`);
+
 export const embeddingRequestSchema = z
   .object({
     model: z.string().min(1, "expected a model name"),
-    input: z.union([
-      z.string().min(1, "expected non-empty text"),
-      z
-        .array(z.string().min(1, "expected non-empty text"), { message: "expected text or a list of texts" })
-        .min(1, "expected at least one text")
-        .max(MAX_EMBEDDING_INPUTS, `expected at most ${MAX_EMBEDDING_INPUTS} texts`),
-    ]),
+    input: z.union([z.string().min(1, "expected non-empty text"), embeddingInputListSchema]),
     dimensions: z.number().int().positive("expected a positive whole number of dimensions").optional(),
     encoding_format: z.enum(["float", "base64"]).optional(),
     user: z.string().optional(),

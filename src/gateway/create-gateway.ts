@@ -2,6 +2,7 @@ import type { z } from "zod";
 import type { ChatRequest } from "../core/chat-request.js";
 import {
   embeddingAsChat,
+  embeddingInputListSchema,
   embeddingRequestSchema,
   toEmbeddingResponse,
   type EmbeddingCall,
@@ -325,15 +326,19 @@ function parseEmbeddingRequest(body: unknown): EmbeddingCall {
   return { request, inputs: typeof request.input === "string" ? [request.input] : request.input };
 }
 
-/** zod's issues, with token-array input (`number[]`, `number[][]`) named for what it is rather than "expected string". */
+/**
+ * zod's issues, with `input` judged by what it is: token arrays (`number[]`, `number[][]`) named
+ * as such, and a list reported against the list's own rules, not as "expected string" from the union.
+ */
 function embeddingIssues(error: z.ZodError, body: unknown): Issue[] {
   const input: unknown = typeof body === "object" && body !== null ? (body as { input?: unknown }).input : undefined;
-  const tokenArrays = Array.isArray(input) && input.length > 0 && (typeof input[0] === "number" || Array.isArray(input[0]));
-  if (!tokenArrays) return toIssues(error);
-  return [
-    { path: "input", message: "token arrays are not accepted (they are one tokenizer's ids): send text, a string or a list of strings" },
-    ...toIssues(error).filter((issue) => !issue.path.startsWith("input")),
-  ];
+  if (!Array.isArray(input)) return toIssues(error);
+  const others = toIssues(error).filter((issue) => issue.path !== "input" && !issue.path.startsWith("input["));
+  if (input.length > 0 && (typeof input[0] === "number" || Array.isArray(input[0]))) {
+    return [{ path: "input", message: "token arrays are not accepted (they are one tokenizer's ids): send text, a string or a list of strings" }, ...others];
+  }
+  const list = embeddingInputListSchema.safeParse(input);
+  return list.success ? others : [...toIssues(list.error, ["input"]), ...others];
 }
 
 function parseOptions(options: unknown): ChatOptions {
