@@ -4,6 +4,7 @@ import { BudgetExceededError, InvalidRequestError, RateLimitError, createGateway
 import { anthropic } from "../src/anthropic.js";
 import { google } from "../src/google.js";
 import { openai } from "../src/openai.js";
+import { mockProvider } from "../src/testing.js";
 import { startFakeAnthropic, type FakeAnthropic } from "./fakes/anthropic-server.js";
 import { startFakeGemini, type FakeGemini } from "./fakes/gemini-server.js";
 import { startFakeOpenAI, hashedWordsVector, type FakeOpenAI } from "./fakes/openai-server.js";
@@ -232,5 +233,60 @@ describe("embeddings: cache, spend, limits, budgets, telemetry", () => {
     const attempt = spans.find((candidate) => candidate.name === "embeddings text-embedding-3-small");
     expect(attempt?.attributes["gen_ai.operation.name"]).toBe("embeddings");
     expect(attempt?.attributes["gen_ai.usage.input_tokens"]).toBeGreaterThan(0);
+  });
+});
+
+describe("the semantic cache's own embeddings", () => {
+  /** An embedder fake that maps every text to one direction: any second question is a semantic match. */
+  let embedder: FakeOpenAI;
+  beforeAll(async () => {
+    embedder = await startFakeOpenAI({ embed: () => [1, 0, 0] });
+  });
+  afterAll(async () => {
+    await embedder.close();
+  });
+  beforeEach(() => {
+    embedder.reset();
+    // 1,000 tokens at $0.02 per 1M: $0.00002 per lookup.
+    embedder.setDefault({ usage: { promptTokens: 1_000, completionTokens: 0 } });
+  });
+
+  function semanticGateway(extra: Partial<GatewayConfig> = {}): Gateway {
+    const gateway = createGateway({
+      providers: { p: mockProvider({ reply: "an answer" }), openai: openai({ baseURL: embedder.url, apiKey: SECRET }) },
+      models: { m: "p/model-x" },
+      prices: { "model-x": { input: 100, output: 200 }, "text-embedding-3-small": { input: 0.02, output: 0 } },
+      cache: { semantic: { embed: "openai/text-embedding-3-small", threshold: 0.9 } },
+      retry: { retries: 0 },
+      ...extra,
+    });
+    open.push(gateway);
+    return gateway;
+  }
+  const ask = (content: string) => ({ model: "m", messages: [{ role: "user" as const, content }] });
+
+  it("bills each lookup's embedding to its call: spend.report and the budget include it, hit or miss", async () => {
+    const gateway = semanticGateway({ keys: { app: { budget: { usd: 10, period: "day" } } } });
+    const miss = await gateway.chat(ask("What is the capital of France?"), { key: "app" });
+    const hit = await gateway.chat(ask("Which city is France's capital?"), { key: "app" });
+    expect(embedder.requestCount).toBe(2);
+    expect(hit.gateway).toMatchObject({ cache: "semantic", costUsd: 0.00002 });
+    // The stored answer's saving excludes the lookup that found it.
+    expect(hit.gateway.savedUsd).toBe(Math.round((miss.gateway.costUsd - 0.00002) * 1e12) / 1e12);
+    const [row] = await gateway.spend.report({ by: "key" });
+    expect(row).toMatchObject({ requests: 2 });
+    expect(row!.costUsd).toBe(Math.round((miss.gateway.costUsd + 0.00002) * 1e12) / 1e12);
+    expect((await gateway.budgets.get({ key: "app" }))?.spentUsd).toBe(row!.costUsd);
+  });
+
+  it("embeds only once limits and budgets admitted the call", async () => {
+    const limited = semanticGateway({ keys: { app: { rpm: 1 } } });
+    await limited.chat(ask("first question"), { key: "app" });
+    await expect(limited.chat(ask("second question"), { key: "app" })).rejects.toBeInstanceOf(RateLimitError);
+    expect(embedder.requestCount).toBe(1);
+
+    const broke = semanticGateway({ keys: { app: { budget: { usd: 0, period: "day" } } } });
+    await expect(broke.chat(ask("third question"), { key: "app" })).rejects.toBeInstanceOf(BudgetExceededError);
+    expect(embedder.requestCount).toBe(1);
   });
 });
