@@ -1,5 +1,5 @@
 export { createGateway } from "./gateway/create-gateway.js";
-export type { Gateway, GatewayConfig, ChatBody } from "./gateway/create-gateway.js";
+export type { Gateway, GatewayConfig, ChatBody, EmbeddingBody, GatewayEmbeddingResponse } from "./gateway/create-gateway.js";
 export { ChatStream } from "./gateway/chat-stream.js";
 export type { ChatOptions, CacheMode } from "./core/call-context.js";
 export type {
@@ -24,7 +24,8 @@ export type {
   ChatChoice,
 } from "./core/chat-response.js";
 export type { ChatChunk, ChunkChoice, ChunkDelta, ToolCallDelta } from "./core/chat-chunk.js";
-export type { ProviderAdapter, AdapterContext, AdapterOptions } from "./core/provider-adapter.js";
+export type { ProviderAdapter, AdapterContext, AdapterOptions, AdapterEmbedding, EmbedContext } from "./core/provider-adapter.js";
+export type { Embedding, EmbeddingResponse } from "./core/embedding-request.js";
 export type { DeploymentHealth } from "./routing/health.js";
 export type {
   GatewayEventMap,

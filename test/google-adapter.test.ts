@@ -4,6 +4,7 @@ import { GoogleGenerativeAI } from "@google/generative-ai";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ChatChunk } from "../src/core/chat-chunk.js";
 import type { ChatRequest } from "../src/core/chat-request.js";
+import { embeddedVectors } from "../src/core/provider-adapter.js";
 import { ChunkAccumulator } from "../src/core/chunk-accumulator.js";
 import { AbortError, ConfigError, InvalidRequestError, ProviderError, TimeoutError } from "../src/core/errors.js";
 import { google, type GoogleSdk } from "../src/google.js";
@@ -841,7 +842,7 @@ describe.each(["@google/genai", "@google/generative-ai"] as const)("on %s", (cur
 
     it("embeds many inputs with batchEmbedContents, in order, 100 per call", async () => {
       const input = Array.from({ length: 150 }, (_, index) => "x".repeat(index + 1));
-      const vectors = await adapter().embed!(input, context({ model: "text-embedding-004" }));
+      const vectors = embeddedVectors(await adapter().embed!(input, context({ model: "text-embedding-004" })));
       expect(fake.requests.map((request) => [request.action, (request.body.requests as unknown[]).length])).toEqual([
         ["batchEmbedContents", 100],
         ["batchEmbedContents", 50],

@@ -5,7 +5,7 @@ import type { ChatRequest } from "../src/core/chat-request.js";
 import { ChunkAccumulator } from "../src/core/chunk-accumulator.js";
 import { ProviderError } from "../src/core/errors.js";
 import { openai, type OpenAIAdapterOptions } from "../src/openai.js";
-import type { AdapterContext } from "../src/core/provider-adapter.js";
+import { embeddedVectors, type AdapterContext } from "../src/core/provider-adapter.js";
 import { parseRetryAfter } from "../src/providers/shared/retry-after.js";
 import { toOpenAIRequest } from "../src/providers/openai/to-openai-request.js";
 import { hashedWordsVector, startFakeOpenAI, type FakeOpenAI } from "./fakes/openai-server.js";
@@ -568,7 +568,8 @@ describe("openai adapter: errors", () => {
 describe("openai adapter: embeddings", () => {
   it("returns one vector per input, in input order", async () => {
     const inputs = ["the cat sat", "a dog ran", "the cat sat"];
-    const vectors = await adapter().embed(inputs, context({ model: "text-embedding-3-small" }));
+    const embedded = await adapter().embed(inputs, context({ model: "text-embedding-3-small" }));
+    const vectors = embeddedVectors(embedded);
 
     expect(fake.lastRequest?.path).toBe("/v1/embeddings");
     expect(fake.lastRequest?.body).toEqual({ model: "text-embedding-3-small", input: inputs, encoding_format: "base64" });
@@ -580,6 +581,15 @@ describe("openai adapter: embeddings", () => {
     });
     expect(vectors[0]).toEqual(vectors[2]);
     expect(vectors[0]).not.toEqual(vectors[1]);
+    // The server's token count comes back with the vectors, for the gateway to cost.
+    expect(embedded).toMatchObject({ promptTokens: expect.any(Number) });
+    expect((embedded as { promptTokens: number }).promptTokens).toBeGreaterThan(0);
+  });
+
+  it("sends dimensions when asked", async () => {
+    const embedded = await adapter().embed(["the cat sat"], { ...context({ model: "text-embedding-3-small" }), dimensions: 8 });
+    expect(fake.lastRequest?.body).toEqual({ model: "text-embedding-3-small", input: ["the cat sat"], encoding_format: "base64", dimensions: 8 });
+    expect(embeddedVectors(embedded)[0]).toHaveLength(8);
   });
 
   it("accepts float arrays, out of order, from a server that ignores base64", async () => {
@@ -593,10 +603,12 @@ describe("openai adapter: embeddings", () => {
         ],
       },
     });
-    expect(await adapter().embed(["first", "second"], context())).toEqual([
-      [1, 0],
-      [0.5, -0.5],
-    ]);
+    expect(await adapter().embed(["first", "second"], context())).toEqual({
+      vectors: [
+        [1, 0],
+        [0.5, -0.5],
+      ],
+    });
   });
 
   it("fails when a vector is missing", async () => {
@@ -607,7 +619,7 @@ describe("openai adapter: embeddings", () => {
   });
 
   it("skips the request for an empty input", async () => {
-    expect(await adapter().embed([], context())).toEqual([]);
+    expect(await adapter().embed([], context())).toEqual({ vectors: [] });
     expect(fake.requestCount).toBe(0);
   });
 });

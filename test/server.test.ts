@@ -352,20 +352,72 @@ describe("probes and metrics", () => {
   });
 });
 
-describe("POST /v1/embeddings", () => {
-  it("serves embeddings through gateway.embed when the gateway has it, else 404 not_supported", async () => {
+describe("POST /v1/embeddings over the openai SDK", () => {
+  it("answers the SDK's default base64 request, which it decodes to the same floats as a float request", async () => {
     await start();
-    const hasEmbed = typeof (gateway as unknown as { embed?: unknown }).embed === "function";
-    if (!hasEmbed) {
-      const error = await client().embeddings.create({ model: "openai/text-embedding-3-small", input: "hi" }).catch((caught: unknown) => caught);
-      expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(404);
-      expect((error as InstanceType<typeof OpenAI.APIError>).code).toBe("not_supported");
-      return;
-    }
-    const res = await client().embeddings.create({ model: "openai/text-embedding-3-small", input: ["hello", "world"], dimensions: 8 });
-    expect(res.object).toBe("list");
-    expect(res.data).toHaveLength(2);
-    expect(res.data[0]?.embedding).toHaveLength(8);
+    // The SDK asks for base64 unless told otherwise, and decodes it itself.
+    const sent: unknown[] = [];
+    const recording: typeof fetch = (input, init) => {
+      sent.push(JSON.parse(String(init?.body)));
+      return fetch(input, init);
+    };
+    const decoded = await client("unused", { fetch: recording }).embeddings.create({
+      model: "openai/text-embedding-3-small",
+      input: ["hello", "world"],
+      dimensions: 8,
+    });
+    expect(sent).toEqual([{ model: "openai/text-embedding-3-small", input: ["hello", "world"], dimensions: 8, encoding_format: "base64" }]);
+    const sdkRequest = fake.requests.length;
+    expect(decoded.object).toBe("list");
+    expect(decoded.data.map((item) => item.index)).toEqual([0, 1]);
+    expect(decoded.data[0]?.embedding).toHaveLength(8);
+    const floats = await client().embeddings.create({
+      model: "openai/text-embedding-3-small",
+      input: ["hello", "world"],
+      dimensions: 8,
+      encoding_format: "float",
+    });
+    expect(decoded.data.map((item) => item.embedding)).toEqual(floats.data.map((item) => Array.from(Float32Array.from(item.embedding))));
+    expect(sdkRequest).toBe(1);
+  });
+
+  it("sends OpenAI's bytes: base64 strings on the wire, no `.gateway` field, the gateway's headers", async () => {
+    await start();
+    const response = await fetch(`${server!.url}/v1/embeddings`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "openai/text-embedding-3-small", input: "hello", encoding_format: "base64" }),
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("x-modelgate-deployment")).toBe("openai/text-embedding-3-small");
+    expect(response.headers.get("x-modelgate-cache")).toBe("miss");
+    const body = (await response.json()) as Record<string, unknown>;
+    expect(Object.keys(body).sort()).toEqual(["data", "model", "object", "usage"]);
+    const [item] = body.data as { object: string; index: number; embedding: unknown }[];
+    expect(Object.keys(item!).sort()).toEqual(["embedding", "index", "object"]);
+    expect(typeof item!.embedding).toBe("string");
+    expect(Buffer.from(item!.embedding as string, "base64").byteLength).toBe(64 * 4);
+    expect(body.usage).toEqual({ prompt_tokens: expect.any(Number), total_tokens: expect.any(Number) });
+  });
+
+  it("answers bad input with a 400 naming the field, sending nothing upstream", async () => {
+    await start();
+    const error = await client()
+      .embeddings.create({ model: "openai/text-embedding-3-small", input: [[1, 2, 3]] })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((error as InstanceType<typeof OpenAI.APIError>).message).toContain("token arrays are not accepted");
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it("applies the caller's key limits", async () => {
+    await start({ keys: { a: { rpm: 1 } } }, { auth: { tokens: { [TOKEN_A]: "a" } } });
+    await client(TOKEN_A).embeddings.create({ model: "openai/text-embedding-3-small", input: "one" });
+    const error = await client(TOKEN_A)
+      .embeddings.create({ model: "openai/text-embedding-3-small", input: "two" })
+      .catch((caught: unknown) => caught);
+    expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(429);
+    expect(fake.requests).toHaveLength(1);
   });
 });
 

@@ -20,6 +20,20 @@ import { identityOf } from "../core/identity.js";
 import { report } from "../core/report.js";
 import { whenSettled } from "../core/settle.js";
 import { abortReason } from "../core/abortable.js";
+import { addUsd } from "../core/cost.js";
+import { embeddingCacheKey, embeddingCacheStep } from "./embedding-cache.js";
+
+/** One call's passage from the exact tier to the semantic tier (which runs after limits). */
+interface CallCacheState {
+  readonly partition: string | undefined;
+  readonly semanticText: string | undefined;
+  readonly mode: "default" | "refresh";
+  /** What the semantic lookup's embedding cost this call. */
+  embedCostUsd: number;
+  embedding?: Float32Array;
+  /** The stored answer's text when the semantic tier served the call. */
+  semanticHit?: string;
+}
 
 /** A follower whose leader failed for its own reasons follows at most this many flights, then calls alone. */
 const MAX_FOLLOW_ROUNDS = 3;
@@ -34,7 +48,13 @@ export interface CacheDependencies {
 
 /** The cache as the gateway holds it: its middleware, its counters, its closer. */
 export interface CacheLayer {
+  /** The exact tier and single-flight: outside limits, so an exact hit spends no rate limit or budget. */
   readonly middleware: Middleware<CallContext>;
+  /**
+   * The semantic tier: inside limits and budgets, since its lookup calls an embedding model
+   * that bills; the embedding's cost joins the call's (`extraCostUsd`), hit or miss.
+   */
+  readonly semanticMiddleware: Middleware<CallContext>;
   stats(): CacheStats;
   close(): Promise<void>;
 }
@@ -61,7 +81,7 @@ export function createCache(config: CacheConfig, dependencies: CacheDependencies
   const maxBytes = config.exact?.maxBytes ?? CACHE_DEFAULTS.maxBytes;
   const scope = config.scope ?? CACHE_DEFAULTS.scope;
   const semantic: SemanticTier | undefined = config.semantic && {
-    embedder: createEmbedder(config.semantic.embed, dependencies.providers, config.semantic.embedTimeoutMs ?? CACHE_DEFAULTS.embedTimeoutMs),
+    embedder: createEmbedder(config.semantic.embed, dependencies.providers, config.semantic.embedTimeoutMs ?? CACHE_DEFAULTS.embedTimeoutMs, table),
     index: new SemanticIndex(config.semantic.maxEntries ?? CACHE_DEFAULTS.maxEntries, config.semantic.ttlMs ?? ttlMs),
     threshold: config.semantic.threshold,
     minThreshold: config.semantic.minThreshold ?? config.semantic.threshold,
@@ -69,6 +89,8 @@ export function createCache(config: CacheConfig, dependencies: CacheDependencies
   };
   const store = dependencies.store ?? memoryCacheStore({ maxBytes, ttlMs });
   const flights = new SingleFlight();
+  /** What the exact tier hands the semantic tier for one call, and what the semantic tier found. */
+  const calls = new WeakMap<CallContext, CallCacheState>();
   const counts = { exactHits: 0, exactMisses: 0, semanticHits: 0, semanticMisses: 0 };
   let closed = false;
 
@@ -88,7 +110,8 @@ export function createCache(config: CacheConfig, dependencies: CacheDependencies
     if (ctx.stream) ctx.chunks = replayChunks(responseToChunks(answer.response));
     else ctx.response = answer.response;
     ctx.cache = outcome;
-    ctx.costUsd = 0;
+    // Nothing was generated; what the semantic lookup's embedding cost was still spent.
+    ctx.costUsd = ctx.extraCostUsd ?? 0;
     ctx.savedUsd = answer.costUsd;
     if (served) ctx.served = served;
     report(events, ctx, "cache", () => ({ ...identityOf(ctx), outcome, savedUsd: answer.costUsd }));
@@ -125,6 +148,16 @@ export function createCache(config: CacheConfig, dependencies: CacheDependencies
       ctx.cache = "bypass";
       return next();
     }
+    if (ctx.embedding) {
+      const key = embeddingCacheKey(ctx.embedding, ctx.route.name, scopePrefix(scope, ctx.options.key, ctx.options.user));
+      return embeddingCacheStep(ctx, ctx.embedding, key, mode === "default", next, {
+        store,
+        ttlMs,
+        table,
+        events,
+        count: (hit) => (hit ? counts.exactHits++ : counts.exactMisses++),
+      });
+    }
     const semanticText = semantic ? semanticTextOf(ctx.request, semantic.maxMessages) : undefined;
     const keys = cacheKeysFor(
       ctx.request,
@@ -154,25 +187,18 @@ export function createCache(config: CacheConfig, dependencies: CacheDependencies
     // and a consumer that awaits two identical streams before reading either would deadlock.
     const flight =
       ctx.stream || flights.current(keys.exact, performance.now()) ? undefined : flights.lead(keys.exact, ctx.deadline);
-    let embedding: Float32Array | undefined;
+    const state: CallCacheState = { partition: keys.partition, semanticText, mode, embedCostUsd: 0 };
+    calls.set(ctx, state);
     try {
-      if (semantic && semanticText !== undefined && keys.partition !== undefined) {
-        embedding = await semantic.embedder.embed(semanticText, ctx.signal);
-        if (embedding && mode === "default") {
-          const hit = await semanticLookup(semantic, keys.partition, embedding, ctx.options.semanticThreshold);
-          if (hit) {
-            counts.semanticHits++;
-            serve(ctx, hit.answer, "semantic", servedBy(hit.answer));
-            if (flight) flights.land(flight, { kind: "answer", text: hit.text, outcome: "semantic", served: ctx.served });
-            return;
-          }
-          counts.semanticMisses++;
-        }
-      }
       await next();
     } catch (error) {
       if (flight) flights.land(flight, failureForFollowers(error));
       throw error;
+    }
+    if (state.semanticHit !== undefined) {
+      // The semantic tier answered (after limits admitted the call): followers get that answer.
+      if (flight) flights.land(flight, { kind: "answer", text: state.semanticHit, outcome: "semantic", served: ctx.served });
+      return;
     }
 
     whenSettled(ctx, (settlement) => {
@@ -186,10 +212,12 @@ export function createCache(config: CacheConfig, dependencies: CacheDependencies
       const served = ctx.served;
       const text = serializeAnswer({
         response,
-        costUsd: ctx.costUsd,
+        // What the answer cost, without the lookup's embedding: a later hit saves the answer, not the lookup.
+        costUsd: Math.max(0, addUsd(ctx.costUsd, -state.embedCostUsd)),
         route: served?.route.name ?? ctx.route.name,
         deployment: served?.deployment.id ?? "",
       });
+      const embedding = state.embedding;
       if (isStorable(response, ctx.request.n ?? 1)) {
         store.set(keys.exact, text, ttlMs).then(
           () => {
@@ -204,6 +232,29 @@ export function createCache(config: CacheConfig, dependencies: CacheDependencies
       // Followers get the answer even when it is not stored (cut by `length`): they asked the same.
       if (flight) flights.land(flight, { kind: "answer", text, outcome: "exact", served });
     });
+  };
+
+  const semanticMiddleware: Middleware<CallContext> = async function semanticCache(ctx, next) {
+    const state = calls.get(ctx);
+    if (!semantic || !state || state.semanticText === undefined || state.partition === undefined) return next();
+    const embedded = await semantic.embedder.embed(state.semanticText, ctx.signal);
+    if (embedded && embedded.costUsd > 0) {
+      // Billed whether or not it finds a match: the call's record and budget carry it.
+      state.embedCostUsd = embedded.costUsd;
+      ctx.extraCostUsd = addUsd(ctx.extraCostUsd ?? 0, embedded.costUsd);
+    }
+    state.embedding = embedded?.vector;
+    if (embedded && state.mode === "default") {
+      const hit = await semanticLookup(semantic, state.partition, embedded.vector, ctx.options.semanticThreshold);
+      if (hit) {
+        counts.semanticHits++;
+        serve(ctx, hit.answer, "semantic", servedBy(hit.answer));
+        state.semanticHit = hit.text;
+        return;
+      }
+      counts.semanticMisses++;
+    }
+    return next();
   };
 
   async function semanticLookup(
@@ -228,6 +279,7 @@ export function createCache(config: CacheConfig, dependencies: CacheDependencies
 
   return {
     middleware,
+    semanticMiddleware,
     stats() {
       const usage = store.usage?.() ?? { bytes: 0, entries: 0, evictions: 0 };
       const stats: CacheStats = {

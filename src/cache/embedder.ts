@@ -1,6 +1,9 @@
 import { echo, echoList } from "../core/echo.js";
 import { ConfigError, TimeoutError } from "../core/errors.js";
 import type { ProviderAdapter } from "../core/provider-adapter.js";
+import { computeCostUsd } from "../core/cost.js";
+import type { RouteTable } from "../core/route.js";
+import { estimateTextTokens } from "../core/token-estimate.js";
 import type { EmbedFunction } from "./cache-config.js";
 import { normalizeVector } from "./semantic-index.js";
 
@@ -14,9 +17,21 @@ const REST_MS = 10_000;
  * malformed vector) resolves to `undefined` and the call goes on without the semantic tier.
  */
 export interface Embedder {
-  embed(text: string, signal: AbortSignal): Promise<Float32Array | undefined>;
+  embed(text: string, signal: AbortSignal): Promise<EmbeddedText | undefined>;
   /** Failed embedding calls so far (not counting those skipped while resting). */
   readonly failures: number;
+}
+
+/** A text's unit vector, and what embedding it cost (0 for a user function: its price is unknown). */
+export interface EmbeddedText {
+  vector: Float32Array;
+  costUsd: number;
+}
+
+/** What one embedding request returned: vectors, and the tokens billed when the provider said. */
+interface Embedded {
+  vectors: unknown;
+  promptTokens?: number;
 }
 
 /**
@@ -27,8 +42,11 @@ export function createEmbedder(
   option: string | EmbedFunction,
   providers: Readonly<Record<string, ProviderAdapter>>,
   timeoutMs: number,
+  /** Prices a `"provider/model"` embedder from the catalog and the config's `prices`. */
+  table?: RouteTable,
 ): Embedder {
   const run = resolve(option, providers, timeoutMs);
+  const price = typeof option === "string" ? table?.resolve(option)?.deployments[0]?.price : undefined;
   let failures = 0;
   let failuresInARow = 0;
   let restUntil = 0;
@@ -43,11 +61,13 @@ export function createEmbedder(
       const onAbort = (): void => controller.abort(signal.reason);
       signal.addEventListener("abort", onAbort, { once: true });
       try {
-        const vectors = await untilAborted(run([text], controller.signal), controller.signal);
+        const { vectors, promptTokens } = await untilAborted(run([text], controller.signal), controller.signal);
         const vector = Array.isArray(vectors) && Array.isArray(vectors[0]) ? normalizeVector(vectors[0]) : undefined;
         if (!vector) throw new Error("the embedder returned no usable vector");
         failuresInARow = 0;
-        return vector;
+        const tokens = promptTokens !== undefined && Number.isSafeInteger(promptTokens) && promptTokens > 0 ? promptTokens : estimateTextTokens(text);
+        const costUsd = price ? computeCostUsd({ prompt_tokens: tokens, completion_tokens: 0, total_tokens: tokens }, price) : 0;
+        return { vector, costUsd };
       } catch {
         // The caller's own abort is not the embedder's failure; the router reports the abort.
         if (!signal.aborted) {
@@ -67,8 +87,8 @@ function resolve(
   option: string | EmbedFunction,
   providers: Readonly<Record<string, ProviderAdapter>>,
   timeoutMs: number,
-): (texts: string[], signal: AbortSignal) => Promise<number[][]> {
-  if (typeof option === "function") return (texts) => option(texts);
+): (texts: string[], signal: AbortSignal) => Promise<Embedded> {
+  if (typeof option === "function") return async (texts) => ({ vectors: await option(texts) });
   const slash = option.indexOf("/");
   const providerName = option.slice(0, slash);
   const model = option.slice(slash + 1);
@@ -87,7 +107,10 @@ function resolve(
       { path: "cache.semantic.embed", message: `the '${providerName}' adapter cannot embed; pass an async (texts) => vectors function instead` },
     ]);
   }
-  return (texts, signal) => embed(texts, { model, signal, timeoutMs });
+  return async (texts, signal) => {
+    const returned = await embed(texts, { model, signal, timeoutMs });
+    return Array.isArray(returned) ? { vectors: returned } : { vectors: returned?.vectors, ...(returned?.promptTokens !== undefined ? { promptTokens: returned.promptTokens } : {}) };
+  };
 }
 
 /** Settles with `work`, or rejects when `signal` aborts first (a user function may ignore signals). */

@@ -3,6 +3,7 @@ import type { ChatResponse } from "./chat-response.js";
 import type { Deployment, Route } from "./route.js";
 import type { GatewayError } from "./errors.js";
 import type { CallContext } from "./call-context.js";
+import type { EmbeddingResult } from "./embedding-request.js";
 
 /**
  * One try at one deployment. The router runs each attempt through the attempt pipeline
@@ -30,6 +31,8 @@ export interface AttemptContext {
   readonly onStreamEnd: (error: GatewayError | undefined) => void;
   /** Set by forward on success without streaming. */
   response?: ChatResponse;
+  /** Set by forward when an embeddings call succeeded (`response` then carries its usage). */
+  embeddings?: EmbeddingResult;
   /** Set by forward on success with streaming: the first chunk has arrived. */
   chunks?: AsyncIterable<ChatChunk>;
 }

@@ -6,6 +6,7 @@ import type { Deployment, Route } from "./route.js";
 import type { GatewayEventMap } from "./events.js";
 import type { SettlementTap } from "./settle.js";
 import type { CascadeInfo } from "./cascade-types.js";
+import type { EmbeddingCall, EmbeddingResult } from "./embedding-request.js";
 
 /** How a call may use the cache. */
 export type CacheMode = "default" | "bypass" | "refresh";
@@ -43,7 +44,19 @@ export interface Served {
  * writes only its own fields; none reaches into another's state.
  */
 export interface CallContext {
+  /**
+   * The chat request; for an embeddings call, its chat-shaped view (`embeddingAsChat`): the
+   * inputs as one user message and no output tokens, which is what limits, budgets, key checks
+   * and telemetry read.
+   */
   readonly request: ChatRequest;
+  /**
+   * Set for `gateway.embed()`: the embeddings request. Its answer lands in `embeddings`, and
+   * `response` then carries only the usage (no choices), so cost, TPM and budgets settle as for chat.
+   */
+  readonly embedding?: EmbeddingCall;
+  /** Set by the router (or a cache hit) when an embeddings call succeeded. */
+  embeddings?: EmbeddingResult;
   readonly options: ChatOptions;
   /** The route the request named. */
   readonly route: Route;

@@ -33,7 +33,26 @@ export interface ProviderAdapter {
   chat(request: ChatRequest, ctx: AdapterContext): Promise<ChatResponse>;
   /** Yields OpenAI-shaped chunks; the last one carries `usage` when the provider reports it. Stops the upstream request when the consumer stops. */
   stream(request: ChatRequest, ctx: AdapterContext): AsyncIterable<ChatChunk>;
-  embed?(input: string[], ctx: AdapterContext): Promise<number[][]>;
+  /**
+   * Embeds texts, one vector per input in input order. May return the vectors alone (older
+   * adapters, user functions) or with the input tokens billed, which the gateway then costs;
+   * without them it estimates from the text. An adapter without `embed` cannot serve an
+   * embeddings route: the router skips its deployments.
+   */
+  embed?(input: string[], ctx: EmbedContext): Promise<number[][] | AdapterEmbedding>;
+}
+
+/** What the gateway hands `embed` for one attempt. */
+export interface EmbedContext extends AdapterContext {
+  /** Output dimensions the caller asked for (OpenAI `dimensions`, Gemini `outputDimensionality`). */
+  dimensions?: number;
+}
+
+/** Vectors with the input tokens the provider billed for them. */
+export interface AdapterEmbedding {
+  vectors: number[][];
+  /** Input tokens, as the provider reported them. */
+  promptTokens?: number;
 }
 
 /** Options every adapter factory takes. */
@@ -48,4 +67,9 @@ export interface AdapterOptions<Client> {
   headers?: Record<string, string>;
   /** Overrides the adapter's `name`. */
   name?: string;
+}
+
+/** The vectors of what an adapter's `embed` returned, whichever of its two shapes. */
+export function embeddedVectors(returned: number[][] | AdapterEmbedding): number[][] {
+  return Array.isArray(returned) ? returned : returned.vectors;
 }

@@ -161,6 +161,8 @@ export function buildPipeline(settings: GatewaySettings, table: RouteTable): Pip
   });
   callMiddleware.push(...limits.callMiddleware);
   attemptMiddleware.push(...limits.attemptMiddleware);
+  // [slot: semantic cache] after limits and budgets admitted the call: its lookup embeds, which bills.
+  if (cache) callMiddleware.push(cache.semanticMiddleware);
   // [slot: cost] innermost call step, so every step outside it reads the settled cost.
   callMiddleware.push(createCost());
   // [slot: cooldown sharing] a `store` that relays cooldowns (redisStore) shares ejections.

@@ -1,4 +1,14 @@
+import type { z } from "zod";
 import type { ChatRequest } from "../core/chat-request.js";
+import {
+  embeddingAsChat,
+  embeddingInputListSchema,
+  embeddingRequestSchema,
+  toEmbeddingResponse,
+  type EmbeddingCall,
+  type EmbeddingRequest,
+  type EmbeddingResponse,
+} from "../core/embedding-request.js";
 import { chatRequestSchema } from "../core/chat-request.js";
 import { chatOptionsSchema } from "../core/chat-options.js";
 import type { GatewayChatResponse, GatewayInfo } from "../core/chat-response.js";
@@ -43,6 +53,12 @@ export interface Gateway {
   chat(body: ChatBody & { stream: true }, options?: ChatOptions): Promise<ChatStream>;
   chat(body: ChatBody & { stream?: false | undefined }, options?: ChatOptions): Promise<GatewayChatResponse>;
   chat(body: ChatBody, options?: ChatOptions): Promise<GatewayChatResponse | ChatStream>;
+  /**
+   * Serves an OpenAI embeddings request (`{ model, input, dimensions?, encoding_format? }`)
+   * through the same routing, retries, fallbacks, limits, budgets, spend records, exact cache
+   * and telemetry as `chat()`. Resolves to OpenAI's `CreateEmbeddingResponse` with `.gateway`.
+   */
+  embed(body: EmbeddingBody, options?: ChatOptions): Promise<GatewayEmbeddingResponse>;
   /** Health of every declared deployment: state, recent failures, latency EWMA, in flight. */
   health(): DeploymentHealth[];
   /** Subscribes to an event; returns a function that unsubscribes. */
@@ -124,13 +140,24 @@ export function createGateway(config: GatewayConfig): Gateway {
   /** Calls that carry a caller's signal, so `close()` reaches them without a listener each. */
   const linkedCalls = new Set<AbortController>();
 
-  async function chat(body: ChatBody, options?: ChatOptions): Promise<GatewayChatResponse | ChatStream> {
-    if (closeSignal.aborted) throw new GatewayClosedError();
-    const startedAt = performance.now();
-    const request = parseRequest(body);
-    const callOptions = options === undefined ? NO_OPTIONS : parseOptions(options);
+  /**
+   * Runs one call through the pipeline: checks its key, links the caller's signal, builds its
+   * context. `unlink` detaches the caller's signal; the caller runs it once the call is over.
+   */
+  async function runCall(
+    request: ChatRequest,
+    callOptions: ChatOptions,
+    startedAt: number,
+    embedding?: EmbeddingCall,
+  ): Promise<{ ctx: CallContext; unlink: (() => void) | undefined }> {
     const route = table.resolve(request.model);
     if (!route) throw unknownModel(request.model, table, Object.keys(settings.providers));
+    if (embedding && route.accept) {
+      throw new InvalidRequestError(
+        [{ path: "model", message: `'${echo(request.model)}' is a cascade route, which judges generated text: name an embedding model's route` }],
+        "Invalid embeddings request:",
+      );
+    }
     // Before anything records the key (spans, events): an unknown one may be a pasted secret.
     const key = callOptions.key;
     if (key !== undefined && (staticKeys || controlPlane) && !(staticKeys && Object.hasOwn(staticKeys, key))) {
@@ -171,6 +198,7 @@ export function createGateway(config: GatewayConfig): Gateway {
       cache: "miss",
       costUsd: 0,
       savedUsd: 0,
+      ...(embedding ? { embedding } : {}),
     };
     try {
       await pipeline(ctx);
@@ -178,6 +206,15 @@ export function createGateway(config: GatewayConfig): Gateway {
       unlink?.();
       throw error;
     }
+    return { ctx, unlink };
+  }
+
+  async function chat(body: ChatBody, options?: ChatOptions): Promise<GatewayChatResponse | ChatStream> {
+    if (closeSignal.aborted) throw new GatewayClosedError();
+    const startedAt = performance.now();
+    const request = parseRequest(body);
+    const callOptions = options === undefined ? NO_OPTIONS : parseOptions(options);
+    const { ctx, unlink } = await runCall(request, callOptions, startedAt);
     if (ctx.chunks) {
       if (unlink) whenSettled(ctx, unlink);
       const chunks = ctx.chunks!;
@@ -191,8 +228,20 @@ export function createGateway(config: GatewayConfig): Gateway {
     return { ...ctx.response, gateway: gatewayInfo(ctx) };
   }
 
+  async function embed(body: EmbeddingBody, options?: ChatOptions): Promise<GatewayEmbeddingResponse> {
+    if (closeSignal.aborted) throw new GatewayClosedError();
+    const startedAt = performance.now();
+    const call = parseEmbeddingRequest(body);
+    const callOptions = options === undefined ? NO_OPTIONS : parseOptions(options);
+    const { ctx, unlink } = await runCall(embeddingAsChat(call), callOptions, startedAt, call);
+    unlink?.();
+    if (!ctx.embeddings) throw new Error("modelgate: the pipeline finished without embeddings (a middleware bug)");
+    return { ...toEmbeddingResponse(ctx.embeddings, call.request.encoding_format), gateway: gatewayInfo(ctx) };
+  }
+
   return {
     chat: chat as Gateway["chat"],
+    embed,
     health: () => health.report(declaredDeployments(table)),
     spend: built.spend,
     budgets: built.budgets,
@@ -209,6 +258,14 @@ export function createGateway(config: GatewayConfig): Gateway {
       await built.close();
     },
   };
+}
+
+/** The body of `gateway.embed()`: OpenAI's embeddings request, text input. */
+export type EmbeddingBody = EmbeddingRequest;
+
+/** What `gateway.embed()` resolves to: OpenAI's embeddings response, and what the gateway did. */
+export interface GatewayEmbeddingResponse extends EmbeddingResponse {
+  gateway: GatewayInfo;
 }
 
 /** A call without options: parsed once, shared by every such call. */
@@ -261,6 +318,33 @@ function protoKeyIssues(body: unknown): Issue[] {
     issues.push({ path: `${field}.__proto__`, message: "'__proto__' cannot be a name: JavaScript objects drop it" });
   }
   return issues;
+}
+
+function parseEmbeddingRequest(body: unknown): EmbeddingCall {
+  let parsed: ReturnType<typeof embeddingRequestSchema.safeParse>;
+  try {
+    parsed = embeddingRequestSchema.safeParse(body);
+  } catch (error) {
+    throw new InvalidRequestError([{ path: "", message: unreadable(error) }], "Invalid embeddings request:");
+  }
+  if (!parsed.success) throw new InvalidRequestError(embeddingIssues(parsed.error, body), "Invalid embeddings request:");
+  const request = parsed.data;
+  return { request, inputs: typeof request.input === "string" ? [request.input] : request.input };
+}
+
+/**
+ * zod's issues, with `input` judged by what it is: token arrays (`number[]`, `number[][]`) named
+ * as such, and a list reported against the list's own rules, not as "expected string" from the union.
+ */
+function embeddingIssues(error: z.ZodError, body: unknown): Issue[] {
+  const input: unknown = typeof body === "object" && body !== null ? (body as { input?: unknown }).input : undefined;
+  if (!Array.isArray(input)) return toIssues(error);
+  const others = toIssues(error).filter((issue) => issue.path !== "input" && !issue.path.startsWith("input["));
+  if (input.length > 0 && (typeof input[0] === "number" || Array.isArray(input[0]))) {
+    return [{ path: "input", message: "token arrays are not accepted (they are one tokenizer's ids): send text, a string or a list of strings" }, ...others];
+  }
+  const list = embeddingInputListSchema.safeParse(input);
+  return list.success ? others : [...toIssues(list.error, ["input"]), ...others];
 }
 
 function parseOptions(options: unknown): ChatOptions {

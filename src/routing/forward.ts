@@ -1,6 +1,9 @@
 import type { AdapterContext } from "../core/provider-adapter.js";
 import type { AttemptContext } from "../core/attempt-context.js";
-import { ProviderError } from "../core/errors.js";
+import { InvalidRequestError, ProviderError } from "../core/errors.js";
+import type { EmbedContext } from "../core/provider-adapter.js";
+import { embeddingUsageResponse, type EmbeddingCall } from "../core/embedding-request.js";
+import { readEmbedding } from "./read-embedding.js";
 import type { ChatChunk } from "../core/chat-chunk.js";
 import { relayStream } from "./stream-relay.js";
 
@@ -25,6 +28,7 @@ const MAX_CHUNKS_BEFORE_COMMIT = 64;
  * until something was said the failure can still be retried or fall back.
  */
 export async function forward(attempt: AttemptContext): Promise<void> {
+  if (attempt.call.embedding) return forwardEmbed(attempt, attempt.call.embedding);
   if (!attempt.call.stream) return forwardChat(attempt);
   const { opening, upstream } = await openStream(attempt);
   attempt.chunks = relayStream(opening, upstream, {
@@ -44,6 +48,27 @@ async function forwardChat(attempt: AttemptContext): Promise<void> {
   const { deployment } = attempt;
   const adapterContext: AdapterContext = { model: deployment.model, signal: attempt.signal, timeoutMs: attempt.timeoutMs };
   attempt.response = await attempt.race(deployment.adapter.chat(attempt.call.request, adapterContext));
+}
+
+/**
+ * One embeddings request. A provider without an embeddings API refuses the call as a request it
+ * cannot serve (nothing sent), so the router tries the route's next deployment.
+ */
+async function forwardEmbed(attempt: AttemptContext, call: EmbeddingCall): Promise<void> {
+  const { deployment } = attempt;
+  const adapter = deployment.adapter;
+  if (!adapter.embed) {
+    throw new InvalidRequestError(
+      [{ path: "model", message: `${deployment.provider} cannot serve embeddings (deployment ${deployment.id} has no embeddings API)` }],
+      "Invalid embeddings request:",
+    );
+  }
+  const context: EmbedContext = { model: deployment.model, signal: attempt.signal, timeoutMs: attempt.timeoutMs };
+  if (call.request.dimensions !== undefined) context.dimensions = call.request.dimensions;
+  const returned = await attempt.race(adapter.embed([...call.inputs], context));
+  const result = readEmbedding(returned, call, deployment);
+  attempt.embeddings = result;
+  attempt.response = embeddingUsageResponse(result, Math.floor(Date.now() / 1000));
 }
 
 async function openStream(attempt: AttemptContext): Promise<OpenedStream> {

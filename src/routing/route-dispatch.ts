@@ -14,5 +14,7 @@ export function dispatchRoutes(
 ): (ctx: CallContext) => Promise<void> {
   const cascade = createCascade({ ...options, routeOnce });
   const hedged = createHedging({ ...options, routeOnce });
-  return (ctx) => (ctx.route.accept ? cascade(ctx) : ctx.route.hedge && ctx.route.deployments.length > 1 ? hedged(ctx) : routeOnce(ctx));
+  // An embeddings call walks its route once: a cascade judges generated text, and a hedge's
+  // second walk would bill a second embedding for the same vectors.
+  return (ctx) => (ctx.embedding ? routeOnce(ctx) : ctx.route.accept ? cascade(ctx) : ctx.route.hedge && ctx.route.deployments.length > 1 ? hedged(ctx) : routeOnce(ctx));
 }

@@ -174,7 +174,8 @@ export function createRouter(options: RouterOptions): (ctx: CallContext) => Prom
   }
 
   function fitsContextWindow(ctx: CallContext, deployment: Deployment): boolean {
-    if (deployment.contextWindow === undefined) return true;
+    // An embedding model's window bounds each input, not their sum: the provider judges those.
+    if (deployment.contextWindow === undefined || ctx.embedding) return true;
     ctx.promptTokenEstimate ??= estimatePromptTokens(ctx.request);
     return ctx.promptTokenEstimate + (requestedMaxTokens(ctx.request) ?? 0) <= deployment.contextWindow;
   }

@@ -130,6 +130,7 @@ export function deploymentTrier(options: DeploymentTrierOptions) {
           health.success(deployment.id, durationMs, ticket);
           release();
           ctx.response = attemptContext.response;
+          if (attemptContext.embeddings) ctx.embeddings = attemptContext.embeddings;
         }
         return { kind: "served" };
       } catch (error) {

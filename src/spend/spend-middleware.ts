@@ -62,7 +62,8 @@ function toRecord(ctx: CallContext, id: string, time: number): SpendRecord {
     inputTokens: usage?.prompt_tokens ?? 0,
     outputTokens: usage?.completion_tokens ?? 0,
     cachedTokens: usage?.prompt_tokens_details?.cached_tokens ?? 0,
-    costUsd: hit ? 0 : ctx.costUsd,
+    // A semantic hit still paid for its lookup's embedding (`extraCostUsd`); an exact hit paid nothing.
+    costUsd: hit ? (ctx.extraCostUsd ?? 0) : ctx.costUsd,
     savedUsd: ctx.savedUsd,
     cache: ctx.cache,
     estimated: !hit && ctx.costEstimated === true,

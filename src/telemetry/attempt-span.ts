@@ -4,7 +4,7 @@ import type { ChatResponse } from "../core/chat-response.js";
 import type { AttemptContext } from "../core/attempt-context.js";
 import { errorType, responseAttributes, usageAttributes } from "./attributes.js";
 import { legacyCompletionJson, outputMessagesJson } from "./content.js";
-import type { DeploymentTelemetry, GatewayTelemetry } from "./gateway-telemetry.js";
+import { EMBEDDINGS_OPERATION, OPERATION, type DeploymentTelemetry, type GatewayTelemetry } from "./gateway-telemetry.js";
 import { recordError } from "./record-error.js";
 import {
   ERROR_TYPE,
@@ -45,7 +45,7 @@ export class AttemptSpan {
     private readonly call: AttemptParent,
     attempt: AttemptContext,
   ) {
-    this.facts = telemetry.deployment(attempt.deployment);
+    this.facts = telemetry.deployment(attempt.deployment, attempt.call.embedding ? EMBEDDINGS_OPERATION : OPERATION);
     this.span = telemetry.tracer.startSpan(
       this.facts.spanName,
       { kind: SpanKind.CLIENT, attributes: this.facts.spanAttributes },

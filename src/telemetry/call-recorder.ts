@@ -8,7 +8,7 @@ import type { Settlement } from "../core/settle.js";
 import { errorType, requestAttributes, responseAttributes } from "./attributes.js";
 import type { AttemptSpan } from "./attempt-span.js";
 import { inputMessagesJson, legacyCompletionJson, legacyPromptJson, outputMessagesJson } from "./content.js";
-import { OPERATION, type GatewayTelemetry } from "./gateway-telemetry.js";
+import { EMBEDDINGS_OPERATION, OPERATION, type GatewayTelemetry } from "./gateway-telemetry.js";
 import { contextWith } from "./context-with.js";
 import { recordError } from "./record-error.js";
 import {
@@ -86,11 +86,13 @@ export class CallRecorder implements CallTrace {
     parent: Context,
   ) {
     const model = ctx.request.model;
-    const attributes: Attributes = { [GEN_AI_OPERATION_NAME]: OPERATION, [GEN_AI_REQUEST_MODEL]: model };
+    // OTel GenAI names an embeddings call's operation `embeddings`.
+    const operation = ctx.embedding ? EMBEDDINGS_OPERATION : OPERATION;
+    const attributes: Attributes = { [GEN_AI_OPERATION_NAME]: operation, [GEN_AI_REQUEST_MODEL]: model };
     // Who the call is for, at start: a sampler may keep every call of one key.
     if (ctx.options.key !== undefined) attributes[MODELGATE_KEY] = ctx.options.key;
     if (ctx.options.user !== undefined) attributes[MODELGATE_USER] = ctx.options.user;
-    this.span = telemetry.tracer.startSpan(`${OPERATION} ${model}`, { kind: SpanKind.INTERNAL, attributes }, parent);
+    this.span = telemetry.tracer.startSpan(`${operation} ${model}`, { kind: SpanKind.INTERNAL, attributes }, parent);
     this.context = contextWith(parent, this.span);
     this.recording = this.span.isRecording();
   }

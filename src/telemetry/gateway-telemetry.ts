@@ -43,6 +43,8 @@ const MAX_RESPONSE_MODELS = 16;
 
 /** The operation every span and metric here describes (`gen_ai.operation.name`). */
 export const OPERATION = "chat";
+/** `gen_ai.operation.name` of a `gateway.embed()` call's span. */
+export const EMBEDDINGS_OPERATION = "embeddings";
 
 /**
  * One gateway's telemetry: tracer, instruments, the conventions version to emit, whether to
@@ -55,6 +57,8 @@ export class GatewayTelemetry {
   readonly captureContent: boolean;
   /** Keyed by the deployment object, so routes built and dropped at run time take theirs along. */
   private readonly deployments = new WeakMap<Deployment, DeploymentTelemetry>();
+  /** The same, for embeddings attempts: their spans and metrics name another operation. */
+  private readonly embeddingDeployments = new WeakMap<Deployment, DeploymentTelemetry>();
 
   /**
    * @param semconvOptIn `OTEL_SEMCONV_STABILITY_OPT_IN`, which (listing `gen_ai_latest_experimental`)
@@ -67,22 +71,23 @@ export class GatewayTelemetry {
     this.captureContent = config?.captureContent ?? false;
   }
 
-  deployment(deployment: Deployment): DeploymentTelemetry {
-    let facts = this.deployments.get(deployment);
+  deployment(deployment: Deployment, operation: typeof OPERATION | typeof EMBEDDINGS_OPERATION = OPERATION): DeploymentTelemetry {
+    const cache = operation === OPERATION ? this.deployments : this.embeddingDeployments;
+    let facts = cache.get(deployment);
     if (!facts) {
       const metricAttributes: Attributes = {
-        [GEN_AI_OPERATION_NAME]: OPERATION,
+        [GEN_AI_OPERATION_NAME]: operation,
         [this.mode.providerAttribute]: deployment.adapter.name,
         [GEN_AI_REQUEST_MODEL]: deployment.model,
       };
       if (deployment.adapter.serverAddress) metricAttributes[SERVER_ADDRESS] = deployment.adapter.serverAddress;
       facts = {
-        spanName: `${OPERATION} ${deployment.model}`,
+        spanName: `${operation} ${deployment.model}`,
         spanAttributes: Object.freeze({ ...metricAttributes, [MODELGATE_DEPLOYMENT]: deployment.id }),
         metricAttributes: Object.freeze(metricAttributes),
         served: new Map(),
       };
-      this.deployments.set(deployment, facts);
+      cache.set(deployment, facts);
     }
     return facts;
   }

@@ -158,12 +158,15 @@ export async function startFakeGemini(): Promise<FakeGemini> {
   async function reply(recorded: RecordedRequest, behaviour: ReplyBehaviour, request: IncomingMessage, response: ServerResponse): Promise<void> {
     if (recorded.action === "embedContent") {
       const text = textOfContent(recorded.body.content);
-      return sendJson(response, 200, { embedding: { values: behaviour.embeddings?.[0] ?? vectorFor(text) } });
+      const values = behaviour.embeddings?.[0] ?? vectorFor(text, recorded.body.outputDimensionality);
+      return sendJson(response, 200, { embedding: { values } });
     }
     if (recorded.action === "batchEmbedContents") {
       const items = Array.isArray(recorded.body.requests) ? recorded.body.requests : [];
       const embeddings = items.map((item: unknown, index) => ({
-        values: behaviour.embeddings?.[index] ?? vectorFor(textOfContent(isRecord(item) ? item.content : undefined)),
+        values:
+          behaviour.embeddings?.[index] ??
+          vectorFor(textOfContent(isRecord(item) ? item.content : undefined), isRecord(item) ? item.outputDimensionality : undefined),
       }));
       return sendJson(response, 200, { embeddings });
     }
@@ -253,10 +256,13 @@ function textOfContent(content: unknown): string {
 }
 
 /** A deterministic vector per text, so tests can check order. */
-function vectorFor(text: string): number[] {
+/** Three numbers from the text; Gemini's `outputDimensionality` pads or truncates to that length, as the API does. */
+function vectorFor(text: string, outputDimensionality?: unknown): number[] {
   let sum = 0;
   for (const char of text) sum += char.codePointAt(0) ?? 0;
-  return [text.length, sum % 97, 0.5];
+  const vector = [text.length, sum % 97, 0.5];
+  if (typeof outputDimensionality !== "number" || outputDimensionality <= 0) return vector;
+  return Array.from({ length: outputDimensionality }, (_, index) => vector[index] ?? 0.25);
 }
 
 function replyParts(behaviour: ReplyBehaviour): FakePart[] {

@@ -289,7 +289,7 @@ export async function startFakeOpenAI(options: FakeOpenAIOptions = {}): Promise<
         embedding: base64 ? Buffer.from(new Float32Array(vector).buffer).toString("base64") : vector,
       };
     });
-    const tokens = texts.reduce((sum, text) => sum + estimateTokens(text), 0);
+    const tokens = behaviour.usage?.promptTokens ?? texts.reduce((sum, text) => sum + estimateTokens(text), 0);
     const json = {
       object: "list",
       data,

@@ -13,7 +13,8 @@ export interface GeminiBackend {
   /** Resolves once the HTTP response started; iterating yields each SSE chunk's JSON. */
   stream(model: string, body: GoogleGenerateRequest, signal: AbortSignal): Promise<AsyncIterable<unknown>>;
   /** One vector per text, in order (the backend batches as its API allows). */
-  embed(model: string, texts: string[], signal: AbortSignal): Promise<number[][]>;
+  /** `dimensions`: Gemini's `outputDimensionality` (OpenAI's `dimensions`). */
+  embed(model: string, texts: string[], signal: AbortSignal, dimensions?: number): Promise<number[][]>;
   /** The API key the backend uses, once known, so errors can scrub it. */
   readonly apiKey: string | undefined;
 }

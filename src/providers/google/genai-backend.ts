@@ -36,14 +36,14 @@ export class GenAiBackend implements GeminiBackend {
     return this.clientNow().models.generateContentStream(toParameters(model, body, signal));
   }
 
-  async embed(model: string, texts: string[], signal: AbortSignal): Promise<number[][]> {
+  async embed(model: string, texts: string[], signal: AbortSignal, dimensions?: number): Promise<number[][]> {
     const vectors: number[][] = [];
     for (let start = 0; start < texts.length; start += MAX_EMBED_BATCH) {
       const batch = texts.slice(start, start + MAX_EMBED_BATCH);
       const response = await this.clientNow().models.embedContent({
         model,
         contents: batch.map((text) => ({ role: "user", parts: [{ text }] })),
-        config: { abortSignal: signal },
+        config: dimensions === undefined ? { abortSignal: signal } : { abortSignal: signal, outputDimensionality: dimensions },
       });
       vectors.push(...readEmbeddings(response, batch.length, this.provider));
     }

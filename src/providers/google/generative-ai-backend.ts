@@ -1,6 +1,7 @@
-import type { EmbedContentRequest, GenerateContentRequest, GenerativeModel, GoogleGenerativeAI, RequestOptions } from "@google/generative-ai";
+import type { GenerateContentRequest, GenerativeModel, GoogleGenerativeAI, RequestOptions } from "@google/generative-ai";
 import type { GeminiBackend } from "./gemini-backend.js";
 import { readEmbeddings } from "./read-embeddings.js";
+import { embedRequest } from "./google-embed.js";
 import type { GoogleGenerateRequest } from "./to-google-request.js";
 
 /** Model objects are cheap but keyed by caller-chosen names: keep a bounded number. */
@@ -53,15 +54,15 @@ export class GenerativeAiBackend implements GeminiBackend {
     return result.stream;
   }
 
-  async embed(model: string, texts: string[], signal: AbortSignal): Promise<number[][]> {
+  async embed(model: string, texts: string[], signal: AbortSignal, dimensions?: number): Promise<number[][]> {
     const sdkModel = this.model(model);
     if (texts.length === 1) {
-      return readEmbeddings(await sdkModel.embedContent(embedRequest(texts[0] ?? ""), { signal }), 1, this.provider);
+      return readEmbeddings(await sdkModel.embedContent(embedRequest(texts[0] ?? "", dimensions), { signal }), 1, this.provider);
     }
     const vectors: number[][] = [];
     for (let start = 0; start < texts.length; start += MAX_EMBED_BATCH) {
       const batch = texts.slice(start, start + MAX_EMBED_BATCH);
-      const response = await sdkModel.batchEmbedContents({ requests: batch.map(embedRequest) }, { signal });
+      const response = await sdkModel.batchEmbedContents({ requests: batch.map((text) => embedRequest(text, dimensions)) }, { signal });
       vectors.push(...readEmbeddings(response, batch.length, this.provider));
     }
     return vectors;
@@ -95,8 +96,4 @@ export class GenerativeAiBackend implements GeminiBackend {
  */
 function asSdkRequest(body: GoogleGenerateRequest): GenerateContentRequest {
   return body as unknown as GenerateContentRequest;
-}
-
-function embedRequest(text: string): EmbedContentRequest {
-  return { content: { role: "user", parts: [{ text }] } };
 }

@@ -5,7 +5,7 @@ import type { ChatChunk } from "../../core/chat-chunk.js";
 import type { ChatRequest } from "../../core/chat-request.js";
 import type { ChatResponse } from "../../core/chat-response.js";
 import { ConfigError } from "../../core/errors.js";
-import type { AdapterContext, AdapterOptions, ProviderAdapter } from "../../core/provider-adapter.js";
+import type { AdapterContext, AdapterOptions, EmbedContext, ProviderAdapter } from "../../core/provider-adapter.js";
 import { credentialHeaderValues } from "../../core/scrub-secrets.js";
 import { missingApiKey, readApiKey } from "../../providers/shared/api-key.js";
 import { hostOf } from "../../providers/shared/host.js";
@@ -117,11 +117,11 @@ class GoogleAdapter implements ProviderAdapter {
     }
   }
 
-  async embed(input: string[], ctx: AdapterContext): Promise<number[][]> {
+  async embed(input: string[], ctx: EmbedContext): Promise<number[][]> {
     if (input.length === 0) return [];
     const link = linkSignal(ctx.signal);
     try {
-      return await this.backend.embed(ctx.model, input, link.signal);
+      return await this.backend.embed(ctx.model, input, link.signal, ctx.dimensions);
     } catch (error) {
       throw toGatewayError(error, this.errors(), ctx.signal);
     } finally {

@@ -3,7 +3,7 @@ import type { ChatChunk } from "../../core/chat-chunk.js";
 import type { ChatRequest } from "../../core/chat-request.js";
 import type { ChatResponse } from "../../core/chat-response.js";
 import type { GatewayError } from "../../core/errors.js";
-import type { AdapterContext, AdapterOptions, ProviderAdapter } from "../../core/provider-adapter.js";
+import type { AdapterContext, AdapterEmbedding, AdapterOptions, EmbedContext, ProviderAdapter } from "../../core/provider-adapter.js";
 import { credentialHeaderValues } from "../../core/scrub-secrets.js";
 import { missingApiKey, readApiKey } from "../../providers/shared/api-key.js";
 import { hostOf } from "../../providers/shared/host.js";
@@ -82,20 +82,22 @@ export class OpenAIAdapter implements ProviderAdapter {
     });
   }
 
-  async embed(input: string[], ctx: AdapterContext): Promise<number[][]> {
-    if (input.length === 0) return [];
+  async embed(input: string[], ctx: EmbedContext): Promise<AdapterEmbedding> {
+    if (input.length === 0) return { vectors: [] };
     let payload: unknown;
     try {
       // Asked for explicitly, so the SDK hands back the strings and we decode them: a
       // compatible server that ignores the format and sends floats still works.
       payload = await this.resolveClient().embeddings.create(
-        { model: ctx.model, input, encoding_format: "base64" },
+        { model: ctx.model, input, encoding_format: "base64", ...(ctx.dimensions !== undefined ? { dimensions: ctx.dimensions } : {}) },
         this.requestOptions(ctx, ctx.signal),
       );
     } catch (error) {
       throw this.toError(error, ctx.signal);
     }
-    return fromOpenAIEmbeddings(payload, input.length, this.name);
+    const vectors = fromOpenAIEmbeddings(payload, input.length, this.name);
+    const promptTokens = billedPromptTokens(payload);
+    return promptTokens === undefined ? { vectors } : { vectors, promptTokens };
   }
 
   private requestOptions(ctx: AdapterContext, signal: AbortSignal): RequestOptions {
@@ -131,4 +133,11 @@ export class OpenAIAdapter implements ProviderAdapter {
     const key = this.client?.apiKey ?? this.options.apiKey;
     return [...(key ? [key] : []), ...credentialHeaderValues(this.options.headers)];
   }
+}
+
+/** `usage.prompt_tokens` of an embeddings response, when the server sent a usable count. */
+function billedPromptTokens(payload: unknown): number | undefined {
+  const usage = typeof payload === "object" && payload !== null ? (payload as { usage?: unknown }).usage : undefined;
+  const tokens = typeof usage === "object" && usage !== null ? (usage as { prompt_tokens?: unknown }).prompt_tokens : undefined;
+  return typeof tokens === "number" && Number.isSafeInteger(tokens) && tokens >= 0 ? tokens : undefined;
 }

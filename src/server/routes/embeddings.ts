@@ -1,15 +1,11 @@
-import type { ChatOptions, Gateway } from "../../index.js";
+import type { ChatOptions, EmbeddingBody, Gateway } from "../../index.js";
 import { HttpError, type Headers, type IncomingCall, type Reply } from "../call.js";
 import { readJsonObject } from "../json-body.js";
 import { attribution } from "../attribution.js";
 
-/** The embeddings member a gateway may have: OpenAI's request in, `CreateEmbeddingResponse` out. */
-interface EmbeddingGateway {
-  embed(body: Record<string, unknown>, options?: ChatOptions): Promise<unknown>;
-}
-
-function canEmbed(gateway: Gateway): gateway is Gateway & EmbeddingGateway {
-  return typeof (gateway as Partial<EmbeddingGateway>).embed === "function";
+/** A gateway built elsewhere (another modelgate version) may lack `embed`: then the route says so. */
+function canEmbed(gateway: Gateway): boolean {
+  return typeof (gateway as Partial<Gateway>).embed === "function";
 }
 
 /** `POST /v1/embeddings`: served by `gateway.embed` when this gateway has it. */
@@ -20,6 +16,17 @@ export async function embeddings(gateway: Gateway, call: IncomingCall, key: stri
   const body = await readJsonObject(call);
   const options: ChatOptions = { ...attribution(call, body), signal: call.signal };
   if (key !== undefined) options.key = key;
-  const result = await gateway.embed(body, options);
-  return { status: 200, headers: { ...headers, "content-type": "application/json" }, body: JSON.stringify(result) };
+  // The body is validated by gateway.embed, field by field, like a chat body.
+  const { gateway: info, ...response } = await gateway.embed(body as unknown as EmbeddingBody, options);
+  return {
+    status: 200,
+    headers: {
+      ...headers,
+      "content-type": "application/json",
+      "x-modelgate-deployment": info.deployment,
+      "x-modelgate-cache": info.cache,
+      "x-modelgate-cost-usd": String(info.costUsd),
+    },
+    body: JSON.stringify(response),
+  };
 }
