@@ -55,6 +55,16 @@ function picodollarsPerToken(usdPerMillion: number | undefined, fallback: number
   return Math.round(usdPerMillion * PICODOLLARS_PER_USD_PER_MILLION);
 }
 
+/**
+ * The prices that apply to a call with `promptTokens` (cached and cache-written included): the
+ * long-context tier above its threshold, for the whole call, as Google and Anthropic bill it.
+ */
+export function priceForPrompt(price: Price, promptTokens: number): Price {
+  const tier = price.longContext;
+  if (tier === undefined || !(promptTokens > tier.abovePromptTokens)) return price;
+  return { input: tier.input, output: tier.output, cachedInput: tier.cachedInput, cacheWrite: tier.cacheWrite };
+}
+
 function toUsd(picodollars: number): number {
   return Math.round(picodollars / PICODOLLARS_PER_ROUNDING_STEP) / ROUNDING_STEPS_PER_USD;
 }
@@ -65,7 +75,8 @@ function toUsd(picodollars: number): number {
  * Billing: uncached prompt tokens (`prompt_tokens - cached_tokens - cache_creation_tokens`) at
  * `input`; `cached_tokens` at `cachedInput` (else `input`); `cache_creation_tokens` at
  * `cacheWrite` (else `input`); `completion_tokens` at `output`. Reasoning tokens are already part
- * of `completion_tokens` and are never added on top.
+ * of `completion_tokens` and are never added on top. A price with a `longContext` tier bills the
+ * whole call at the tier's prices when `prompt_tokens` is above its `abovePromptTokens`.
  *
  * Nonsense is clamped, never billed negative: bad counts become 0, cache counts are capped at the
  * prompt (cache reads first), and a completion smaller than its own reasoning is raised to it
@@ -77,9 +88,10 @@ function toUsd(picodollars: number): number {
  *   { input: 2.5, output: 10, cachedInput: 1.25 },
  * ); // { usd: 0.025, sane: true }
  */
-export function computeCost(usage: Usage, price: Price): CostResult {
+export function computeCost(usage: Usage, listed: Price): CostResult {
   const repairs: Repairs = { sane: true };
   const prompt = tokenCount(usage.prompt_tokens, repairs, false);
+  const price = priceForPrompt(listed, prompt);
   let completion = tokenCount(usage.completion_tokens, repairs, false);
   let cached = tokenCount(usage.prompt_tokens_details?.cached_tokens, repairs, true);
   let written = tokenCount(usage.prompt_tokens_details?.cache_creation_tokens, repairs, true);
@@ -120,8 +132,9 @@ export function computeCostUsd(usage: Usage, price: Price): number {
  * @example
  * estimateMaxCostUsd(1_000, 4_096, { input: 2.5, output: 10 }); // 0.04346
  */
-export function estimateMaxCostUsd(promptTokens: number, maxOutputTokens: number, price: Price): number {
+export function estimateMaxCostUsd(promptTokens: number, maxOutputTokens: number, listed: Price): number {
   const repairs: Repairs = { sane: true };
+  const price = priceForPrompt(listed, promptTokens);
   const picodollars =
     tokenCount(promptTokens, repairs, false) *
       Math.max(
