@@ -182,6 +182,15 @@ export function catalogProviderOf(key: string, adapter: { readonly name: string;
   return KEY_ALIASES.get(lower) ?? ADAPTER_NAMES.get(adapter.name);
 }
 
+/** `catalogProviderOf` for each configured provider, for `createPriceBook`. */
+export function catalogProvidersOf(
+  providers: Readonly<Record<string, { readonly name: string; readonly serverAddress?: string }>>,
+): Record<string, CatalogProvider | undefined> {
+  const vendors: Record<string, CatalogProvider | undefined> = {};
+  for (const [key, adapter] of Object.entries(providers)) vendors[key] = catalogProviderOf(key, adapter);
+  return vendors;
+}
+
 /**
  * Facts for a provider-side model name from the built-in catalog; with `provider`, from that
  * vendor's rows only. Snapshot names resolve to their family (`gpt-4o-2024-08-06` -> `gpt-4o`,
