@@ -282,13 +282,19 @@ function unreadable(error: unknown): string {
   return `could not be read: a property threw while it was read (${echo(detail)})`;
 }
 
+/** Providers are few; the cap keeps the message short however many are configured. */
+const MAX_CHOICES_SHOWN = 8;
+
 function unknownModel(model: string, table: RouteTable, providers: string[]): InvalidRequestError {
   const choices = table.servedBy?.(model) ?? [];
   if (choices.length > 1) {
     return new InvalidRequestError([
       {
         path: "model",
-        message: `'${echo(model)}' is served by more than one configured provider: name one (${echoList(choices)}) or declare it in models`,
+        message: `'${echo(model)}' is served by more than one configured provider: name one (${choices
+          .slice(0, MAX_CHOICES_SHOWN)
+          .map((choice) => `'${echo(choice)}'`)
+          .join(" or ")}) or declare it in models`,
       },
     ]);
   }
