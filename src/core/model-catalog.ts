@@ -13,8 +13,11 @@ export type CatalogProvider = (typeof CATALOG_PROVIDERS)[number];
 export interface CatalogEntry {
   provider: CatalogProvider;
   contextWindow: number;
-  /** 0 for embedding models, which answer with vectors, not tokens. */
-  maxOutputTokens: number;
+  /**
+   * 0 for embedding models, which answer with vectors, not tokens; absent when the vendor
+   * publishes no cap below the context window (routing and budgets then reserve their default).
+   */
+  maxOutputTokens?: number;
   /** USD per 1M tokens, with the long-context tier where the vendor has one. */
   price: Price;
   /** Where the price was read, and when (YYYY-MM-DD). */
@@ -85,7 +88,7 @@ function resolveBare<T>(table: ReadonlyMap<string, T>, model: string): T | undef
 interface CatalogRow {
   provider: string;
   contextWindow: number;
-  maxOutputTokens: number;
+  maxOutputTokens?: number;
   price: Price;
   source: string;
   asOf: string;
@@ -110,7 +113,7 @@ function loadCatalog(): ReadonlyMap<string, CatalogEntry> {
 function toFacts(entry: CatalogEntry): ModelFacts {
   const facts: ModelFacts = { contextWindow: entry.contextWindow, price: entry.price };
   // An output cap of 0 marks an embedding model; routing should not read it as "no output allowed".
-  if (entry.maxOutputTokens > 0) facts.maxOutputTokens = entry.maxOutputTokens;
+  if (entry.maxOutputTokens !== undefined && entry.maxOutputTokens > 0) facts.maxOutputTokens = entry.maxOutputTokens;
   if (entry.deprecated) facts.deprecated = entry.deprecated;
   return facts;
 }
