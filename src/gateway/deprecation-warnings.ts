@@ -32,7 +32,8 @@ export function createDeprecationWarnings(events: GatewayEvents): Middleware<Att
       const key = `${deployment.provider}/${deployment.model}`;
       if (!warned.has(key)) {
         warned.add(key);
-        events.emit("warning", {
+        // The first use is the moment: a listener added later does not hear of it.
+        if (events.has("warning")) events.emit("warning", {
           ...identityOf(attempt.call),
           code: "model_deprecated",
           message: deprecationMessage(deployment),
