@@ -25,7 +25,7 @@ const gateway = createGateway({
     embeddings: openai({ baseURL: embedder.url, apiKey: "demo-key-embeddings" }),
   },
   models: {
-    smart: { deployments: ["primary/gpt-4o"], fallbacks: ["cheap"] },
+    smart: { deployments: ["primary/gpt-5.4"], fallbacks: ["cheap"] },
     cheap: "backup/llama-3.1-8b",
   },
   retry: { retries: 1, minDelayMs: 50, maxDelayMs: 500 },
@@ -35,7 +35,7 @@ const gateway = createGateway({
     "team-search": { rpm: 60, budget: { usd: 5, period: "month" } },
     "team-support": { rpm: 3, budget: { usd: 1, period: "day" } },
   },
-  // gpt-4o's price comes from the built-in catalog; the self-hosted model's is ours to state.
+  // gpt-5.4's price comes from the built-in catalog; the self-hosted model's is ours to state.
   prices: { "llama-3.1-8b": { input: 0.05, output: 0.08 } },
   cache: { exact: {}, semantic: { embed: "embeddings/text-embedding-3-small", threshold: 0.9 } },
 });

@@ -12,7 +12,7 @@ if (!process.env.OPENAI_API_KEY) {
 
 const gateway = createGateway({
   providers: { openai: openai() },
-  models: { fast: { deployments: ["openai/gpt-4o-mini", "openai/gpt-4.1-nano"] } },
+  models: { fast: { deployments: ["openai/gpt-5.4-mini", "openai/gpt-5.4-nano"] } },
 });
 
 const res = await gateway.chat({ model: "fast", messages: [{ role: "user", content: "Say hello in five words." }] });

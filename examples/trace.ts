@@ -19,8 +19,8 @@ const gateway = createGateway({
     anthropic: mockProvider({ name: "anthropic", latencyMs: 35, reply: "Paris." }),
   },
   models: {
-    smart: { deployments: ["openai/gpt-4o"], fallbacks: ["backup"] },
-    backup: "anthropic/claude-sonnet-4-5",
+    smart: { deployments: ["openai/gpt-5.4"], fallbacks: ["backup"] },
+    backup: "anthropic/claude-sonnet-5-5",
   },
   retry: { retries: 1, minDelayMs: 50, maxDelayMs: 200 },
   telemetry: { tracer: provider.getTracer("example") },

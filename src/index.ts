@@ -45,7 +45,9 @@ export type {
   BudgetAlertEvent,
   AnomalyEvent,
   WebhookEvent,
+  WarningEvent,
 } from "./core/events.js";
+export type { Deprecation } from "./core/route.js";
 export type { AcceptCheck, CascadeInfo, CascadeTier, CheckContext, HedgePolicy } from "./core/cascade-types.js";
 export type { AlertsReader, BudgetsReader, AlertRecord, TimedAlert, AlertStats } from "./alerts/alerts.js";
 export type { BudgetState } from "./alerts/budget-alerts.js";

@@ -11,7 +11,7 @@ import { mapAnthropicStopReason } from "../src/providers/anthropic/map-anthropic
 import { startFakeAnthropic, type FakeAnthropic } from "./fakes/anthropic-server.js";
 
 const API_KEY = "sk-ant-test-SECRET-4c1d9e";
-const MODEL = "claude-sonnet-4-5";
+const MODEL = "claude-sonnet-4-6";
 
 let fake: FakeAnthropic;
 beforeEach(async () => {
@@ -78,15 +78,15 @@ describe("request translation", () => {
   it("prefers max_completion_tokens, then the catalog's output cap, then 4096", async () => {
     const chat = adapter();
     await chat.chat(chatRequest({ max_tokens: 10, max_completion_tokens: 20 }), context());
-    await chat.chat(chatRequest(), context({ model: "claude-sonnet-4-5-20250929" }));
+    await chat.chat(chatRequest(), context({ model: "claude-sonnet-4-6" }));
     await chat.chat(chatRequest(), context({ model: "claude-unknown-model" }));
-    expect(fake.requests.map((request) => request.body.max_tokens)).toEqual([20, 64_000, 4096]);
+    expect(fake.requests.map((request) => request.body.max_tokens)).toEqual([20, 128_000, 4096]);
   });
 
   it("keeps a large catalog cap working unstreamed even without a finite attempt timeout", async () => {
     const response = await adapter().chat(chatRequest(), context({ timeoutMs: Number.POSITIVE_INFINITY }));
     expect(response.choices[0]!.message.content).toBe("Hello from fake Anthropic");
-    expect(sentBody().max_tokens).toBe(64_000);
+    expect(sentBody().max_tokens).toBe(128_000);
   });
 
   it("hoists system and developer messages, wherever they are, into `system` in order", async () => {
@@ -409,7 +409,7 @@ describe("responses", () => {
     fake.enqueue({
       kind: "reply",
       id: "msg_123",
-      model: "claude-sonnet-4-5-20250929",
+      model: "claude-sonnet-4-6",
       content: [{ type: "text", text: "Hello " }, { type: "text", text: "there" }],
       usage: { input_tokens: 12, output_tokens: 3 },
     });
@@ -418,7 +418,7 @@ describe("responses", () => {
     expect(response).toMatchObject({
       id: "msg_123",
       object: "chat.completion",
-      model: "claude-sonnet-4-5-20250929",
+      model: "claude-sonnet-4-6",
       choices: [{ index: 0, message: { role: "assistant", content: "Hello there" }, finish_reason: "stop", logprobs: null }],
       usage: { prompt_tokens: 12, completion_tokens: 3, total_tokens: 15 },
     });

@@ -249,7 +249,7 @@ describe("cost per provider usage shape", () => {
     [
       // Anthropic: input_tokens 2,000 + cache_read 8,000 + cache_creation 1,000; output 400.
       "Anthropic, with cache reads and writes",
-      "anthropic/claude-sonnet-4-5",
+      "anthropic/claude-sonnet-4-6",
       { prompt_tokens: 11_000, completion_tokens: 400, total_tokens: 11_400, prompt_tokens_details: { cached_tokens: 8_000, cache_creation_tokens: 1_000 } },
       (2_000 * 3 + 8_000 * 0.3 + 1_000 * 3.75 + 400 * 15) / 1e6,
     ],

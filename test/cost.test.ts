@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { priceSchema, type Price } from "../src/core/route.js";
 import type { Usage } from "../src/core/chat-response.js";
 import { computeCost, computeCostUsd, estimateMaxCostUsd } from "../src/core/cost.js";
-import { createPriceBook, lookupModel } from "../src/core/model-catalog.js";
+import { CATALOG_PROVIDERS, catalogProviderOf, createPriceBook, lookupModel } from "../src/core/model-catalog.js";
 import catalog from "../src/core/catalog.json" with { type: "json" };
 
 /** Usage in OpenAI's shape, with total_tokens derived so tests state only what matters. */
@@ -162,7 +162,7 @@ describe("lookupModel", () => {
       maxOutputTokens: 16_384,
       price: { input: 2.5, output: 10, cachedInput: 1.25 },
     });
-    expect(lookupModel("claude-sonnet-4-5")?.price).toEqual(sonnet45);
+    expect(lookupModel("claude-sonnet-4-6")?.price).toEqual(sonnet45);
     expect(lookupModel("gemini-2.5-flash")?.price).toEqual(flash25);
   });
 
@@ -188,12 +188,14 @@ describe("lookupModel", () => {
     expect(lookupModel("o3-mini")?.price?.input).toBe(1.1);
     expect(lookupModel("o3")?.price?.input).toBe(2);
     // Different models with their own prices stay unknown instead of borrowing a wrong one.
-    expect(lookupModel("o3-pro")).toBeUndefined();
-    expect(lookupModel("gpt-5-pro")).toBeUndefined();
+    expect(lookupModel("o3-deep-research")).toBeUndefined();
+    expect(lookupModel("gpt-5-codex")).toBeUndefined();
     expect(lookupModel("gpt-4o-realtime-preview")).toBeUndefined();
     expect(lookupModel("gpt-4o-mini-tts")).toBeUndefined();
-    expect(lookupModel("claude-opus-4-5")).toBeUndefined();
-    expect(lookupModel("claude-opus-4-5-20251101")).toBeUndefined();
+    expect(lookupModel("claude-opus-4-9")).toBeUndefined();
+    // Opus 4.5 has a row of its own: a third of Opus 4's price, not a snapshot of it.
+    expect(lookupModel("claude-opus-4-5-20251101")?.price?.input).toBe(5);
+    expect(lookupModel("claude-opus-4-20250514")?.price?.input).toBe(15);
     expect(lookupModel("gemini-2.5-flash-image-preview")).toBeUndefined();
   });
 
@@ -272,12 +274,15 @@ describe("createPriceBook", () => {
 describe("catalog.json", () => {
   const rows = Object.entries(catalog.models);
   const required = [
-    "gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "o3", "o4-mini", "o3-mini",
-    "gpt-5", "gpt-5-mini", "gpt-5-nano", "text-embedding-3-small", "text-embedding-3-large",
-    "claude-opus-4-1", "claude-opus-4", "claude-sonnet-4-5", "claude-sonnet-4", "claude-3-7-sonnet",
-    "claude-haiku-4-5", "claude-3-5-haiku",
-    "gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.5-flash-lite", "gemini-2.0-flash",
-    "gemini-2.0-flash-lite", "gemini-embedding-001",
+    "gpt-5.5", "gpt-5.4", "gpt-5.4-mini", "gpt-5.2", "gpt-5.1", "gpt-5", "gpt-5-mini", "gpt-5-nano",
+    "gpt-4.1", "gpt-4.1-mini", "gpt-4.1-nano", "o3", "o3-pro", "o4-mini", "o3-mini", "gpt-4o", "gpt-4o-mini",
+    "text-embedding-3-small", "text-embedding-3-large",
+    "claude-opus-4-8", "claude-opus-4-6", "claude-opus-4-5", "claude-opus-4-1", "claude-opus-4",
+    "claude-sonnet-4-6", "claude-sonnet-4-5", "claude-sonnet-4", "claude-haiku-4-5",
+    "gemini-3.1-pro-preview", "gemini-3-pro-preview", "gemini-3-flash-preview",
+    "gemini-2.5-pro", "gemini-2.5-flash", "gemini-2.5-flash-lite", "gemini-embedding-001",
+    "mistral-large", "mistral-small", "deepseek-chat", "deepseek-reasoner", "grok-4.3",
+    "llama-3.3-70b-versatile", "qwen/qwen3-32b", "meta-llama/Llama-3.3-70B-Instruct-Turbo",
   ];
 
   it("explains its units and that config prices override it", () => {
@@ -293,10 +298,13 @@ describe("catalog.json", () => {
     const today = new Date().toISOString().slice(0, 10);
     for (const [name, row] of rows) {
       expect(priceSchema.safeParse(row.price).success, name).toBe(true);
-      expect(["openai", "anthropic", "google"], name).toContain(row.provider);
+      expect(CATALOG_PROVIDERS, name).toContain(row.provider);
       expect(row.contextWindow, name).toBeGreaterThan(0);
-      expect(row.maxOutputTokens, name).toBeGreaterThanOrEqual(0);
-      expect(row.source, name).toMatch(/^https:\/\/(platform\.openai\.com|platform\.claude\.com|ai\.google\.dev)\//);
+      const maxOutputTokens = "maxOutputTokens" in row ? row.maxOutputTokens : undefined;
+      if (maxOutputTokens !== undefined) expect(maxOutputTokens, name).toBeGreaterThanOrEqual(0);
+      expect(row.source, name).toMatch(
+        /^https:\/\/(platform\.openai\.com|platform\.claude\.com|ai\.google\.dev|mistral\.ai|api-docs\.deepseek\.com|docs\.x\.ai|groq\.com|www\.together\.ai)\//,
+      );
       expect(row.asOf, name).toMatch(/^\d{4}-\d{2}-\d{2}$/);
       expect(row.asOf <= today, name).toBe(true);
     }
@@ -308,7 +316,8 @@ describe("catalog.json", () => {
       if (price.cachedInput !== undefined) expect(price.cachedInput, name).toBeLessThanOrEqual(price.input);
       if (row.provider === "anthropic") {
         expect(price.cacheWrite, name).toBeCloseTo(price.input * 1.25, 10);
-        expect(price.cachedInput, name).toBeCloseTo(price.input * 0.1, 10);
+        // 0.1x input, or less since Anthropic cut cache reads on its newest models.
+        expect(price.cachedInput, name).toBeLessThanOrEqual(price.input * 0.1 + 1e-12);
       } else {
         expect(price.cacheWrite, name).toBeUndefined();
       }
@@ -373,5 +382,88 @@ describe("computeCost: every usage detail field, billed once", () => {
 
   it("reserves at the dearest of the audio and text prices", () => {
     expect(estimateMaxCostUsd(1_000, 100, audioModel)).toBe((1_000 * 40 + 100 * 80) / 1e6);
+  });
+});
+
+describe("long-context tiers", () => {
+  const gemini25Pro = lookupModel("gemini-2.5-pro")!.price!;
+  const sonnet45Long = lookupModel("claude-sonnet-4-5")!.price!;
+
+  it("bills a prompt at the threshold at the base prices, one token more at the tier's, for the whole call", () => {
+    expect(computeCostUsd(usage(200_000, 1_000), gemini25Pro)).toBe(0.26);
+    expect(computeCostUsd(usage(200_001, 1_000), gemini25Pro)).toBe(0.5150025);
+  });
+
+  it("counts cache reads and writes toward the threshold and bills them at the tier's cache prices", () => {
+    // 100k uncached at 6, 100k read at 0.6, 50k written at 7.5, 1k out at 22.5.
+    expect(computeCostUsd(usage(250_000, 1_000, { cached: 100_000, written: 50_000 }), sonnet45Long)).toBe(1.0575);
+  });
+
+  it("reserves at the tier's prices when the prompt is above the threshold", () => {
+    expect(estimateMaxCostUsd(300_000, 1_000, gemini25Pro)).toBe(0.765);
+    expect(estimateMaxCostUsd(100_000, 1_000, gemini25Pro)).toBe(0.135);
+  });
+
+  it("is accepted in config prices", () => {
+    const price = { input: 1, output: 2, longContext: { abovePromptTokens: 10, input: 3, output: 4 } };
+    expect(priceSchema.safeParse(price).success).toBe(true);
+    expect(priceSchema.safeParse({ ...price, longContext: { abovePromptTokens: 0, input: 3, output: 4 } }).success).toBe(false);
+    expect(computeCostUsd(usage(11, 1), price)).toBe(0.000037);
+  });
+});
+
+describe("vendors", () => {
+  it("tells a configured provider's vendor by host, then key, then adapter", () => {
+    expect(catalogProviderOf("mistral", { name: "openai", serverAddress: "api.mistral.ai" })).toBe("mistral");
+    expect(catalogProviderOf("eu", { name: "openai", serverAddress: "api.mistral.ai" })).toBe("mistral");
+    expect(catalogProviderOf("fast", { name: "openai", serverAddress: "api.groq.com" })).toBe("groq");
+    expect(catalogProviderOf("groq", { name: "openai", serverAddress: "127.0.0.1" })).toBe("groq");
+    expect(catalogProviderOf("azure", { name: "openai", serverAddress: "acme.openai.azure.com" })).toBe("openai");
+    expect(catalogProviderOf("claude", { name: "anthropic", serverAddress: "127.0.0.1" })).toBe("anthropic");
+    expect(catalogProviderOf("primary", { name: "gcp.gemini" })).toBe("google");
+    expect(catalogProviderOf("primary", { name: "openai", serverAddress: "127.0.0.1" })).toBeUndefined();
+  });
+
+  it("a provider pointed at Mistral is priced from Mistral's rows, snapshots included", () => {
+    const book = createPriceBook({}, { mistral: "mistral", openai: "openai" });
+    expect(book.priceOf("mistral-large-latest", "mistral")).toEqual({ input: 0.5, output: 1.5, cachedInput: 0.05 });
+    expect(book.priceOf("mistral-large-2512", "mistral")).toEqual(book.priceOf("mistral-large", "mistral"));
+    expect(book.priceOf("mistral-large-latest", "openai")).toBeUndefined();
+    expect(book.priceOf("gpt-4o", "mistral")).toBeUndefined();
+    // A provider the book cannot place (a proxy, a local server) is priced from any row, as before.
+    expect(book.priceOf("mistral-large-latest", "proxy")).toEqual({ input: 0.5, output: 1.5, cachedInput: 0.05 });
+  });
+
+  it("knows a model only through a placed provider's own catalog", () => {
+    const book = createPriceBook({}, { openai: "openai", groq: "groq", local: undefined });
+    expect(book.knows("gpt-4o", "openai")).toBe(true);
+    expect(book.knows("gpt-4o-2024-08-06", "openai")).toBe(true);
+    expect(book.knows("gpt-4o", "groq")).toBe(false);
+    expect(book.knows("qwen/qwen3-32b", "groq")).toBe(true);
+    expect(book.knows("gpt-4o", "local")).toBe(false);
+    expect(book.knows("gpt-4o", "nobody")).toBe(false);
+  });
+});
+
+describe("deprecations in the catalog", () => {
+  const rows = Object.entries(catalog.models) as [string, { deprecated?: { since?: string; retiresOn?: string; replacement?: string } }][];
+
+  it("carry dates and a replacement the catalog lists and does not deprecate", () => {
+    const deprecated = rows.filter(([, row]) => row.deprecated);
+    expect(deprecated.map(([name]) => name)).toEqual(expect.arrayContaining(["claude-sonnet-4-5", "claude-opus-4-1", "gemini-2.0-flash"]));
+    for (const [name, row] of deprecated) {
+      const { since, retiresOn, replacement } = row.deprecated!;
+      if (since !== undefined) expect(since, name).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+      if (retiresOn !== undefined) expect(retiresOn, name).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+      if (replacement !== undefined) {
+        expect(lookupModel(replacement), `${name} -> ${replacement}`).toBeDefined();
+        expect(lookupModel(replacement)?.deprecated, `${name} -> ${replacement}`).toBeUndefined();
+      }
+    }
+  });
+
+  it("reach the facts routing reads", () => {
+    expect(lookupModel("claude-sonnet-4-5-20250929")?.deprecated).toEqual({ retiresOn: "2026-11-30", replacement: "claude-sonnet-5-5" });
+    expect(lookupModel("claude-sonnet-4-6")?.deprecated).toBeUndefined();
   });
 });

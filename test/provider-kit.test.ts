@@ -52,7 +52,7 @@ describe("Retry-After is capped the same for every provider", () => {
   it("Anthropic: a day's retry-after becomes the cap", async () => {
     fakeAnthropic.enqueue({ kind: "fail", status: 429, type: "rate_limit_error", headers: { "retry-after": A_DAY_SECONDS } });
     const adapter = anthropic({ apiKey: "sk-ant-test", baseURL: fakeAnthropic.url });
-    const error = await failure(adapter.chat(request, context("claude-sonnet-4-5")));
+    const error = await failure(adapter.chat(request, context("claude-sonnet-4-6")));
     expect(error).toMatchObject({ status: 429, retryable: true, retryAfterMs: MAX_RETRY_AFTER_MS });
   });
 
@@ -82,7 +82,7 @@ describe("Retry-After is capped the same for every provider", () => {
 describe("a missing API key has one shape", () => {
   const keyless: [string, () => ProviderAdapter, string, string[]][] = [
     ["openai", () => openai({ baseURL: fakeOpenAI.url }), "gpt-4o-mini", ["OPENAI_API_KEY"]],
-    ["anthropic", () => anthropic({ baseURL: fakeAnthropic.url }), "claude-sonnet-4-5", ["ANTHROPIC_API_KEY"]],
+    ["anthropic", () => anthropic({ baseURL: fakeAnthropic.url }), "claude-sonnet-4-6", ["ANTHROPIC_API_KEY"]],
     ["google", () => google({ baseURL: fakeGemini.url }), "gemini-2.5-flash", ["GEMINI_API_KEY", "GOOGLE_API_KEY"]],
   ];
 

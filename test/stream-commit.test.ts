@@ -54,7 +54,7 @@ describe("errors inside a 200 stream before any content retry", () => {
     backup.setDefault({ reply: "from backup" });
     const gateway = createGateway({
       providers: { anthropic: anthropic({ baseURL: fake.url, apiKey: "test" }), backup: openai({ baseURL: backup.url, apiKey: "test" }) },
-      models: { m: { deployments: ["anthropic/claude-sonnet-4-5", "backup/gpt-4o-mini"] } },
+      models: { m: { deployments: ["anthropic/claude-sonnet-4-6", "backup/gpt-4o-mini"] } },
       retry: { retries: 1, minDelayMs: 1, maxDelayMs: 10 },
     });
     closers.push(() => gateway.close());

@@ -15,11 +15,20 @@ function splitShorthand(value: string): { provider: string; model: string } {
 /** Direct `provider/model` routes are kept for reuse, but only so many: names come from callers. */
 const MAX_DIRECT_ROUTES = 256;
 
+/** Whether the catalog of the vendor behind config provider `provider` lists `model`. */
+export type CatalogKnows = (provider: string, model: string) => boolean;
+
+/**
+ * Builds the route table. `knows` lets a bare model name (`gpt-4o`, `qwen/qwen3-32b` when no
+ * provider is called `qwen`) reach the one configured provider whose catalog lists it; without
+ * it, only declared names and `provider/model` resolve.
+ */
 export function buildRouteTable(
   providers: Readonly<Record<string, ProviderAdapter>>,
   models: Readonly<Record<string, RouteInput>>,
   facts: ModelFactsLookup,
   issues: Issue[],
+  knows: CatalogKnows = () => false,
 ): RouteTable {
   const providerNames = Object.keys(providers);
   const deployments = new Map<string, Deployment>();
@@ -59,6 +68,7 @@ export function buildRouteTable(
       contextWindow: config.contextWindow ?? known?.contextWindow,
       maxOutputTokens: config.maxOutputTokens ?? known?.maxOutputTokens,
       price: config.price ?? known?.price,
+      ...(known?.deprecated ? { deprecated: known.deprecated } : {}),
     };
     deployments.set(id, deployment);
     return deployment;
@@ -99,13 +109,17 @@ export function buildRouteTable(
     });
   }
 
-  // Fallbacks may name declared routes or direct provider/model names.
+  /** The configured providers whose catalog lists `model`, as `provider/model` names. */
+  const servedBy = (model: string): string[] =>
+    providerNames.filter((provider) => knows(provider, model)).map((provider) => `${provider}/${model}`);
+
+  // Fallbacks may name declared routes, direct provider/model names or bare catalog names.
   for (const [name, input] of Object.entries(models)) {
     if (typeof input === "string") continue;
     (input.fallbacks ?? []).forEach((fallback, index) => {
       const path = `models.${name}.fallbacks[${index}]`;
       if (fallback === name) issues.push({ path, message: `a route cannot fall back to itself` });
-      else if (routes.has(fallback)) return;
+      else if (routes.has(fallback) || servedBy(fallback).length === 1) return;
       else if (fallback.includes("/")) {
         if (!adapterOf(splitShorthand(fallback).provider)) providerIssue(path, splitShorthand(fallback).provider);
       } else {
@@ -117,6 +131,20 @@ export function buildRouteTable(
     });
   }
 
+  /** A one-deployment route straight to `provider`, reusing a declared deployment of the same model. */
+  const directRoute = (name: string, provider: string, adapter: ProviderAdapter, model: string): Route => {
+    const id = `${provider}/${model}`;
+    const known = facts(provider, model);
+    const deployment = deployments.get(id) ?? {
+      id, provider, adapter, model, weight: 1, rpm: undefined, tpm: undefined, timeoutMs: undefined,
+      contextWindow: known?.contextWindow, maxOutputTokens: known?.maxOutputTokens, price: known?.price,
+      ...(known?.deprecated ? { deprecated: known.deprecated } : {}),
+    };
+    const route: Route = { name, deployments: [deployment], strategy: "ordered", fallbacks: [], cache: true, fallbackOn: DEFAULT_FALLBACK_ON };
+    if (direct.size < MAX_DIRECT_ROUTES) direct.set(name, route);
+    return route;
+  };
+
   const direct = new Map<string, Route>();
   return {
     routes,
@@ -125,21 +153,20 @@ export function buildRouteTable(
       if (declared) return declared;
       const cached = direct.get(name);
       if (cached) return cached;
+      if (name.length === 0) return undefined;
       const slash = name.indexOf("/");
-      if (slash <= 0 || slash === name.length - 1) return undefined;
-      const { provider, model } = splitShorthand(name);
-      const adapter = adapterOf(provider);
-      if (!adapter) return undefined;
-      const id = `${provider}/${model}`;
-      const known = facts(provider, model);
-      const deployment = deployments.get(id) ?? {
-        id, provider, adapter, model, weight: 1, rpm: undefined, tpm: undefined, timeoutMs: undefined,
-        contextWindow: known?.contextWindow, maxOutputTokens: known?.maxOutputTokens, price: known?.price,
-      };
-      const route: Route = { name, deployments: [deployment], strategy: "ordered", fallbacks: [], cache: true, fallbackOn: DEFAULT_FALLBACK_ON };
-      if (direct.size < MAX_DIRECT_ROUTES) direct.set(name, route);
-      return route;
+      if (slash > 0 && slash < name.length - 1) {
+        const { provider, model } = splitShorthand(name);
+        const adapter = adapterOf(provider);
+        if (adapter) return directRoute(name, provider, adapter, model);
+      }
+      // A bare name (or a vendor's own `org/model` name): exactly one provider must know it.
+      const candidates = providerNames.filter((provider) => knows(provider, name));
+      if (candidates.length !== 1) return undefined;
+      const provider = candidates[0]!;
+      return directRoute(name, provider, adapterOf(provider)!, name);
     },
+    servedBy,
   };
 }
 

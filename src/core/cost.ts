@@ -55,6 +55,16 @@ function picodollarsPerToken(usdPerMillion: number | undefined, fallback: number
   return Math.round(usdPerMillion * PICODOLLARS_PER_USD_PER_MILLION);
 }
 
+/**
+ * The prices that apply to a call with `promptTokens` (cached and cache-written included): the
+ * long-context tier above its threshold, for the whole call, as Google and Anthropic bill it.
+ */
+export function priceForPrompt(price: Price, promptTokens: number): Price {
+  const tier = price.longContext;
+  if (tier === undefined || !(promptTokens > tier.abovePromptTokens)) return price;
+  return { input: tier.input, output: tier.output, cachedInput: tier.cachedInput, cacheWrite: tier.cacheWrite };
+}
+
 function toUsd(picodollars: number): number {
   return Math.round(picodollars / PICODOLLARS_PER_ROUNDING_STEP) / ROUNDING_STEPS_PER_USD;
 }
@@ -70,6 +80,8 @@ function toUsd(picodollars: number): number {
  * - completion: audio `audio_tokens` at `audioOutput` (else `output`); the rest at `output`.
  *   Reasoning and rejected prediction tokens are already part of `completion_tokens` (adapters
  *   normalise vendors that count reasoning outside it) and are never added on top.
+ * A price with a `longContext` tier bills the whole call at the tier's prices when
+ * `prompt_tokens` is above its `abovePromptTokens`.
  *
  * Nonsense is clamped, never billed negative: bad counts become 0, detail counts are capped at
  * what is left of the prompt or completion (cache reads first, then writes, then audio), and a
@@ -81,11 +93,12 @@ function toUsd(picodollars: number): number {
  *   { input: 2.5, output: 10, cachedInput: 1.25 },
  * ); // { usd: 0.025, sane: true }
  */
-export function computeCost(usage: Usage, price: Price): CostResult {
+export function computeCost(usage: Usage, listed: Price): CostResult {
   const repairs: Repairs = { sane: true };
   const promptDetails = usage.prompt_tokens_details;
   const completionDetails = usage.completion_tokens_details;
   const prompt = tokenCount(usage.prompt_tokens, repairs, false);
+  const price = priceForPrompt(listed, prompt);
   let completion = tokenCount(usage.completion_tokens, repairs, false);
   const reasoning = tokenCount(completionDetails?.reasoning_tokens, repairs, true);
   if (reasoning > completion) {
@@ -146,8 +159,9 @@ export function computeCostUsd(usage: Usage, price: Price): number {
  * @example
  * estimateMaxCostUsd(1_000, 4_096, { input: 2.5, output: 10 }); // 0.04346
  */
-export function estimateMaxCostUsd(promptTokens: number, maxOutputTokens: number, price: Price): number {
+export function estimateMaxCostUsd(promptTokens: number, maxOutputTokens: number, listed: Price): number {
   const repairs: Repairs = { sane: true };
+  const price = priceForPrompt(listed, promptTokens);
   const picodollars =
     tokenCount(promptTokens, repairs, false) *
       Math.max(

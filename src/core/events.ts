@@ -1,5 +1,6 @@
 import type { CacheOutcome } from "./chat-response.js";
 import type { GatewayError } from "./errors.js";
+import type { Deprecation } from "./route.js";
 
 /** Who a call was made for, on every event. */
 export interface CallIdentity {
@@ -101,6 +102,22 @@ export interface WebhookEvent {
   attempts: number;
 }
 
+/**
+ * Something the caller should act on that did not fail the call. `code` is stable:
+ * - `model_deprecated`: the catalog marks the deployment's model deprecated or retired
+ *   (`deprecated` says until when and what replaces it). Emitted once per provider/model per
+ *   gateway, on its first attempt, not on every call.
+ */
+export interface WarningEvent extends CallIdentity {
+  code: "model_deprecated";
+  message: string;
+  provider: string;
+  deployment: string;
+  /** The provider-side model name. */
+  providerModel: string;
+  deprecated: Deprecation;
+}
+
 /** Event name -> payload, for `gateway.on(name, listener)`. */
 export interface GatewayEventMap {
   request: RequestEvent;
@@ -116,6 +133,7 @@ export interface GatewayEventMap {
   budget: BudgetAlertEvent;
   anomaly: AnomalyEvent;
   webhook: WebhookEvent;
+  warning: WarningEvent;
 }
 
 /** A cascade tier's verdict: accepted, rejected, failed, or a check that threw (`checkError`). */

@@ -1,18 +1,31 @@
-import type { ModelFacts, Price } from "./route.js";
+import type { Deprecation, ModelFacts, Price } from "./route.js";
 import catalog from "./catalog.json" with { type: "json" };
+
+/**
+ * Who serves and prices a catalog row: the vendor, by its own name. OpenAI-compatible vendors
+ * (Mistral, DeepSeek, xAI, Groq, Together) are vendors like any other here: the wire protocol
+ * says nothing about the price list.
+ */
+export const CATALOG_PROVIDERS = ["openai", "anthropic", "google", "mistral", "deepseek", "xai", "groq", "together"] as const;
+export type CatalogProvider = (typeof CATALOG_PROVIDERS)[number];
 
 /** One catalog row: facts about a provider-side model and where its price came from. */
 export interface CatalogEntry {
-  provider: "openai" | "anthropic" | "google";
+  provider: CatalogProvider;
   contextWindow: number;
-  /** 0 for embedding models, which answer with vectors, not tokens. */
-  maxOutputTokens: number;
-  /** USD per 1M tokens. */
-  price: { input: number; output: number; cachedInput?: number; cacheWrite?: number };
+  /**
+   * 0 for embedding models, which answer with vectors, not tokens; absent when the vendor
+   * publishes no cap below the context window (routing and budgets then reserve their default).
+   */
+  maxOutputTokens?: number;
+  /** USD per 1M tokens, with the long-context tier where the vendor has one. */
+  price: Price;
   /** Where the price was read, and when (YYYY-MM-DD). */
   source: string;
   asOf: string;
-  /** Price tiers left out, retirements, figures not confirmed at the source. */
+  /** Set when the vendor deprecated or retired the model. */
+  deprecated?: Deprecation;
+  /** Retirements, figures not confirmed at the source. */
   note?: string;
 }
 
@@ -20,16 +33,22 @@ export interface CatalogEntry {
 export interface PriceBook {
   /**
    * The price of a provider-side model, or `undefined` when neither config nor catalog knows it.
-   * `provider` (the config key) lets a `"provider/model"` override win for that provider only.
+   * `provider` (the config key) lets a `"provider/model"` override win for that provider only,
+   * and picks the vendor whose catalog rows apply (see `catalogProviderOf`).
    */
   priceOf(model: string, provider?: string): Price | undefined;
-  /** Context window, output cap and price; `undefined` when nothing is known. */
+  /** Context window, output cap, price and deprecation; `undefined` when nothing is known. */
   factsOf(model: string, provider?: string): ModelFacts | undefined;
+  /**
+   * Whether the catalog of the vendor behind config provider `provider` lists `model`. A provider
+   * whose vendor is not known (a local server, a proxy) knows no model: bare names never pick it.
+   */
+  knows(model: string, provider: string): boolean;
 }
 
-const PROVIDERS: ReadonlySet<string> = new Set(["openai", "anthropic", "google"]);
+const PROVIDERS: ReadonlySet<string> = new Set(CATALOG_PROVIDERS);
 
-function isProvider(value: string): value is CatalogEntry["provider"] {
+function isProvider(value: string): value is CatalogProvider {
   return PROVIDERS.has(value);
 }
 
@@ -66,47 +85,137 @@ function resolveBare<T>(table: ReadonlyMap<string, T>, model: string): T | undef
   return undefined;
 }
 
+interface CatalogRow {
+  provider: string;
+  contextWindow: number;
+  maxOutputTokens?: number;
+  price: Price;
+  source: string;
+  asOf: string;
+  deprecated?: Deprecation;
+  note?: string;
+}
+
 function loadCatalog(): ReadonlyMap<string, CatalogEntry> {
   const entries = new Map<string, CatalogEntry>();
-  for (const [name, row] of Object.entries(catalog.models)) {
+  const rows: Record<string, CatalogRow> = catalog.models;
+  for (const [name, row] of Object.entries(rows)) {
     // A typo in the JSON should fail at import, not bill a model at nothing.
     if (!isProvider(row.provider)) throw new Error(`catalog.json: '${name}' has unknown provider '${row.provider}'`);
-    const price = Object.freeze({ ...row.price });
-    entries.set(name, Object.freeze({ ...row, provider: row.provider, price }));
+    const longContext = row.price.longContext ? Object.freeze({ ...row.price.longContext }) : undefined;
+    const price = Object.freeze({ ...row.price, ...(longContext ? { longContext } : {}) });
+    const deprecated = row.deprecated ? Object.freeze({ ...row.deprecated }) : undefined;
+    entries.set(name, Object.freeze({ ...row, provider: row.provider, price, ...(deprecated ? { deprecated } : {}) }));
   }
   return entries;
 }
 
 function toFacts(entry: CatalogEntry): ModelFacts {
+  const facts: ModelFacts = { contextWindow: entry.contextWindow, price: entry.price };
   // An output cap of 0 marks an embedding model; routing should not read it as "no output allowed".
-  return entry.maxOutputTokens > 0
-    ? { contextWindow: entry.contextWindow, maxOutputTokens: entry.maxOutputTokens, price: entry.price }
-    : { contextWindow: entry.contextWindow, price: entry.price };
+  if (entry.maxOutputTokens !== undefined && entry.maxOutputTokens > 0) facts.maxOutputTokens = entry.maxOutputTokens;
+  if (entry.deprecated) facts.deprecated = entry.deprecated;
+  return facts;
 }
 
 const entries = loadCatalog();
 const facts: ReadonlyMap<string, ModelFacts> = new Map(
   [...entries].map(([name, entry]): [string, ModelFacts] => [name, Object.freeze(toFacts(entry))]),
 );
+/** Each vendor's rows alone: a config provider known to be Mistral is priced from Mistral's rows only. */
+const factsByProvider: ReadonlyMap<CatalogProvider, ReadonlyMap<string, ModelFacts>> = new Map(
+  CATALOG_PROVIDERS.map((provider): [CatalogProvider, ReadonlyMap<string, ModelFacts>] => [
+    provider,
+    new Map([...entries].filter(([, entry]) => entry.provider === provider).map(([name]) => [name, facts.get(name)!])),
+  ]),
+);
+
+/** API hosts of each vendor: `openai({ baseURL: "https://api.mistral.ai/v1" })` is Mistral. */
+const HOSTS: ReadonlyMap<string, CatalogProvider> = new Map([
+  ["api.openai.com", "openai"],
+  ["api.anthropic.com", "anthropic"],
+  ["generativelanguage.googleapis.com", "google"],
+  ["aiplatform.googleapis.com", "google"],
+  ["api.mistral.ai", "mistral"],
+  ["api.deepseek.com", "deepseek"],
+  ["api.x.ai", "xai"],
+  ["api.groq.com", "groq"],
+  ["api.together.xyz", "together"],
+  ["api.together.ai", "together"],
+]);
+
+/** Config keys people give these vendors, beside the vendor names themselves. */
+const KEY_ALIASES: ReadonlyMap<string, CatalogProvider> = new Map([
+  ["azure", "openai"],
+  ["claude", "anthropic"],
+  ["gemini", "google"],
+  ["vertex", "google"],
+  ["grok", "xai"],
+  ["x-ai", "xai"],
+  ["togetherai", "together"],
+]);
+
+/** Adapters that speak only one vendor's protocol; `openai()` speaks to many, so its name says nothing. */
+const ADAPTER_NAMES: ReadonlyMap<string, CatalogProvider> = new Map([
+  ["anthropic", "anthropic"],
+  ["gcp.gemini", "google"],
+  ["gcp.vertex_ai", "google"],
+]);
 
 /**
- * Facts for a provider-side model name from the built-in catalog. Snapshot names resolve
- * to their family (`gpt-4o-2024-08-06` -> `gpt-4o`, `claude-sonnet-4-5-20250929` ->
- * `claude-sonnet-4-5`), so a new snapshot is priced like its family until the table says otherwise.
+ * The vendor whose catalog rows price a configured provider, or `undefined` when it cannot be
+ * told (a local server, a proxy). In order: the adapter's API host (`api.mistral.ai`, regional
+ * `*-aiplatform.googleapis.com`, Azure OpenAI's `*.openai.azure.com`), the config key
+ * (`mistral`, or an alias such as `azure`), the adapter (`anthropic()`, `google()`).
+ *
+ * @example
+ * catalogProviderOf("mistral", { name: "openai", serverAddress: "api.mistral.ai" }); // "mistral"
+ * catalogProviderOf("local", { name: "openai", serverAddress: "127.0.0.1" });       // undefined
+ */
+export function catalogProviderOf(key: string, adapter: { readonly name: string; readonly serverAddress?: string }): CatalogProvider | undefined {
+  const host = adapter.serverAddress?.toLowerCase();
+  if (host !== undefined) {
+    const byHost = HOSTS.get(host);
+    if (byHost) return byHost;
+    if (host.endsWith("-aiplatform.googleapis.com")) return "google";
+    if (host.endsWith(".openai.azure.com")) return "openai";
+  }
+  const lower = key.toLowerCase();
+  if (isProvider(lower)) return lower;
+  return KEY_ALIASES.get(lower) ?? ADAPTER_NAMES.get(adapter.name);
+}
+
+/** `catalogProviderOf` for each configured provider, for `createPriceBook`. */
+export function catalogProvidersOf(
+  providers: Readonly<Record<string, { readonly name: string; readonly serverAddress?: string }>>,
+): Record<string, CatalogProvider | undefined> {
+  const vendors: Record<string, CatalogProvider | undefined> = {};
+  for (const [key, adapter] of Object.entries(providers)) vendors[key] = catalogProviderOf(key, adapter);
+  return vendors;
+}
+
+/**
+ * Facts for a provider-side model name from the built-in catalog; with `provider`, from that
+ * vendor's rows only. Snapshot names resolve to their family (`gpt-4o-2024-08-06` -> `gpt-4o`,
+ * `claude-sonnet-4-5-20250929` -> `claude-sonnet-4-5`, `mistral-large-latest` ->
+ * `mistral-large`), so a new snapshot is priced like its family until the table says otherwise.
  *
  * @example
  * lookupModel("openai/gpt-4o-mini-2024-07-18")?.price; // { input: 0.15, output: 0.6, cachedInput: 0.075 }
- * lookupModel("o3-pro"); // undefined: not a snapshot of o3
+ * lookupModel("o3-deep-research"); // undefined: not a snapshot of o3
+ * lookupModel("gpt-4o", "mistral"); // undefined: Mistral does not serve it
  */
-export function lookupModel(model: string): ModelFacts | undefined {
-  return resolveName(facts, model);
+export function lookupModel(model: string, provider?: CatalogProvider): ModelFacts | undefined {
+  const table = provider === undefined ? facts : factsByProvider.get(provider);
+  return table === undefined ? undefined : resolveName(table, model);
 }
 
 /**
  * A price book over the catalog and the config's `prices`. An override is found by the same
  * rules as a catalog row (exact, snapshot, `<namespace>/`), and any override that matches wins
  * over the catalog, even a more specific catalog row. A key `"provider/model"` applies only
- * when that provider (config key) serves the model.
+ * when that provider (config key) serves the model. `vendors` maps config keys to the vendor
+ * whose rows price them (`catalogProviderOf`); a key it does not place is priced from any row.
  *
  * @example
  * const book = createPriceBook({ "gpt-4o": { input: 2, output: 8 }, "azure/gpt-4o-mini": { input: 0.1, output: 0.5 } });
@@ -114,8 +223,12 @@ export function lookupModel(model: string): ModelFacts | undefined {
  * book.priceOf("gpt-4o-mini", "azure");        // { input: 0.1, output: 0.5 }
  * book.factsOf("gpt-4o")?.contextWindow;       // 128000, from the catalog
  */
-export function createPriceBook(overrides: Readonly<Record<string, Price>> = {}): PriceBook {
+export function createPriceBook(
+  overrides: Readonly<Record<string, Price>> = {},
+  vendors: Readonly<Record<string, CatalogProvider | undefined>> = {},
+): PriceBook {
   const table: ReadonlyMap<string, Price> = new Map(Object.entries(overrides));
+  const vendorOf: ReadonlyMap<string, CatalogProvider | undefined> = new Map(Object.entries(vendors));
   // Most configs have no provider-qualified keys; skip building `provider/model` strings for them.
   const qualified = [...table.keys()].some((key) => key.includes("/"));
 
@@ -124,16 +237,22 @@ export function createPriceBook(overrides: Readonly<Record<string, Price>> = {})
     const forProvider = qualified && provider !== undefined ? resolveBare(table, `${provider}/${model}`) : undefined;
     return forProvider ?? resolveName(table, model);
   };
+  const catalogFacts = (model: string, provider: string | undefined): ModelFacts | undefined =>
+    lookupModel(model, provider === undefined ? undefined : vendorOf.get(provider));
 
   return {
     priceOf(model, provider) {
-      return overrideOf(model, provider) ?? resolveName(entries, model)?.price;
+      return overrideOf(model, provider) ?? catalogFacts(model, provider)?.price;
     },
     factsOf(model, provider) {
-      const known = resolveName(facts, model);
+      const known = catalogFacts(model, provider);
       const price = overrideOf(model, provider);
       if (price === undefined) return known;
       return { ...known, price };
+    },
+    knows(model, provider) {
+      const vendor = vendorOf.get(provider);
+      return vendor !== undefined && lookupModel(model, vendor) !== undefined;
     },
   };
 }

@@ -9,6 +9,20 @@ import type { AcceptCheck, HedgePolicy } from "./cascade-types.js";
 
 const usd = z.number().nonnegative();
 
+/**
+ * The prices of a whole call whose prompt (cached and cache-written tokens included) is above
+ * `abovePromptTokens`: Gemini 2.5 Pro and Claude Sonnet 4/4.5 above 200k, GPT-5.4 above 272k.
+ */
+export const longContextPriceSchema = z
+  .object({
+    abovePromptTokens: z.number().int().positive(),
+    input: usd,
+    output: usd,
+    cachedInput: usd.optional(),
+    cacheWrite: usd.optional(),
+  })
+  .strict();
+
 /** USD per 1M tokens. */
 export const priceSchema = z
   .object({
@@ -21,6 +35,8 @@ export const priceSchema = z
     audioInput: usd.optional(),
     /** Audio output tokens (`completion_tokens_details.audio_tokens`); defaults to `output`. */
     audioOutput: usd.optional(),
+    /** Dearer prices for long prompts, where the provider has them. */
+    longContext: longContextPriceSchema.optional(),
   })
   .strict();
 
@@ -37,11 +53,23 @@ export type FallbackCondition = z.infer<typeof fallbackConditionSchema>;
 export type Price = z.infer<typeof priceSchema>;
 export type Strategy = z.infer<typeof strategySchema>;
 
+/** A model its vendor deprecated or retired: dates are YYYY-MM-DD. */
+export interface Deprecation {
+  /** When the vendor announced it, where known. */
+  since?: string;
+  /** When it stops (or stopped) being served on the vendor's own API. */
+  retiresOn?: string;
+  /** The vendor's suggested successor. */
+  replacement?: string;
+}
+
 /** What the gateway knows of a provider-side model (context window, output cap, price). */
 export interface ModelFacts {
   contextWindow?: number;
   maxOutputTokens?: number;
   price?: Price;
+  /** Set when the catalog marks the model deprecated or retired. */
+  deprecated?: Deprecation;
 }
 
 export type ModelFactsLookup = (provider: string, model: string) => ModelFacts | undefined;
@@ -62,6 +90,8 @@ export interface Deployment {
   readonly contextWindow: number | undefined;
   readonly maxOutputTokens: number | undefined;
   readonly price: Price | undefined;
+  /** Set when the catalog marks the model deprecated: the first attempt on it warns. */
+  readonly deprecated?: Deprecation;
 }
 
 /** A logical model: the deployments that serve it, how to pick among them, what follows them. */
@@ -81,8 +111,16 @@ export interface Route {
 
 export interface RouteTable {
   readonly routes: ReadonlyMap<string, Route>;
-  /** The route for a logical name, or a one-deployment route for an undeclared `provider/model`. */
+  /**
+   * The route for a logical name, a one-deployment route for an undeclared `provider/model`, or
+   * for a bare model name that exactly one configured provider's catalog knows.
+   */
   resolve(name: string): Route | undefined;
+  /**
+   * The `provider/model` names a bare model name could mean: one per configured provider whose
+   * catalog knows it (two or more: the name is ambiguous and `resolve` declines it).
+   */
+  servedBy?(name: string): readonly string[];
 }
 
 /** The route, then its fallbacks breadth-first, each route once: the order the router walks. */

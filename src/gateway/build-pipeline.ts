@@ -5,6 +5,7 @@ import type { CallContext } from "../core/call-context.js";
 import { compose, type Middleware } from "../core/compose.js";
 import type { GatewayError } from "../core/errors.js";
 import { GatewayEvents } from "../core/events.js";
+import { createDeprecationWarnings } from "./deprecation-warnings.js";
 import { declaredDeployments, type RouteTable } from "../core/route.js";
 import { DEFAULTS } from "../config/defaults.js";
 import type { gatewayConfigSchema } from "../config/schema.js";
@@ -93,6 +94,8 @@ export function buildPipeline(settings: GatewaySettings, table: RouteTable): Pip
   const telemetry = new GatewayTelemetry(settings.telemetry, readEnvironment("OTEL_SEMCONV_STABILITY_OPT_IN"));
   callMiddleware.push(createTelemetryMiddleware(telemetry, events));
   attemptMiddleware.push(createAttemptTelemetry(telemetry));
+  // [slot: deprecation] the first attempt on a deprecated catalog model warns, once per gateway.
+  attemptMiddleware.push(createDeprecationWarnings(events));
   closers.push(telemetry.subscribe(events));
   const controlPlane = settings.controlPlane;
   // Runtime keys of the control plane, after the config's static keys (those win a name).

@@ -17,7 +17,7 @@ import { echo, echoList } from "../core/echo.js";
 import { AbortError, ConfigError, GatewayClosedError, GatewayError, InvalidRequestError, type Issue } from "../core/errors.js";
 import type { GatewayEventListener, GatewayEventName } from "../core/events.js";
 import { declaredDeployments, type ModelFactsLookup, type RouteTable } from "../core/route.js";
-import { createPriceBook, type PriceBook } from "../core/model-catalog.js";
+import { catalogProvidersOf, createPriceBook, type PriceBook } from "../core/model-catalog.js";
 import { whenSettled, settlementAccumulatorOf } from "../core/settle.js";
 import type { CallContext, ChatOptions } from "../core/call-context.js";
 import { checkKeyModels } from "../config/check-key-models.js";
@@ -92,7 +92,10 @@ export interface Gateway {
 export function createGateway(config: GatewayConfig): Gateway {
   const settings = parseConfig(config);
   const issues: Issue[] = [];
-  const table: RouteTable = buildRouteTable(settings.providers, settings.models ?? {}, factsFrom(createPriceBook(settings.prices)), issues);
+  const prices = createPriceBook(settings.prices, catalogProvidersOf(settings.providers));
+  const table: RouteTable = buildRouteTable(settings.providers, settings.models ?? {}, factsFrom(prices), issues, (provider, model) =>
+    prices.knows(model, provider),
+  );
   checkKeyModels(settings.keys, table, issues);
   const budgetsConfigured =
     settings.users?.budget !== undefined || Object.values(settings.keys ?? {}).some((key) => key.budget !== undefined);
@@ -369,12 +372,27 @@ function unreadable(error: unknown): string {
   return `could not be read: a property threw while it was read (${echo(detail)})`;
 }
 
+/** Providers are few; the cap keeps the message short however many are configured. */
+const MAX_CHOICES_SHOWN = 8;
+
 function unknownModel(model: string, table: RouteTable, providers: string[]): InvalidRequestError {
+  const choices = table.servedBy?.(model) ?? [];
+  if (choices.length > 1) {
+    return new InvalidRequestError([
+      {
+        path: "model",
+        message: `'${echo(model)}' is served by more than one configured provider: name one (${choices
+          .slice(0, MAX_CHOICES_SHOWN)
+          .map((choice) => `'${echo(choice)}'`)
+          .join(" or ")}) or declare it in models`,
+      },
+    ]);
+  }
   const declared = [...table.routes.keys()];
   return new InvalidRequestError([
     {
       path: "model",
-      message: `'${echo(model)}' is not a declared model (have: ${echoList(declared) || "none"}) nor 'provider/model' with a configured provider (have: ${echoList(providers)})`,
+      message: `'${echo(model)}' is not a declared model (have: ${echoList(declared) || "none"}), a model a configured provider's catalog lists, nor 'provider/model' with a configured provider (have: ${echoList(providers)})`,
     },
   ]);
 }
