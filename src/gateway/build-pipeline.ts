@@ -116,7 +116,6 @@ export function buildPipeline(settings: GatewaySettings, table: RouteTable): Pip
         budgetCounter(scope === "key" ? keyScopeId(key!) : userScopeId(key, user!), budget, periodWindow(budget.period, now)),
     },
   });
-  closers.push(() => alerts.close());
   // With a control plane and no store of the user's own, records go to its durable ledger and
   // reports are SQL over every gateway on the database.
   const spendConfig = controlPlane && !settings.spend?.store ? { ...settings.spend, store: controlPlane.spend } : settings.spend;
@@ -124,13 +123,23 @@ export function buildPipeline(settings: GatewaySettings, table: RouteTable): Pip
   callMiddleware.push(spend.middleware);
   // The control plane is the gateway's, like the store: closed once the ledger handed it every
   // record (in order: the ledger's last delivery goes through it).
-  closers.push(async () => {
-    try {
-      await spend.close();
-    } finally {
-      await controlPlane?.close();
-    }
-  });
+  // Alerts close after the ledger's last records reached them, and before the store their
+  // budget checks read (the store's closer waits for this).
+  let spendAndAlertsClosed: Promise<void> | undefined;
+  closers.push(
+    () =>
+      (spendAndAlertsClosed = (async () => {
+        try {
+          await spend.close();
+        } finally {
+          try {
+            await alerts.close();
+          } finally {
+            await controlPlane?.close();
+          }
+        }
+      })()),
+  );
   // [slot: access]
   if (settings.keys || runtimeKey) callMiddleware.push(createAccess(settings.keys ?? {}, runtimeKey));
   // [slot: cache]
@@ -200,7 +209,10 @@ export function buildPipeline(settings: GatewaySettings, table: RouteTable): Pip
   });
   const pipeline = compose(callMiddleware, router);
   // The store is the gateway's: features use it, only the gateway closes it, once, last in line.
-  closers.push(() => store.close());
+  closers.push(async () => {
+    await spendAndAlertsClosed?.catch(() => undefined);
+    await store.close();
+  });
 
   return {
     run: pipeline,
