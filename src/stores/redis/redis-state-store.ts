@@ -1,7 +1,8 @@
 import { StoreUnavailableError } from "../../core/errors.js";
-import type { BudgetCounter, BudgetResult, BudgetSeed, StateStore, TokenDraw, TokenResult } from "../store.js";
+import type { BudgetCounter, BudgetReading, BudgetResult, BudgetSeed, StateStore, TokenDraw, TokenResult } from "../store.js";
 import { RESERVE_BUDGET, SETTLE_BUDGET } from "./budget-scripts.js";
 import { SEED_BUDGETS } from "./seed-scripts.js";
+import { READ_BUDGETS } from "./read-budget-scripts.js";
 import type { LocalFallback } from "./local-fallback.js";
 import { limitNanodollars, nanodollars, toUsd } from "./nanodollars.js";
 import type { RedisLink, ScriptRunner } from "./redis-link.js";
@@ -22,6 +23,8 @@ export interface FailurePolicies {
  * costs are folded into one total per counter (see `SettlementQueue`). About 100 bytes each.
  */
 const MAX_PENDING_ENTRIES = 200_000;
+/** Longest a `claimOnce` marker lives (a `total` budget's never-ending period): a year. */
+const MAX_MARKER_MS = 366 * 86_400_000;
 /** Backstop between replay attempts while Redis is down; a link that comes back replays at once. */
 const RETRY_MS = 250;
 
@@ -36,6 +39,8 @@ export type SettlementCounts = {
 /** The `StateStore` half of `redisStore`, with its settlement backlog. */
 export interface RedisStateStore extends StateStore {
   seedBudgets(seeds: readonly BudgetSeed[], now: number): Promise<void>;
+  readBudgets(counters: readonly BudgetCounter[], now: number): Promise<BudgetReading[]>;
+  claimOnce(markerKey: string, expiresAt: number, now: number): Promise<boolean>;
   /** Settlements waiting for Redis (for tests and stats). */
   readonly pendingSettlements: number;
   counts(): SettlementCounts;
@@ -65,6 +70,7 @@ export function redisStateStore(
   const reserveScript: ScriptRunner = link.defineScript("reserve_budget", RESERVE_BUDGET);
   const settleScript: ScriptRunner = link.defineScript("settle_budget", SETTLE_BUDGET);
   const seedScript: ScriptRunner = link.defineScript("seed_budgets", SEED_BUDGETS);
+  const readScript: ScriptRunner = link.defineScript("read_budgets", READ_BUDGETS);
 
   const bucketKeys = (draws: readonly TokenDraw[]): string[] => draws.map((draw) => keys.bucket(draw.key));
   const bucketShapes = (draws: readonly TokenDraw[]): string[] =>
@@ -234,6 +240,36 @@ export function redisStateStore(
       for (const seed of live) {
         fallback.rememberShared([seed.counter], { ok: false, blocking: -1, spentUsd: [seed.spentUsd] }, 0);
       }
+    },
+    async readBudgets(counters, now) {
+      if (counters.length === 0) return [];
+      if (await link.usable()) {
+        try {
+          const reply = replyArray(await link.run(() => readScript(counters.length * 2, ...counterKeys(counters))), counters.length * 2);
+          return counters.map((_counter, index) => ({
+            spentUsd: toUsd(Number(reply[index * 2])),
+            reservedUsd: toUsd(Number(reply[index * 2 + 1])),
+          }));
+        } catch {
+          // The link is down now; the policy below decides.
+        }
+      }
+      if (policies.budgets === "closed") throw new StoreUnavailableError("budgets", link.lastError);
+      return fallback.read(counters, now);
+    },
+    async claimOnce(markerKey, expiresAt, now) {
+      if (await link.usable()) {
+        try {
+          const ttl = String(Math.max(1, Math.ceil(Math.min(expiresAt, now + MAX_MARKER_MS) - now)));
+          const reply = await link.run(() => link.client.set(keys.marker(markerKey), "1", "PX", ttl, "NX"));
+          return reply === "OK";
+        } catch {
+          // Redis cannot say who claimed first.
+        }
+      }
+      // Claimed in this process only: a marker may then be claimed once per process, which is
+      // better for an alert than not at all.
+      return (await fallback.local.claimOnce?.(markerKey, expiresAt, now)) ?? true;
     },
     async close() {
       // Delivers what is waiting, ignoring the pause after an old failure; what Redis still
