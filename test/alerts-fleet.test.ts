@@ -81,4 +81,27 @@ describe.skipIf(redis.skip)("budget alerts across a fleet on one Redis", () => {
     expect(all[0]).toMatchObject({ scope: "key", key: "team-a", limitUsd: 0.01, period: "day" });
     expect((all[0] as BudgetAlertEvent).spentUsd).toBeGreaterThanOrEqual(0.005);
   });
+  it("budgets.get on one gateway shows the other's spend and what its call in flight holds", async () => {
+    const prefix = `alerts:${randomUUID()}:`;
+    const start = (latencyMs: number) =>
+      createGateway({
+        providers: { p: mockProvider({ usage, latencyMs }) },
+        prices,
+        keys: { "team-a": { budget: { usd: 1, period: "day" } } },
+        store: redisStore({ url: server.url }, { prefix }),
+      });
+    const [quick, slow] = [start(0), start(3_000)];
+    await quick.chat(ask(), { key: "team-a" });
+    const inFlight = slow.chat(ask(), { key: "team-a" });
+    // The slow gateway's reservation, seen from the quick one (settlements and holds reach Redis asynchronously).
+    await vi.waitFor(async () => expect((await quick.budgets.get({ key: "team-a" }))!.reservedUsd).toBeGreaterThan(0), { timeout: 2_500, interval: 10 });
+    const seen = (await quick.budgets.get({ key: "team-a" }))!;
+    expect(seen.spentUsd).toBe(0.0012);
+    expect(seen.remainingUsd).toBe(Math.round((1 - 0.0012 - seen.reservedUsd) * 1e10) / 1e10);
+    // And the quick gateway's spend, seen from the slow one while its call still runs.
+    expect(await slow.budgets.get({ key: "team-a" })).toMatchObject({ spentUsd: 0.0012, reservedUsd: seen.reservedUsd });
+    await inFlight;
+    await vi.waitFor(async () => expect(await quick.budgets.get({ key: "team-a" })).toMatchObject({ spentUsd: 0.0024, reservedUsd: 0 }), { timeout: 10_000, interval: 20 });
+    await Promise.all([quick.close(), slow.close()]);
+  });
 });

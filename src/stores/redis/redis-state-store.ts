@@ -3,6 +3,7 @@ import type { BudgetCounter, BudgetReading, BudgetResult, BudgetSeed, StateStore
 import { RESERVE_BUDGET, SETTLE_BUDGET } from "./budget-scripts.js";
 import { SEED_BUDGETS } from "./seed-scripts.js";
 import { READ_BUDGETS } from "./read-budget-scripts.js";
+import { BudgetReads, type BudgetReadCounts } from "./budget-reads.js";
 import type { LocalFallback } from "./local-fallback.js";
 import { limitNanodollars, nanodollars, toUsd } from "./nanodollars.js";
 import type { RedisLink, ScriptRunner } from "./redis-link.js";
@@ -34,7 +35,9 @@ export type SettlementCounts = {
   readonly pendingSettlements: number;
   /** Settlements that found the queue full: their cost was folded into a per-counter total (never lost), their hold left to lapse. */
   readonly foldedSettlements: number;
-};
+  /** Alert claims made in this process alone because Redis could not be asked (an alert may then fire once per process). */
+  readonly claimedLocally: number;
+} & Readonly<BudgetReadCounts>;
 
 /** The `StateStore` half of `redisStore`, with its settlement backlog. */
 export interface RedisStateStore extends StateStore {
@@ -71,6 +74,12 @@ export function redisStateStore(
   const settleScript: ScriptRunner = link.defineScript("settle_budget", SETTLE_BUDGET);
   const seedScript: ScriptRunner = link.defineScript("seed_budgets", SEED_BUDGETS);
   const readScript: ScriptRunner = link.defineScript("read_budgets", READ_BUDGETS);
+  const reads = new BudgetReads(link, async (counter) => {
+    const reply = replyArray(await readScript(2, keys.counter(counter.key), keys.holds(counter.key)), 2);
+    return { spentUsd: toUsd(Number(reply[0])), reservedUsd: toUsd(Number(reply[1])) };
+  });
+  /** Alert claims made in this process alone because Redis could not be asked. */
+  let claimedLocally = 0;
 
   const bucketKeys = (draws: readonly TokenDraw[]): string[] => draws.map((draw) => keys.bucket(draw.key));
   const bucketShapes = (draws: readonly TokenDraw[]): string[] =>
@@ -156,7 +165,7 @@ export function redisStateStore(
     },
     counts() {
       const { pending, folded } = queue.counts;
-      return { pendingSettlements: pending, foldedSettlements: folded };
+      return { pendingSettlements: pending, foldedSettlements: folded, ...reads.counts(), claimedLocally };
     },
     replayNow,
     consumeTokens(draws, now) {
@@ -243,30 +252,27 @@ export function redisStateStore(
     },
     async readBudgets(counters, now) {
       if (counters.length === 0) return [];
-      if (await link.usable()) {
-        try {
-          const reply = replyArray(await link.run(() => readScript(counters.length * 2, ...counterKeys(counters))), counters.length * 2);
-          return counters.map((_counter, index) => ({
-            spentUsd: toUsd(Number(reply[index * 2])),
-            reservedUsd: toUsd(Number(reply[index * 2 + 1])),
-          }));
-        } catch {
-          // The link is down now; the policy below decides.
-        }
+      // Never waits for the link and never moves it: see `BudgetReads`. Under "open", a link
+      // that is not up (or a read that failed) reads as this process's last shared figures.
+      try {
+        return await Promise.all(counters.map((counter) => reads.read(counter)));
+      } catch (error) {
+        if (policies.budgets === "closed") throw error instanceof StoreUnavailableError ? error : new StoreUnavailableError("budgets", error);
+        return fallback.read(counters, now);
       }
-      if (policies.budgets === "closed") throw new StoreUnavailableError("budgets", link.lastError);
-      return fallback.read(counters, now);
     },
     async claimOnce(markerKey, expiresAt, now) {
-      if (await link.usable()) {
+      // Like the reads: sent only while the link is up, and its failure leaves the link alone.
+      if (link.ready) {
         try {
           const ttl = String(Math.max(1, Math.ceil(Math.min(expiresAt, now + MAX_MARKER_MS) - now)));
-          const reply = await link.run(() => link.client.set(keys.marker(markerKey), "1", "PX", ttl, "NX"));
+          const reply = await link.runAside(() => link.client.set(keys.marker(markerKey), "1", "PX", ttl, "NX"));
           return reply === "OK";
         } catch {
           // Redis cannot say who claimed first.
         }
       }
+      claimedLocally++;
       // Claimed in this process only: a marker may then be claimed once per process, which is
       // better for an alert than not at all.
       return (await fallback.local.claimOnce?.(markerKey, expiresAt, now)) ?? true;
