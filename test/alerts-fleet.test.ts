@@ -90,18 +90,23 @@ describe.skipIf(redis.skip)("budget alerts across a fleet on one Redis", () => {
         keys: { "team-a": { budget: { usd: 1, period: "day" } } },
         store: redisStore({ url: server.url }, { prefix }),
       });
-    const [quick, slow] = [start(0), start(3_000)];
+    // The slow gateway's call is held at the provider (a minute) until this test aborts it,
+    // so its reservation is in flight however slowly this machine runs.
+    const [quick, slow] = [start(0), start(60_000)];
     await quick.chat(ask(), { key: "team-a" });
-    const inFlight = slow.chat(ask(), { key: "team-a" });
+    const abort = new AbortController();
+    const inFlight = slow.chat(ask(), { key: "team-a", signal: abort.signal }).catch(() => undefined);
     // The slow gateway's reservation, seen from the quick one (settlements and holds reach Redis asynchronously).
-    await vi.waitFor(async () => expect((await quick.budgets.get({ key: "team-a" }))!.reservedUsd).toBeGreaterThan(0), { timeout: 2_500, interval: 10 });
+    await vi.waitFor(async () => expect((await quick.budgets.get({ key: "team-a" }))!.reservedUsd).toBeGreaterThan(0), { timeout: 30_000, interval: 10 });
+    await vi.waitFor(async () => expect((await quick.budgets.get({ key: "team-a" }))!.spentUsd).toBe(0.0012), { timeout: 30_000, interval: 10 });
     const seen = (await quick.budgets.get({ key: "team-a" }))!;
-    expect(seen.spentUsd).toBe(0.0012);
     expect(seen.remainingUsd).toBe(Math.round((1 - 0.0012 - seen.reservedUsd) * 1e10) / 1e10);
     // And the quick gateway's spend, seen from the slow one while its call still runs.
     expect(await slow.budgets.get({ key: "team-a" })).toMatchObject({ spentUsd: 0.0012, reservedUsd: seen.reservedUsd });
+    // Aborted before any output: the hold is released, nothing more is spent.
+    abort.abort();
     await inFlight;
-    await vi.waitFor(async () => expect(await quick.budgets.get({ key: "team-a" })).toMatchObject({ spentUsd: 0.0024, reservedUsd: 0 }), { timeout: 10_000, interval: 20 });
+    await vi.waitFor(async () => expect(await quick.budgets.get({ key: "team-a" })).toMatchObject({ spentUsd: 0.0012, reservedUsd: 0 }), { timeout: 30_000, interval: 20 });
     await Promise.all([quick.close(), slow.close()]);
-  });
+  }, 120_000);
 });
