@@ -89,6 +89,8 @@ describe("budget alerts", () => {
     const { body, signature } = received[0]!;
     expect(signature).toBe(`sha256=${createHmac("sha256", secret).update(body).digest("hex")}`);
     expect(JSON.parse(body)).toMatchObject({ type: "budget", scope: "key", key: "k", threshold: 0.1 });
+    // The receiver has the body before the sender has read the 204: wait for the sender's count.
+    await expect.poll(() => gateway.stats().alerts?.webhook?.delivered, { timeout: 10_000 }).toBe(1);
     expect(gateway.stats().alerts?.webhook).toMatchObject({ delivered: 1, dropped: 0, failed: 0 });
     await gateway.close();
   });

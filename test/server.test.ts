@@ -118,11 +118,55 @@ describe("POST /v1/chat/completions over the openai SDK", () => {
     const events = raw.split("\n\n");
     expect(events.pop()).toBe("");
     expect(events.at(-1)).toBe("data: [DONE]");
-    for (const event of events.slice(0, -1)) {
+    // The one non-data event: the cost, as an SSE comment right before [DONE].
+    expect(events.at(-2)).toMatch(/^: modelgate \{/);
+    for (const event of events.slice(0, -2)) {
       expect(event.startsWith("data: ")).toBe(true);
       expect(JSON.parse(event.slice(6))).toMatchObject({ object: "chat.completion.chunk" });
     }
     expect(raw.endsWith("data: [DONE]\n\n")).toBe(true);
+  });
+
+  it("streams with the deployment and cache headers, and the cost in an SSE comment before [DONE] (raw fetch)", async () => {
+    // The first deployment fails before any chunk: the headers name the fallback that streamed.
+    await start({ models: { fast: { deployments: ["openai/gpt-4o-mini"], fallbacks: ["smart"] }, smart: "openai/gpt-4o" } });
+    fake.enqueue({ fail: { status: 500 } });
+    fake.setDefault({ reply: "a b", usage: { promptTokens: 10, completionTokens: 2 } });
+    const response = await fetch(`${server!.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "fast", messages, stream: true }),
+    });
+    expect(response.headers.get("x-modelgate-deployment")).toBe("openai/gpt-4o");
+    expect(response.headers.get("x-modelgate-cache")).toBe("miss");
+    expect(response.headers.get("x-request-id")).toMatch(/^[\w-]{8,}$/);
+    const raw = await response.text();
+    const comment = /^: modelgate (.*)$/m.exec(raw);
+    expect(comment).not.toBeNull();
+    const info = JSON.parse(comment![1]!) as { costUsd: number; savedUsd: number; deployment: string; cache: string };
+    expect(info).toMatchObject({ deployment: "openai/gpt-4o", cache: "miss", savedUsd: 0 });
+    // gpt-4o: $2.50 per 1M tokens in, $10 out.
+    expect(info.costUsd).toBe(0.000045);
+    expect(raw.endsWith(`${comment![0]}\n\ndata: [DONE]\n\n`)).toBe(true);
+  });
+
+  it("streams through the openai SDK with the comment in place: chunks parse, headers readable via withResponse()", async () => {
+    await start();
+    fake.setDefault({ reply: "one two", usage: { promptTokens: 10, completionTokens: 2 } });
+    const { data: stream, response } = await client()
+      .chat.completions.create({ model: "fast", messages, stream: true, stream_options: { include_usage: true } })
+      .withResponse();
+    expect(response.headers.get("x-modelgate-deployment")).toBe("openai/gpt-4o-mini");
+    expect(response.headers.get("x-modelgate-cache")).toBe("miss");
+    let text = "";
+    const chunks = [];
+    for await (const chunk of stream) {
+      chunks.push(chunk);
+      text += chunk.choices[0]?.delta.content ?? "";
+    }
+    expect(text).toBe("one two");
+    expect(chunks.every((chunk) => chunk.object === "chat.completion.chunk")).toBe(true);
+    expect(chunks.at(-1)!.usage).toMatchObject({ prompt_tokens: 10, completion_tokens: 2 });
   });
 
   it("passes tools and tool calls both ways, JSON and streamed", async () => {

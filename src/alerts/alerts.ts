@@ -1,7 +1,7 @@
 import type { AnomalyEvent, BudgetAlertEvent, GatewayEvents } from "../core/events.js";
 import { AlertWebhook } from "./alert-webhook.js";
 import { ALERT_DEFAULTS, type AlertsConfig } from "./alerts-schema.js";
-import { BudgetAlerts, type BudgetRule, type BudgetState, type PeriodWindowOf } from "./budget-alerts.js";
+import { BudgetAlerts, type BudgetRule, type BudgetState, type PeriodWindowOf, type SharedBudgets } from "./budget-alerts.js";
 import type { SettledSpend } from "./settled-spend.js";
 import { ShareAnomalies } from "./share-anomalies.js";
 import { SpikeAnomalies } from "./spike-anomalies.js";
@@ -33,6 +33,8 @@ export interface AlertStats {
   anomalies: number;
   /** Users no longer tracked for anomalies or user budgets because `maxTrackedUsers` was reached. */
   evictedUsers: number;
+  /** With a store that reads budget counters: store reads or alert claims that failed, and records not checked because too many reads were waiting. */
+  sharedBudgets?: { failed: number; skipped: number };
   webhook?: { delivered: number; dropped: number; failed: number; pending: number };
 }
 
@@ -42,6 +44,8 @@ export interface AlertsOptions {
   users: { budget?: BudgetRule | undefined } | undefined;
   events: GatewayEvents;
   periodWindow: PeriodWindowOf;
+  /** The budget counters' store: budgets and threshold alerts read it when it can (fleet-wide with Redis). */
+  shared?: SharedBudgets;
   now?: () => number;
 }
 
@@ -53,7 +57,8 @@ export interface Alerts {
   readonly budgets: BudgetsReader;
   readonly alerts: AlertsReader;
   stats(): AlertStats;
-  close(): void;
+  /** Stops the webhook and waits for budget checks still reading the store. */
+  close(): Promise<void>;
 }
 
 /** Budget alerts and spend anomalies, computed from settled spend records. */
@@ -83,6 +88,7 @@ export function createAlerts(options: AlertsOptions): Alerts {
     thresholds: config.budgetThresholds ?? ALERT_DEFAULTS.budgetThresholds,
     maxTrackedUsers,
     periodWindow: options.periodWindow,
+    shared: options.shared,
     now,
     emit(event) {
       budgetAlerts++;
@@ -118,8 +124,11 @@ export function createAlerts(options: AlertsOptions): Alerts {
       }
     },
     budgets: {
-      get: async (query) => budget.get(query ?? {}),
-      list: async () => budget.list(),
+      get: async (query) => {
+        const state = budget.get(query ?? {});
+        return state ? (await budget.fromStore([state]))[0] : undefined;
+      },
+      list: async () => budget.fromStore(budget.list()),
     },
     alerts: { recent: () => recent.map((alert) => ({ ...alert })) },
     stats() {
@@ -128,9 +137,13 @@ export function createAlerts(options: AlertsOptions): Alerts {
         anomalies,
         evictedUsers: budget.evictedUsers + share.untrackedUsers + spike.evictedUsers,
       };
+      if (options.shared?.store()?.readBudgets) stats.sharedBudgets = { failed: budget.sharedFailures, skipped: budget.sharedSkipped };
       if (webhook) stats.webhook = { delivered: webhook.delivered, dropped: webhook.dropped, failed: webhook.failed, pending: webhook.pending };
       return stats;
     },
-    close: () => webhook?.close(),
+    async close() {
+      await budget.drain();
+      webhook?.close();
+    },
   };
 }

@@ -1,5 +1,6 @@
 import { LRUCache } from "lru-cache";
 import type { BudgetAlertEvent } from "../core/events.js";
+import type { BudgetCounter, BudgetReading, StateStore } from "../stores/store.js";
 import type { SettledSpend as SpendRecord } from "./settled-spend.js";
 
 type Period = BudgetAlertEvent["period"];
@@ -13,6 +14,25 @@ export interface BudgetRule {
 /** The calendar window of a period containing `now` (the limits' own period maths, passed in). */
 export type PeriodWindowOf = (period: Period, now: number) => { label: string; startsAt: number; endsAt: number };
 
+/** The store counter of a budget in the period containing `now` (the limits' own naming, passed in). */
+export type BudgetCounterOf = (scope: "key" | "user", key: string | undefined, user: string | undefined, budget: BudgetRule, now: number) => BudgetCounter;
+
+/** The store that holds the budget counters, when alerts and `gateway.budgets` read them there. */
+export interface SharedBudgets {
+  /** A function: the gateway makes its store after the alerts. */
+  readonly store: () => Pick<StateStore, "readBudgets" | "claimOnce"> | undefined;
+  readonly counterOf: BudgetCounterOf;
+  /**
+   * Whether thresholds fire from the store (a store given in the config, perhaps shared) rather
+   * than from this process's records (the gateway's own memoryStore: the same figures, and
+   * alerts fire before the call returns).
+   */
+  readonly alertsFromStore: boolean;
+}
+
+/** Fleet checks waiting for the store at once; past this a record is not checked (the next one is). */
+const MAX_PENDING_CHECKS = 1_000;
+
 /** `gateway.budgets.get(...)`: one budget's state in its current period. */
 export interface BudgetState {
   scope: "key" | "user";
@@ -20,7 +40,7 @@ export interface BudgetState {
   user: string | undefined;
   limitUsd: number;
   spentUsd: number;
-  /** Held by calls in flight. This process settles spend from its own records and reports 0 here. */
+  /** Held by calls in flight, as the store reads it (0 for a store that cannot say). */
   reservedUsd: number;
   remainingUsd: number;
   period: Period;
@@ -43,6 +63,12 @@ export interface BudgetAlertOptions {
   periodWindow: PeriodWindowOf;
   emit(event: BudgetAlertEvent): void;
   now(): number;
+  /**
+   * When set and its store can read counters, `get`/`list` report the store's spent and reserved,
+   * and thresholds fire from the store's spent, once per threshold and period across every
+   * process sharing the store (a `claimOnce` marker); else from this process's records.
+   */
+  shared?: SharedBudgets | undefined;
 }
 
 /**
@@ -56,7 +82,14 @@ export class BudgetAlerts {
   private readonly thresholds: number[];
   /** The latest window per period: its date maths (slow: toISOString) runs once per period, not per record. */
   private readonly windows = new Map<Period, ReturnType<PeriodWindowOf>>();
+  /** Per store counter key (it names the period): how many thresholds this process saw fired. */
+  private readonly sharedFired: LRUCache<string, number>;
+  private readonly pendingChecks = new Set<Promise<void>>();
   evictedUsers = 0;
+  /** Fleet checks whose store read or claim failed (that record raised no alert). */
+  sharedFailures = 0;
+  /** Records not checked because `MAX_PENDING_CHECKS` were waiting for the store. */
+  sharedSkipped = 0;
 
   constructor(private readonly options: BudgetAlertOptions) {
     this.thresholds = [...new Set(options.thresholds)].sort((a, b) => a - b);
@@ -66,6 +99,19 @@ export class BudgetAlerts {
         if (reason === "evict") this.evictedUsers++;
       },
     });
+    this.sharedFired = new LRUCache({ max: options.maxTrackedUsers + Object.keys(options.keys).length + 1 });
+  }
+
+  /** True when thresholds fire from the store's counters rather than this process's records. */
+  get sharedAlerts(): boolean {
+    if (!this.options.shared?.alertsFromStore) return false;
+    const store = this.options.shared.store();
+    return store?.readBudgets !== undefined && store.claimOnce !== undefined;
+  }
+
+  /** Waits for fleet checks in flight (at close). */
+  async drain(): Promise<void> {
+    while (this.pendingChecks.size > 0) await Promise.allSettled([...this.pendingChecks]);
   }
 
   get applies(): boolean {
@@ -75,9 +121,74 @@ export class BudgetAlerts {
   observe(record: SpendRecord): void {
     if (record.costUsd <= 0) return;
     const keyBudget = record.key === undefined ? undefined : this.options.keys[record.key]?.budget;
-    if (keyBudget) this.add(this.keyTallies, record.key!, keyBudget, record, "key");
     const userBudget = this.options.users?.budget;
-    if (userBudget && record.user !== undefined) this.add(this.userTallies, userId(record.key, record.user), userBudget, record, "user");
+    const fireHere = !this.sharedAlerts;
+    if (keyBudget) this.add(this.keyTallies, record.key!, keyBudget, record, "key", fireHere);
+    if (userBudget && record.user !== undefined) this.add(this.userTallies, userId(record.key, record.user), userBudget, record, "user", fireHere);
+    if (fireHere || (!keyBudget && !(userBudget && record.user !== undefined))) return;
+    if (this.pendingChecks.size >= MAX_PENDING_CHECKS) {
+      this.sharedSkipped++;
+      return;
+    }
+    // After this turn: the call's settlement (sent to the store just before this record) goes
+    // first on the store's connection, so the read below includes it.
+    const check = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.checkShared(record, keyBudget, userBudget))
+      .catch(() => {
+        this.sharedFailures++;
+      })
+      .finally(() => this.pendingChecks.delete(check));
+    this.pendingChecks.add(check);
+  }
+
+  /** One store read for the record's budgets, then a claim per threshold newly crossed. */
+  private async checkShared(record: SpendRecord, keyBudget: BudgetRule | undefined, userBudget: BudgetRule | undefined): Promise<void> {
+    const { counterOf } = this.options.shared!;
+    const store = this.options.shared!.store()!;
+    const now = this.options.now();
+    const scopes: { scope: "key" | "user"; budget: BudgetRule; counter: BudgetCounter }[] = [];
+    if (keyBudget) scopes.push({ scope: "key", budget: keyBudget, counter: counterOf("key", record.key, undefined, keyBudget, record.time) });
+    if (userBudget && record.user !== undefined) {
+      scopes.push({ scope: "user", budget: userBudget, counter: counterOf("user", record.key, record.user, userBudget, record.time) });
+    }
+    const readings = await store.readBudgets!(scopes.map((entry) => entry.counter), now);
+    for (let index = 0; index < scopes.length; index++) {
+      const { scope, budget, counter } = scopes[index]!;
+      const spentUsd = roundUsd(readings[index]?.spentUsd ?? 0);
+      let fired = this.sharedFired.get(counter.key) ?? 0;
+      while (fired < this.thresholds.length && budget.usd > 0 && spentUsd >= this.thresholds[fired]! * budget.usd) {
+        const threshold = this.thresholds[fired]!;
+        fired++;
+        // Counted before the claim's round trip, so a concurrent check here never claims it too.
+        this.sharedFired.set(counter.key, fired);
+        if (!(await store.claimOnce!(`budget-alert:${counter.key}:${threshold}`, counter.expiresAt, now))) continue;
+        this.options.emit({ scope, key: record.key, user: scope === "user" ? record.user : undefined, threshold, spentUsd, limitUsd: budget.usd, period: budget.period });
+      }
+    }
+  }
+
+  /** Replaces this process's figures with the store's, when it can read them; else leaves them. */
+  async fromStore(states: BudgetState[]): Promise<BudgetState[]> {
+    const shared = this.options.shared;
+    const store = shared?.store();
+    if (!shared || !store?.readBudgets || states.length === 0) return states;
+    const now = this.options.now();
+    let readings: BudgetReading[];
+    try {
+      readings = await store.readBudgets(
+        states.map((state) => shared.counterOf(state.scope, state.key, state.user, { usd: state.limitUsd, period: state.period }, now)),
+        now,
+      );
+    } catch {
+      // The store is unreachable and its policy is closed: this process's own figures are all there is.
+      this.sharedFailures++;
+      return states;
+    }
+    return states.map((state, index) => {
+      const spentUsd = roundUsd(readings[index]?.spentUsd ?? 0);
+      const reservedUsd = roundUsd(readings[index]?.reservedUsd ?? 0);
+      return { ...state, spentUsd, reservedUsd, remainingUsd: Math.max(0, roundUsd(state.limitUsd - spentUsd - reservedUsd)) };
+    });
   }
 
   get(query: { key?: string | undefined; user?: string | undefined }): BudgetState | undefined {
@@ -112,7 +223,7 @@ export class BudgetAlerts {
     return states;
   }
 
-  private add(tallies: Map<string, Tally> | LRUCache<string, Tally>, id: string, budget: BudgetRule, record: SpendRecord, scope: "key" | "user"): void {
+  private add(tallies: Map<string, Tally> | LRUCache<string, Tally>, id: string, budget: BudgetRule, record: SpendRecord, scope: "key" | "user", fire: boolean): void {
     const window = this.windowOf(budget.period, record.time);
     let tally = tallies.get(id);
     if (!tally || tally.label !== window.label) {
@@ -122,7 +233,7 @@ export class BudgetAlerts {
       tallies.set(id, tally);
     }
     tally.spentUsd = roundUsd(tally.spentUsd + record.costUsd);
-    while (tally.fired < this.thresholds.length && budget.usd > 0 && tally.spentUsd >= this.thresholds[tally.fired]! * budget.usd) {
+    while (fire && tally.fired < this.thresholds.length && budget.usd > 0 && tally.spentUsd >= this.thresholds[tally.fired]! * budget.usd) {
       const threshold = this.thresholds[tally.fired]!;
       tally.fired++;
       this.options.emit({

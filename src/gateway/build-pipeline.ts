@@ -15,6 +15,7 @@ import type { CacheStats } from "../cache/cache-stats.js";
 import { sharedCacheTier } from "../cache/shared-cache-tier.js";
 import { createCost } from "../cost/cost-middleware.js";
 import { createAccess } from "../limits/access.js";
+import { budgetCounter, keyScopeId, userScopeId } from "../limits/budget-counter.js";
 import { periodWindow } from "../limits/budget-period.js";
 import { forward } from "../routing/forward.js";
 import { HealthTracker } from "../routing/health.js";
@@ -24,7 +25,7 @@ import { HedgeStats, type HedgeRouteStats } from "../routing/hedge.js";
 import type { SpendReporter } from "../spend/spend-ledger.js";
 import { createSpend } from "../spend/spend-middleware.js";
 import { memoryStore } from "../stores/memory-store.js";
-import type { StoreStats } from "../stores/store.js";
+import type { StateStore, StoreStats } from "../stores/store.js";
 import { createAttemptTelemetry } from "../telemetry/attempt-telemetry.js";
 import { createTelemetryMiddleware } from "../telemetry/call-telemetry.js";
 import { GatewayTelemetry } from "../telemetry/gateway-telemetry.js";
@@ -103,8 +104,21 @@ export function buildPipeline(settings: GatewaySettings, table: RouteTable): Pip
     ? (name: string) => (settings.keys && Object.hasOwn(settings.keys, name) ? undefined : controlPlane.keys.get(name))
     : undefined;
   // [slot: spend] alerts read each settled record here: off the call path, O(1) per call.
-  const alerts = createAlerts({ config: settings.alerts, keys: settings.keys, users: settings.users, events, periodWindow });
-  closers.push(() => alerts.close());
+  // Budgets and their alerts read the store's counters (fleet-wide with Redis) once it exists.
+  let budgetStore: StateStore | undefined;
+  const alerts = createAlerts({
+    config: settings.alerts,
+    keys: settings.keys,
+    users: settings.users,
+    events,
+    periodWindow,
+    shared: {
+      store: () => budgetStore,
+      alertsFromStore: settings.store !== undefined,
+      counterOf: (scope, key, user, budget, now) =>
+        budgetCounter(scope === "key" ? keyScopeId(key!) : userScopeId(key, user!), budget, periodWindow(budget.period, now)),
+    },
+  });
   // With a control plane and no store of the user's own, records go to its durable ledger and
   // reports are SQL over every gateway on the database.
   const spendConfig = controlPlane && !settings.spend?.store ? { ...settings.spend, store: controlPlane.spend } : settings.spend;
@@ -112,13 +126,23 @@ export function buildPipeline(settings: GatewaySettings, table: RouteTable): Pip
   callMiddleware.push(spend.middleware);
   // The control plane is the gateway's, like the store: closed once the ledger handed it every
   // record (in order: the ledger's last delivery goes through it).
-  closers.push(async () => {
-    try {
-      await spend.close();
-    } finally {
-      await controlPlane?.close();
-    }
-  });
+  // Alerts close after the ledger's last records reached them, and before the store their
+  // budget checks read (the store's closer waits for this).
+  let spendAndAlertsClosed: Promise<void> | undefined;
+  closers.push(
+    () =>
+      (spendAndAlertsClosed = (async () => {
+        try {
+          await spend.close();
+        } finally {
+          try {
+            await alerts.close();
+          } finally {
+            await controlPlane?.close();
+          }
+        }
+      })()),
+  );
   // [slot: access]
   if (settings.keys || runtimeKey) callMiddleware.push(createAccess(settings.keys ?? {}, runtimeKey));
   // [slot: cache]
@@ -141,6 +165,7 @@ export function buildPipeline(settings: GatewaySettings, table: RouteTable): Pip
   // The state store (buckets, budgets) is the gateway's: made here, after anything above that
   // may refuse the config, and closed by the gateway alone.
   const store = settings.store ?? memoryStore();
+  budgetStore = store;
   // Budgets start from what the ledger says was spent in their period (restarts, new gateways).
   const seeder = controlPlane
     ? new BudgetSeeder({
@@ -189,7 +214,10 @@ export function buildPipeline(settings: GatewaySettings, table: RouteTable): Pip
   });
   const pipeline = compose(callMiddleware, router);
   // The store is the gateway's: features use it, only the gateway closes it, once, last in line.
-  closers.push(() => store.close());
+  closers.push(async () => {
+    await spendAndAlertsClosed?.catch(() => undefined);
+    await store.close();
+  });
 
   return {
     run: pipeline,

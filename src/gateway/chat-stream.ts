@@ -76,6 +76,16 @@ export class ChatStream implements AsyncIterable<ChatChunk> {
   }
 
   /**
+   * What the gateway did so far, like `res.gateway`: the deployment, route and cache outcome
+   * are known once `gateway.chat()` resolved (a stream resolves after its first chunk, so after
+   * any fallback); `costUsd` and `latencyMs` are final once the stream is over
+   * (`finalResponse()`), 0 and the time so far before.
+   */
+  get gateway(): GatewayChatResponse["gateway"] {
+    return this.gatewayInfo();
+  }
+
+  /**
    * The whole answer with usage and `.gateway`, once the stream is over. Reads the rest of
    * the stream (discarding chunks) when nobody iterates it.
    */

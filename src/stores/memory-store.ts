@@ -1,5 +1,5 @@
 import { refilledLevel, tokensNeeded, waitForTokens } from "../core/token-bucket.js";
-import type { BudgetCounter, BudgetReservation, BudgetResult, BudgetSeed, StateStore, TokenDraw, TokenResult } from "./store.js";
+import type { BudgetCounter, BudgetReading, BudgetReservation, BudgetResult, BudgetSeed, StateStore, TokenDraw, TokenResult } from "./store.js";
 
 interface Bucket {
   level: number;
@@ -40,6 +40,8 @@ const resolved = Promise.resolve();
 export function memoryStore(): StateStore {
   const buckets = new Map<string, Bucket>();
   const counters = new Map<string, Counter>();
+  /** `claimOnce` markers -> when each expires, epoch ms. */
+  const markers = new Map<string, number>();
   let nextSweepAt = 0;
 
   const sweep = (now: number): void => {
@@ -55,6 +57,7 @@ export function memoryStore(): StateStore {
       if (counter.expiresAt <= now) counters.delete(key);
       else dropExpiredHolds(counter, now, true);
     }
+    for (const [key, expiresAt] of markers) if (expiresAt <= now) markers.delete(key);
   };
 
   const levelOf = (draw: TokenDraw, now: number): number => {
@@ -168,9 +171,26 @@ export function memoryStore(): StateStore {
       }
       return resolved;
     },
+    readBudgets(specs: readonly BudgetCounter[], now: number) {
+      const readings: BudgetReading[] = specs.map((spec) => {
+        const counter = counters.get(spec.key);
+        if (!counter || counter.expiresAt <= now) return { spentUsd: 0, reservedUsd: 0 };
+        dropExpiredHolds(counter, now, false);
+        return { spentUsd: counter.spent / NANO_PER_USD, reservedUsd: counter.reserved / NANO_PER_USD };
+      });
+      return Promise.resolve(readings);
+    },
+    claimOnce(markerKey: string, expiresAt: number, now: number) {
+      sweep(now);
+      const held = markers.get(markerKey);
+      if (held !== undefined && held > now) return Promise.resolve(false);
+      markers.set(markerKey, expiresAt);
+      return Promise.resolve(true);
+    },
     close() {
       buckets.clear();
       counters.clear();
+      markers.clear();
       return resolved;
     },
   };

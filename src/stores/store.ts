@@ -51,6 +51,19 @@ export interface StateStore {
    * the store has, `"closed"` refuses budgeted calls with `StoreUnavailableError`. Default `"open"`.
    */
   readonly budgetFailurePolicy?: "open" | "closed";
+  /**
+   * Each counter's settled spend and what live reservations hold on it now, in USD, in the
+   * order given; a counter the store does not hold reads as 0 and 0, and lapsed holds do not
+   * count. Changes nothing a reservation would see. Optional: how `gateway.budgets` reports
+   * the shared (fleet-wide, seeded) figures rather than this process's own.
+   */
+  readBudgets?(counters: readonly BudgetCounter[], now: number): Promise<BudgetReading[]>;
+  /**
+   * Sets `markerKey` unless it is set already (until `expiresAt`, epoch ms) and answers whether
+   * this call set it: of many callers sharing the store, exactly one gets `true` per marker
+   * lifetime. How a fleet fires each budget alert once. Optional.
+   */
+  claimOnce?(markerKey: string, expiresAt: number, now: number): Promise<boolean>;
   /** Releases timers and connections. */
   close(): Promise<void>;
   /** Optional counts for `gateway.stats().store` (redisStore: link state, settlements waiting or folded). */
@@ -63,6 +76,12 @@ export type StoreStats = Readonly<Record<string, number | string>>;
 export interface BudgetSeed {
   readonly counter: BudgetCounter;
   readonly spentUsd: number;
+}
+
+/** One counter as `readBudgets` reads it. */
+export interface BudgetReading {
+  readonly spentUsd: number;
+  readonly reservedUsd: number;
 }
 
 /** One token bucket touched by an operation, with its shape (the store keeps only levels). */

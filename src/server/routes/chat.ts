@@ -18,7 +18,15 @@ export async function chatCompletions(gateway: Gateway, call: IncomingCall, key:
   const result = await gateway.chat(body as unknown as ChatBody, options);
   if (isStream(result)) {
     const includeUsage = isRecord(body.stream_options) && body.stream_options.include_usage === true;
-    return { status: 200, headers: { ...headers, ...SSE_HEADERS }, stream: toSse(result, includeUsage), cancel: () => result.abort() };
+    // The call resolved after its first chunk, so routing (and any fallback) has picked the
+    // deployment: its headers go out with the stream's. The cost is known only at the end.
+    const info = result.gateway;
+    return {
+      status: 200,
+      headers: { ...headers, ...SSE_HEADERS, "x-modelgate-deployment": info.deployment, "x-modelgate-cache": info.cache },
+      stream: toSse(result, includeUsage),
+      cancel: () => result.abort(),
+    };
   }
   const { gateway: info, ...completion } = result;
   return {
@@ -35,9 +43,19 @@ export async function chatCompletions(gateway: Gateway, call: IncomingCall, key:
 }
 
 /**
+ * The stream's cost, as an SSE comment (a line starting with `:`, which the SSE spec tells
+ * every client to ignore) just before `data: [DONE]`: the chunks stay exactly OpenAI's, and a
+ * client that wants the cost reads the comment. JSON responses carry the same in headers.
+ */
+function costComment(info: ChatStream["gateway"]): string {
+  return `: modelgate ${JSON.stringify({ costUsd: info.costUsd, savedUsd: info.savedUsd, deployment: info.deployment, cache: info.cache })}\n\n`;
+}
+
+/**
  * Chunks as OpenAI frames them: `data: <json>\n\n` each, then `data: [DONE]\n\n`. The gateway
  * always ends with a usage chunk (no choices); it is passed on only when the client asked
- * with `stream_options.include_usage`, as OpenAI does. An error after the first chunk ends the
+ * with `stream_options.include_usage`, as OpenAI does. The cost follows as an SSE comment
+ * (see `costComment`). An error after the first chunk ends the
  * stream with OpenAI's in-stream error event and no `[DONE]`, which the SDKs raise.
  */
 async function* toSse(stream: ChatStream, includeUsage: boolean): AsyncGenerator<string, void, undefined> {
@@ -55,6 +73,8 @@ async function* toSse(stream: ChatStream, includeUsage: boolean): AsyncGenerator
     yield streamErrorEvent(error);
     return;
   }
+  // Read to its end, so the response is complete and costed (settled before this resolves).
+  yield costComment((await stream.finalResponse()).gateway);
   yield "data: [DONE]\n\n";
 }
 

@@ -1,5 +1,5 @@
 import { memoryStore } from "../memory-store.js";
-import type { BudgetCounter, BudgetReservation, BudgetResult, StateStore } from "../store.js";
+import type { BudgetCounter, BudgetReading, BudgetReservation, BudgetResult, StateStore } from "../store.js";
 
 /** Shared totals remembered per counter; past this the least recently seen are forgotten. */
 const MAX_REMEMBERED_COUNTERS = 10_000;
@@ -59,6 +59,18 @@ export class LocalFallback {
       ...result,
       spentUsd: result.spentUsd.map((local, index) => local + (this.sharedUsed.get(counters[index]!.key) ?? 0)),
     };
+  }
+
+  /**
+   * Counters as this process knows them while Redis is away: the shared total last seen (spent
+   * and reserved together, counted as spent) plus what this process counted since.
+   */
+  async read(counters: readonly BudgetCounter[], now: number): Promise<BudgetReading[]> {
+    const local = (await this.store.readBudgets?.(counters, now)) ?? counters.map(() => ({ spentUsd: 0, reservedUsd: 0 }));
+    return local.map((reading, index) => ({
+      spentUsd: reading.spentUsd + (this.sharedUsed.get(counters[index]!.key) ?? 0),
+      reservedUsd: reading.reservedUsd,
+    }));
   }
 
   /** True (once) when the reservation was held locally. */

@@ -7,6 +7,8 @@ export interface RedisKeys {
   counter(key: string): string;
   holds(key: string): string;
   cache(key: string): string;
+  /** A `claimOnce` marker. */
+  marker(key: string): string;
   readonly cooldownChannel: string;
 }
 
@@ -16,6 +18,7 @@ export function redisKeys(prefix: string): RedisKeys {
     counter: (key) => `${prefix}counter:${key}`,
     holds: (key) => `${prefix}holds:${key}`,
     cache: (key) => `${prefix}cache:${key}`,
+    marker: (key) => `${prefix}marker:${key}`,
     cooldownChannel: `${prefix}cooldowns`,
   };
 }

@@ -65,6 +65,23 @@ export class RedisLink {
   }
 
   /**
+   * True when the link is up, out of any pause and connected, answered without waiting. For
+   * work beside the calls (budget reads, alert claims): never sent while the link is in doubt.
+   */
+  get ready(): boolean {
+    return this.state === "up" && performance.now() >= this.pausedUntil && this.client.status === "ready";
+  }
+
+  /**
+   * Sends a command beside the calls: timed out like `run`, but its outcome leaves up/down and
+   * the pause alone, so a read stuck on a stalled server never refuses or delays a call (the
+   * calls' own commands judge the link).
+   */
+  runAside<T>(command: () => Promise<T>): Promise<T> {
+    return this.withTimeout(command());
+  }
+
+  /**
    * True when a command may be sent now. Waits only before the connection was ever ready (a
    * gateway's first calls right after start), and then at most `firstConnectTimeoutMs`.
    */

@@ -1,7 +1,9 @@
 import { StoreUnavailableError } from "../../core/errors.js";
-import type { BudgetCounter, BudgetResult, BudgetSeed, StateStore, TokenDraw, TokenResult } from "../store.js";
+import type { BudgetCounter, BudgetReading, BudgetResult, BudgetSeed, StateStore, TokenDraw, TokenResult } from "../store.js";
 import { RESERVE_BUDGET, SETTLE_BUDGET } from "./budget-scripts.js";
 import { SEED_BUDGETS } from "./seed-scripts.js";
+import { READ_BUDGETS } from "./read-budget-scripts.js";
+import { BudgetReads, type BudgetReadCounts } from "./budget-reads.js";
 import type { LocalFallback } from "./local-fallback.js";
 import { limitNanodollars, nanodollars, toUsd } from "./nanodollars.js";
 import type { RedisLink, ScriptRunner } from "./redis-link.js";
@@ -22,6 +24,8 @@ export interface FailurePolicies {
  * costs are folded into one total per counter (see `SettlementQueue`). About 100 bytes each.
  */
 const MAX_PENDING_ENTRIES = 200_000;
+/** Longest a `claimOnce` marker lives (a `total` budget's never-ending period): a year. */
+const MAX_MARKER_MS = 366 * 86_400_000;
 /** Backstop between replay attempts while Redis is down; a link that comes back replays at once. */
 const RETRY_MS = 250;
 
@@ -31,11 +35,15 @@ export type SettlementCounts = {
   readonly pendingSettlements: number;
   /** Settlements that found the queue full: their cost was folded into a per-counter total (never lost), their hold left to lapse. */
   readonly foldedSettlements: number;
-};
+  /** Alert claims made in this process alone because Redis could not be asked (an alert may then fire once per process). */
+  readonly claimedLocally: number;
+} & Readonly<BudgetReadCounts>;
 
 /** The `StateStore` half of `redisStore`, with its settlement backlog. */
 export interface RedisStateStore extends StateStore {
   seedBudgets(seeds: readonly BudgetSeed[], now: number): Promise<void>;
+  readBudgets(counters: readonly BudgetCounter[], now: number): Promise<BudgetReading[]>;
+  claimOnce(markerKey: string, expiresAt: number, now: number): Promise<boolean>;
   /** Settlements waiting for Redis (for tests and stats). */
   readonly pendingSettlements: number;
   counts(): SettlementCounts;
@@ -65,6 +73,13 @@ export function redisStateStore(
   const reserveScript: ScriptRunner = link.defineScript("reserve_budget", RESERVE_BUDGET);
   const settleScript: ScriptRunner = link.defineScript("settle_budget", SETTLE_BUDGET);
   const seedScript: ScriptRunner = link.defineScript("seed_budgets", SEED_BUDGETS);
+  const readScript: ScriptRunner = link.defineScript("read_budgets", READ_BUDGETS);
+  const reads = new BudgetReads(link, async (counter) => {
+    const reply = replyArray(await readScript(2, keys.counter(counter.key), keys.holds(counter.key)), 2);
+    return { spentUsd: toUsd(Number(reply[0])), reservedUsd: toUsd(Number(reply[1])) };
+  });
+  /** Alert claims made in this process alone because Redis could not be asked. */
+  let claimedLocally = 0;
 
   const bucketKeys = (draws: readonly TokenDraw[]): string[] => draws.map((draw) => keys.bucket(draw.key));
   const bucketShapes = (draws: readonly TokenDraw[]): string[] =>
@@ -150,7 +165,7 @@ export function redisStateStore(
     },
     counts() {
       const { pending, folded } = queue.counts;
-      return { pendingSettlements: pending, foldedSettlements: folded };
+      return { pendingSettlements: pending, foldedSettlements: folded, ...reads.counts(), claimedLocally };
     },
     replayNow,
     consumeTokens(draws, now) {
@@ -234,6 +249,33 @@ export function redisStateStore(
       for (const seed of live) {
         fallback.rememberShared([seed.counter], { ok: false, blocking: -1, spentUsd: [seed.spentUsd] }, 0);
       }
+    },
+    async readBudgets(counters, now) {
+      if (counters.length === 0) return [];
+      // Never waits for the link and never moves it: see `BudgetReads`. Under "open", a link
+      // that is not up (or a read that failed) reads as this process's last shared figures.
+      try {
+        return await Promise.all(counters.map((counter) => reads.read(counter)));
+      } catch (error) {
+        if (policies.budgets === "closed") throw error instanceof StoreUnavailableError ? error : new StoreUnavailableError("budgets", error);
+        return fallback.read(counters, now);
+      }
+    },
+    async claimOnce(markerKey, expiresAt, now) {
+      // Like the reads: sent only while the link is up, and its failure leaves the link alone.
+      if (link.ready) {
+        try {
+          const ttl = String(Math.max(1, Math.ceil(Math.min(expiresAt, now + MAX_MARKER_MS) - now)));
+          const reply = await link.runAside(() => link.client.set(keys.marker(markerKey), "1", "PX", ttl, "NX"));
+          return reply === "OK";
+        } catch {
+          // Redis cannot say who claimed first.
+        }
+      }
+      claimedLocally++;
+      // Claimed in this process only: a marker may then be claimed once per process, which is
+      // better for an alert than not at all.
+      return (await fallback.local.claimOnce?.(markerKey, expiresAt, now)) ?? true;
     },
     async close() {
       // Delivers what is waiting, ignoring the pause after an old failure; what Redis still

@@ -132,6 +132,8 @@ export function redisStore(connection: RedisConnection, options: RedisStoreOptio
     reserveBudget: state.reserveBudget,
     settleBudget: state.settleBudget,
     seedBudgets: state.seedBudgets,
+    readBudgets: state.readBudgets,
+    claimOnce: state.claimOnce,
     budgetFailurePolicy: policies.budgets,
     get: cache.get,
     getEntry: cache.getEntry,
