@@ -183,10 +183,10 @@ export function createCache(config: CacheConfig, dependencies: CacheDependencies
         if (flight) flights.land(flight, { kind: "rerun" });
         return;
       }
-      const served = ctx.served;
+      const served = settlement.served;
       const text = serializeAnswer({
         response,
-        costUsd: ctx.costUsd,
+        costUsd: settlement.costUsd,
         route: served?.route.name ?? ctx.route.name,
         deployment: served?.deployment.id ?? "",
       });

@@ -103,7 +103,7 @@ export function createGateway(config: GatewayConfig): Gateway {
   };
 
   const built = buildPipeline(settings, table);
-  const { run: pipeline, health, deadlineMs, closeSignal } = built;
+  const { run: pipeline, health, deadlineMs, closeSignal, countPrompt } = built;
 
   function gatewayInfo(ctx: CallContext): GatewayInfo {
     const served = ctx.served;
@@ -171,6 +171,7 @@ export function createGateway(config: GatewayConfig): Gateway {
       cache: "miss",
       costUsd: 0,
       savedUsd: 0,
+      countPrompt,
     };
     try {
       await pipeline(ctx);

@@ -6,7 +6,7 @@ import {
   type FailedAttempt,
 } from "../core/errors.js";
 import type { CooldownEvent } from "../core/events.js";
-import { estimatePromptTokens } from "../core/token-estimate.js";
+import { promptTokensOf } from "../core/settle.js";
 import type { CallContext } from "../core/call-context.js";
 import { identityOf } from "../core/identity.js";
 import { report } from "../core/report.js";
@@ -175,8 +175,7 @@ export function createRouter(options: RouterOptions): (ctx: CallContext) => Prom
 
   function fitsContextWindow(ctx: CallContext, deployment: Deployment): boolean {
     if (deployment.contextWindow === undefined) return true;
-    ctx.promptTokenEstimate ??= estimatePromptTokens(ctx.request);
-    return ctx.promptTokenEstimate + (requestedMaxTokens(ctx.request) ?? 0) <= deployment.contextWindow;
+    return promptTokensOf(ctx) + (requestedMaxTokens(ctx.request) ?? 0) <= deployment.contextWindow;
   }
 }
 
