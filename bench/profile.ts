@@ -20,7 +20,7 @@ export interface Frame {
   share: number;
 }
 
-interface ProfileNode {
+export interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
   children?: number[];
@@ -61,7 +61,7 @@ export async function profileHotPath(modelgate: Modelgate, features: readonly Fe
   }
 }
 
-function selfTimes(profile: { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }, calls: number): Frame[] {
+export function selfTimes(profile: { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }, calls: number, top = 15): Frame[] {
   const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
   const totals = new Map<string, { name: string; where: string; us: number }>();
   let all = 0;
@@ -84,7 +84,7 @@ function selfTimes(profile: { nodes: ProfileNode[]; samples: number[]; timeDelta
   }
   return [...totals.values()]
     .sort((a, b) => b.us - a.us)
-    .slice(0, 15)
+    .slice(0, top)
     .map((entry) => ({ name: entry.name, where: entry.where, usPerCall: entry.us / calls, share: all ? entry.us / all : 0 }));
 }
 

@@ -8,7 +8,7 @@ import { dirname, join, relative, resolve } from "node:path";
 
 const root = process.argv[2] ? resolve(process.argv[2]) : resolve(dirname(new URL(import.meta.url).pathname), "..", "src");
 /** Feature folders: each may import core/, the store interfaces, and itself; never another feature. */
-const FEATURES = ["routing", "cache", "limits", "spend", "cost", "telemetry", "providers", "stores", "testing", "checks", "alerts"];
+const FEATURES = ["routing", "cache", "limits", "spend", "telemetry", "providers", "stores", "testing", "checks", "alerts"];
 /** The store interfaces any feature may name (what a store must implement for it). */
 const STORE_INTERFACES = ["stores/store.ts", "stores/cache-store.ts", "stores/cooldown-sharing.ts"];
 

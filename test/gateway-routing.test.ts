@@ -773,7 +773,15 @@ describe("stream settlement", () => {
   }
   /** Three middleware registering inner to outer, as cost, limits, spend do after `await next()`. */
   function settleThree(fail: boolean): { ctx: CallContext; log: string[]; settlements: Settlement[] } {
-    const ctx = { chunks: source(fail) } as unknown as CallContext;
+    const ctx = {
+      chunks: source(fail),
+      request: { model: "m", messages: [{ role: "user", content: "hi" }] },
+      options: {},
+      route: { name: "m", deployments: [], fallbacks: [] },
+      cache: "miss",
+      costUsd: 0,
+      savedUsd: 0,
+    } as unknown as CallContext;
     const log: string[] = [];
     const settlements: Settlement[] = [];
     for (const name of ["inner", "middle", "outer"]) {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { ConfigError, createGateway, type ChatStream, type GatewayChatResponse } from "../src/index.js";
 import type { HedgeEvent } from "../src/core/events.js";
 import type { HedgePolicy } from "../src/core/cascade-types.js";
@@ -32,8 +32,11 @@ describe("hedged requests", () => {
     expect([slow.calls, fast.calls]).toEqual([5, 5]);
     expect(gateway.stats().hedge).toEqual({ "fast-answer": { calls: 5, hedged: 5, hedgeWon: 5, overBudget: 0 } });
     expect(hedges[0]).toMatchObject({ primary: "slow/s", hedge: "fast/f", winner: "fast/f" });
-    // The aborted slow attempts did not count against the slow deployment's health.
-    expect(gateway.health().find((d) => d.deployment === "slow/s")).toMatchObject({ coolingForMs: 0, ejections: 0, inFlight: 0 });
+    // The aborted slow attempts did not count against the slow deployment's health. The loser
+    // is cut, not awaited, by the call: its attempt unwinds (in-flight released) just after.
+    await vi.waitFor(() => expect(gateway.health().find((d) => d.deployment === "slow/s")).toMatchObject({ coolingForMs: 0, ejections: 0, inFlight: 0 }), {
+      timeout: 10_000,
+    });
     await gateway.close();
   });
 

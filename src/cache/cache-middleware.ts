@@ -209,11 +209,11 @@ export function createCache(config: CacheConfig, dependencies: CacheDependencies
         if (flight) flights.land(flight, { kind: "rerun" });
         return;
       }
-      const served = ctx.served;
+      const served = settlement.served;
       const text = serializeAnswer({
         response,
         // What the answer cost, without the lookup's embedding: a later hit saves the answer, not the lookup.
-        costUsd: Math.max(0, addUsd(ctx.costUsd, -state.embedCostUsd)),
+        costUsd: Math.max(0, addUsd(settlement.costUsd, -state.embedCostUsd)),
         route: served?.route.name ?? ctx.route.name,
         deployment: served?.deployment.id ?? "",
       });

@@ -1,10 +1,10 @@
 import type { GatewayError } from "./errors.js";
 import type { ChatRequest } from "./chat-request.js";
 import type { ChatChunk } from "./chat-chunk.js";
-import type { AttemptRecord, CacheOutcome, ChatResponse, Usage } from "./chat-response.js";
-import type { Deployment, Route } from "./route.js";
+import type { AttemptRecord, CacheOutcome, CascadeTier, ChatResponse, Usage } from "./chat-response.js";
+import type { Deployment, Price, Route } from "./route.js";
 import type { GatewayEventMap } from "./events.js";
-import type { SettlementTap } from "./settle.js";
+import type { PromptCounter, Settlement, SettlementTap } from "./settle.js";
 import type { CascadeInfo } from "./cascade-types.js";
 import type { EmbeddingCall, EmbeddingResult } from "./embedding-request.js";
 
@@ -86,6 +86,7 @@ export interface CallContext {
   served?: Served;
   readonly attempts: AttemptRecord[];
   cache: CacheOutcome;
+  /** Mirrors `Settlement.costUsd` once the call settled (for `res.gateway`); 0 before. */
   costUsd: number;
   savedUsd: number;
   /**
@@ -100,15 +101,23 @@ export interface CallContext {
   extraCostUsd?: number;
   /** Set by a cascade route: each tier's verdict and cost. */
   cascade?: CascadeInfo;
-  /** Prompt-token estimate, computed once by whoever first needs it. */
-  promptTokenEstimate?: number;
   /**
-   * The usage `costUsd` was computed from, set by the cost step when the call settles: the
-   * provider's, or an estimate when it sent none that made sense (see `costEstimated`).
-   * Unset for a cache hit (nothing was billed).
+   * The prompt-token count: read it with `promptTokensOf(ctx)` (core/settle.ts), which counts
+   * once, with `countPrompt`, the first time anyone needs it.
    */
+  promptTokenEstimate?: number;
+  /** The gateway's prompt counter (the estimate when absent); run at most once per call. */
+  readonly countPrompt?: PromptCounter;
+  /**
+   * @internal The call's one outcome, computed once by `settleCall` (core/settle.ts) when the
+   * call is over and handed to every `whenSettled` callback. Read the callback's argument instead.
+   */
+  settled?: Settlement;
+  /** @internal A cascade's live tier, priced when the call settles (its stream ended). */
+  settleTier?: { readonly tier: CascadeTier; readonly price?: Price };
+  /** Mirrors `Settlement.usage` once the call settled (for `res.gateway`). */
   usage?: Usage;
-  /** True when `usage` is an estimate or the served model has no known price (cost then 0). */
+  /** Mirrors `Settlement.costEstimated` once the call settled. */
   costEstimated?: boolean;
   /**
    * The call's trace, set by the telemetry middleware (outermost) before anything else runs.

@@ -4,8 +4,10 @@ export type StreamEnd = { kind: "done" } | { kind: "failed"; error: unknown } | 
 /**
  * A pass-through over a stream that ends exactly once: `onEnd` runs once whether the stream is
  * read to its end, throws, or is abandoned, and afterwards `next()` reports done. The one
- * "end exactly once" mechanism for the call's settlement (`SettlementTap`) and the attempt's
- * usage watch (`watchStreamUsage`).
+ * "end exactly once" mechanism for the call's settlement (`SettlementTap`), the attempt's
+ * usage watch (`watchStreamUsage`) and the provider stream's relay (`relayStream`).
+ * A subclass may turn a source error into its own (`toFailure`), fail a stream that ended
+ * too early (`failureAtDone`), and end the stream from outside a read (`endNow`).
  *
  * An explicit iterator, not a generator: `return()` on a generator that never started skips
  * its `finally`, and an unconsumed stream must still end (and release what it holds).
@@ -14,8 +16,8 @@ export abstract class EndOnceStream<T> implements AsyncIterableIterator<T> {
   private done = false;
   private readonly source: AsyncIterator<T>;
 
-  constructor(items: AsyncIterable<T>) {
-    this.source = items[Symbol.asyncIterator]();
+  constructor(items: AsyncIterable<T> | AsyncIterator<T>) {
+    this.source = Symbol.asyncIterator in items ? items[Symbol.asyncIterator]() : items;
   }
 
   /** Whether the stream has ended (and `onEnd` run). */
@@ -29,6 +31,21 @@ export abstract class EndOnceStream<T> implements AsyncIterableIterator<T> {
   /** Once, when the stream ends; an error thrown here is what `next()`/`return()` rejects with. */
   protected abstract onEnd(end: StreamEnd): void;
 
+  /** What a read that threw fails the stream with (and rethrows): the error itself by default. */
+  protected toFailure(error: unknown): unknown {
+    return error;
+  }
+
+  /** An error when the source's end is not a proper end (a truncated stream); undefined when it is. */
+  protected failureAtDone(): unknown {
+    return undefined;
+  }
+
+  /** Ends the stream now, from outside a read; no-op once ended. */
+  protected endNow(end: StreamEnd): void {
+    this.end(end);
+  }
+
   [Symbol.asyncIterator](): this {
     return this;
   }
@@ -39,11 +56,20 @@ export abstract class EndOnceStream<T> implements AsyncIterableIterator<T> {
     try {
       result = await this.source.next();
     } catch (error) {
-      this.end({ kind: "failed", error });
-      throw error;
+      const failure = this.toFailure(error);
+      this.end({ kind: "failed", error: failure });
+      throw failure;
     }
-    if (result.done) this.end({ kind: "done" });
-    else this.onItem(result.value);
+    if (!result.done) {
+      this.onItem(result.value);
+      return result;
+    }
+    const failure = this.failureAtDone();
+    if (failure !== undefined) {
+      this.end({ kind: "failed", error: failure });
+      throw failure;
+    }
+    this.end({ kind: "done" });
     return result;
   }
 

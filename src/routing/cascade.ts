@@ -7,7 +7,6 @@ import { GatewayError, InvalidRequestError } from "../core/errors.js";
 import type { CascadeEvent, GatewayEvents } from "../core/events.js";
 import { identityOf } from "../core/identity.js";
 import type { Deployment, Route, RouteTable } from "../core/route.js";
-import { whenSettled } from "../core/settle.js";
 import { replayChunks, responseToChunks } from "../core/stream-replay.js";
 
 export interface CascadeOptions {
@@ -74,10 +73,7 @@ export function createCascade(options: CascadeOptions): (ctx: CallContext) => Pr
         // The live tier is not checked (no tier is left to escalate to); its cost is known
         // when its stream ends.
         serve(tierCtx, tier, undefined);
-        whenSettled(ctx, (settlement) => {
-          const usage = settlement.response?.usage;
-          if (usage && deployment.price) tier.costUsd = computeCost(usage, deployment.price).usd;
-        });
+        ctx.settleTier = { tier, price: deployment.price };
         return;
       }
 
@@ -163,6 +159,7 @@ export function subCall(ctx: CallContext, route: Route, request: ChatRequest, st
     savedUsd: 0,
     ...(ctx.trace ? { trace: ctx.trace } : {}),
     ...(ctx.promptTokenEstimate !== undefined ? { promptTokenEstimate: ctx.promptTokenEstimate } : {}),
+    ...(ctx.countPrompt ? { countPrompt: ctx.countPrompt } : {}),
   };
   // The gateway sets `abandonStream` on the outer call only once the stream is handed out.
   Object.defineProperty(sub, "abandonStream", { get: () => ctx.abandonStream, enumerable: false });

@@ -6,7 +6,7 @@ import {
   type FailedAttempt,
 } from "../core/errors.js";
 import type { CooldownEvent } from "../core/events.js";
-import { estimatePromptTokens } from "../core/token-estimate.js";
+import { promptTokensOf } from "../core/settle.js";
 import type { CallContext } from "../core/call-context.js";
 import { identityOf } from "../core/identity.js";
 import { report } from "../core/report.js";
@@ -55,6 +55,18 @@ export function createRouter(options: RouterOptions): (ctx: CallContext) => Prom
 
   const tryDeployment = deploymentTrier({ ...options, live, reportCooldown });
 
+  // A route's chain (itself, then its fallbacks' in walk order) follows from the table alone:
+  // walked once per route, not per call (a generator, a Set and an array each time).
+  const chains = new WeakMap<Route, readonly Route[]>();
+  const chainOf = (start: Route): readonly Route[] => {
+    let chain = chains.get(start);
+    if (!chain) {
+      chain = [...routeChain(start, table)];
+      chains.set(start, chain);
+    }
+    return chain;
+  };
+
   // Cascade and hedged routes walk a route more than once (route-dispatch.ts).
   return dispatchRoutes(route, { table, events, hedgeStats: options.hedgeStats });
 
@@ -70,7 +82,7 @@ export function createRouter(options: RouterOptions): (ctx: CallContext) => Prom
     let previous: Route | undefined;
 
     // The whole walk up front, so an attempt knows whether any candidate after it is left.
-    const plan = [...routeChain(ctx.route, table)].map((route) => ({
+    const plan = chainOf(ctx.route).map((route) => ({
       route,
       deployments: orderDeployments(route.strategy, route.deployments, health),
     }));
@@ -176,8 +188,7 @@ export function createRouter(options: RouterOptions): (ctx: CallContext) => Prom
   function fitsContextWindow(ctx: CallContext, deployment: Deployment): boolean {
     // An embedding model's window bounds each input, not their sum: the provider judges those.
     if (deployment.contextWindow === undefined || ctx.embedding) return true;
-    ctx.promptTokenEstimate ??= estimatePromptTokens(ctx.request);
-    return ctx.promptTokenEstimate + (requestedMaxTokens(ctx.request) ?? 0) <= deployment.contextWindow;
+    return promptTokensOf(ctx) + (requestedMaxTokens(ctx.request) ?? 0) <= deployment.contextWindow;
   }
 }
 

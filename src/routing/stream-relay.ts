@@ -1,6 +1,7 @@
 import type { ChatChunk } from "../core/chat-chunk.js";
 import { GatewayError, ProviderError, TimeoutError } from "../core/errors.js";
 import { abortReason } from "../core/abortable.js";
+import { EndOnceStream, type StreamEnd } from "../core/stream-end.js";
 
 export interface RelayOptions {
   provider: string;
@@ -36,87 +37,97 @@ export function relayStream(
   upstream: AsyncIterator<ChatChunk>,
   options: RelayOptions,
 ): AsyncIterableIterator<ChatChunk> {
-  const pending = [...opening];
-  let finished = false;
-  let reading = false;
-  let abandonedBy: GatewayError | undefined;
-  let sawFinish = pending.some(hasFinishReason);
-  // One timer for both silences: the provider's while we wait on it, the consumer's otherwise.
-  const idle = setTimeout(
-    () => options.abort(new TimeoutError(options.idleTimeoutMs, reading ? "Stream idle" : "Stream not read")),
-    options.idleTimeoutMs,
-  );
+  return new StreamRelay(opening, upstream, options);
+}
 
-  const end = (error: GatewayError | undefined): void => {
-    if (finished) return;
-    finished = true;
-    clearTimeout(idle);
-    options.onEnd(error);
-  };
-  const fail = (error: unknown): never => {
-    const failure = toStreamError(error, options);
-    end(failure);
-    throw failure;
-  };
+/** `relayStream`'s stream: ends exactly once through `EndOnceStream`, like the call's settlement tap. */
+class StreamRelay extends EndOnceStream<ChatChunk> {
+  private readonly pending: ChatChunk[];
+  private reading = false;
+  private abandonedBy: GatewayError | undefined;
+  private sawFinish: boolean;
+  /** One timer for both silences: the provider's while we wait on it, the consumer's otherwise. */
+  private readonly idle: ReturnType<typeof setTimeout>;
 
-  options.aborted.catch((reason: GatewayError) => {
-    // While a read is pending it fails through the race; otherwise nobody would notice.
-    if (reading || finished) return;
-    abandonedBy = reason;
-    end(undefined);
-    void upstream.return?.()?.catch(() => {});
-    options.onAbandoned(reason);
-  });
+  constructor(
+    opening: readonly ChatChunk[],
+    private readonly upstream: AsyncIterator<ChatChunk>,
+    private readonly options: RelayOptions,
+  ) {
+    super({ next: () => this.read() });
+    this.pending = [...opening];
+    this.sawFinish = this.pending.some(hasFinishReason);
+    this.idle = setTimeout(
+      () => options.abort(new TimeoutError(options.idleTimeoutMs, this.reading ? "Stream idle" : "Stream not read")),
+      options.idleTimeoutMs,
+    );
+    options.aborted.catch((reason: GatewayError) => {
+      // While a read is pending it fails through the race; otherwise nobody would notice.
+      if (this.reading || this.ended) return;
+      this.abandonedBy = reason;
+      this.endNow({ kind: "abandoned" });
+      void upstream.return?.()?.catch(() => {});
+      options.onAbandoned(reason);
+    });
+  }
 
-  return {
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-    async next(): Promise<IteratorResult<ChatChunk>> {
-      if (abandonedBy) throw abandonedBy;
-      const held = pending.shift();
-      if (held) {
-        idle.refresh();
-        return { done: false, value: held };
-      }
-      if (finished) return { done: true, value: undefined };
-      let result: IteratorResult<ChatChunk>;
-      reading = true;
-      idle.refresh();
-      try {
-        result = await options.race(upstream.next());
-      } catch (error) {
-        return fail(error);
-      } finally {
-        reading = false;
-      }
-      if (result.done) {
-        if (!sawFinish) {
-          return fail(
-            new ProviderError(`Stream from ${options.deployment} ended before a finish reason: the response is truncated`, {
-              provider: options.provider,
-              deployment: options.deployment,
-              retryable: true,
-              type: "stream_truncated",
-            }),
-          );
-        }
-        end(undefined);
-        return result;
-      }
-      idle.refresh();
-      if (hasFinishReason(result.value)) sawFinish = true;
-      return result;
-    },
-    async return(): Promise<IteratorResult<ChatChunk>> {
-      if (!finished) {
-        end(undefined);
-        options.abort(new GatewayAbandoned());
-        await upstream.return?.().catch(() => {});
-      }
-      return { done: true, value: undefined };
-    },
-  };
+  /** The opening chunks held by forward, then the provider's, each read raced against the attempt's abort. */
+  private async read(): Promise<IteratorResult<ChatChunk>> {
+    const held = this.pending.shift();
+    if (held) {
+      this.idle.refresh();
+      return { done: false, value: held };
+    }
+    this.reading = true;
+    this.idle.refresh();
+    let result: IteratorResult<ChatChunk>;
+    try {
+      result = await this.options.race(this.upstream.next());
+    } finally {
+      this.reading = false;
+    }
+    if (!result.done) {
+      this.idle.refresh();
+      if (hasFinishReason(result.value)) this.sawFinish = true;
+    }
+    return result;
+  }
+
+  override async next(): Promise<IteratorResult<ChatChunk>> {
+    if (this.abandonedBy) throw this.abandonedBy;
+    return super.next();
+  }
+
+  /** The consumer stopped early: ended first (so the abort below is not taken for an abandonment), then the upstream request aborted. */
+  override async return(): Promise<IteratorResult<ChatChunk>> {
+    if (!this.ended) {
+      this.endNow({ kind: "abandoned" });
+      this.options.abort(new GatewayAbandoned());
+      await this.upstream.return?.().catch(() => {});
+    }
+    return { done: true, value: undefined };
+  }
+
+  protected override toFailure(error: unknown): GatewayError {
+    return toStreamError(error, this.options);
+  }
+
+  /** A stream that stops without a finish reason (connection cut, no `[DONE]`) is truncated, not done. */
+  protected override failureAtDone(): GatewayError | undefined {
+    if (this.sawFinish) return undefined;
+    const { provider, deployment } = this.options;
+    return new ProviderError(`Stream from ${deployment} ended before a finish reason: the response is truncated`, {
+      provider,
+      deployment,
+      retryable: true,
+      type: "stream_truncated",
+    });
+  }
+
+  protected override onEnd(end: StreamEnd): void {
+    clearTimeout(this.idle);
+    this.options.onEnd(end.kind === "failed" ? (end.error as GatewayError) : undefined);
+  }
 }
 
 function hasFinishReason(chunk: ChatChunk): boolean {

@@ -1,7 +1,7 @@
 import { uniqueIds } from "../core/unique-ids.js";
 import type { Middleware } from "../core/compose.js";
 import type { CallContext } from "../core/call-context.js";
-import { whenSettled } from "../core/settle.js";
+import { whenSettled, type Settlement } from "../core/settle.js";
 import { SpendLedger, type SpendReporter } from "./spend-ledger.js";
 import type { SpendRecord } from "./spend-record.js";
 import type { SpendConfig } from "./spend-schema.js";
@@ -33,8 +33,8 @@ export function createSpend(
   return {
     middleware: async function spend(ctx, next) {
       await next();
-      whenSettled(ctx, () => {
-        const record = toRecord(ctx, nextId(), now());
+      whenSettled(ctx, (settlement) => {
+        const record = toRecord(ctx, settlement, nextId(), now());
         ledger.add(record);
         onSettled?.(record);
       });
@@ -44,11 +44,11 @@ export function createSpend(
   };
 }
 
-function toRecord(ctx: CallContext, id: string, time: number): SpendRecord {
-  const hit = ctx.cache === "exact" || ctx.cache === "semantic";
+function toRecord(ctx: CallContext, settlement: Settlement, id: string, time: number): SpendRecord {
+  const hit = settlement.cache === "exact" || settlement.cache === "semantic";
   // A cache hit billed nothing, whatever the answer once cost: that is its `savedUsd`.
-  const usage = hit ? undefined : ctx.usage;
-  const served = hit ? undefined : ctx.served;
+  const usage = settlement.usage;
+  const served = hit ? undefined : settlement.served;
   return {
     id,
     time,
@@ -56,17 +56,16 @@ function toRecord(ctx: CallContext, id: string, time: number): SpendRecord {
     user: ctx.options.user,
     tags: ctx.options.tags ?? [],
     model: ctx.request.model,
-    route: ctx.served?.route.name ?? ctx.route.name,
+    route: settlement.served?.route.name ?? ctx.route.name,
     deployment: served?.deployment.id ?? "",
     provider: served?.deployment.provider ?? "",
     inputTokens: usage?.prompt_tokens ?? 0,
     outputTokens: usage?.completion_tokens ?? 0,
     cachedTokens: usage?.prompt_tokens_details?.cached_tokens ?? 0,
-    // A semantic hit still paid for its lookup's embedding (`extraCostUsd`); an exact hit paid nothing.
-    costUsd: hit ? (ctx.extraCostUsd ?? 0) : ctx.costUsd,
-    savedUsd: ctx.savedUsd,
-    cache: ctx.cache,
-    estimated: !hit && ctx.costEstimated === true,
+    costUsd: settlement.costUsd,
+    savedUsd: settlement.savedUsd,
+    cache: settlement.cache,
+    estimated: settlement.costEstimated,
     ...(ctx.cascade && !hit ? { cascade: ctx.cascade } : {}),
   };
 }

@@ -175,26 +175,28 @@ export class CallRecorder implements CallTrace {
   /** The call is over: a plain response at once, a stream when it ended, failed or was abandoned. */
   settle(settlement: Settlement): void {
     if (settlement.error !== undefined) {
-      this.fail(settlement.error, settlement.response);
+      this.fail(settlement.error, settlement);
       return;
     }
     this.streamingAttempt?.succeed(settlement.response, settlement.abandoned);
-    this.finish(settlement.abandoned ? "abandoned" : isCacheHit(this.ctx) ? "cache_hit" : "success", settlement.response, undefined);
+    const outcome = settlement.abandoned ? "abandoned" : isHit(settlement.cache) ? "cache_hit" : "success";
+    this.finish(outcome, settlement.response, undefined, settlement);
   }
 
-  /** The call failed: thrown from `next()`, or a stream that broke after its first chunk. */
-  fail(error: unknown, partial?: ChatResponse): void {
+  /** The call failed: thrown from `next()` (nothing settled), or a stream that broke after its first chunk. */
+  fail(error: unknown, settlement?: Settlement): void {
     this.streamingAttempt?.fail(error);
-    this.finish("error", partial, error);
+    this.finish("error", settlement?.response, error, settlement);
   }
 
-  private finish(outcome: Outcome, response: ChatResponse | undefined, error: unknown): void {
+  private finish(outcome: Outcome, response: ChatResponse | undefined, error: unknown, settlement: Settlement | undefined): void {
     if (this.ended) return;
     this.ended = true;
     const ctx = this.ctx;
     const served = ctx.served;
     const providerAttribute = this.telemetry.mode.providerAttribute;
-    if (this.recording) this.describe(outcome, response, error);
+    const costUsd = settlement?.costUsd ?? 0;
+    if (this.recording) this.describe(outcome, response, error, costUsd, settlement?.costEstimated === true);
     this.span.end();
 
     const metrics = this.telemetry.metrics;
@@ -202,8 +204,8 @@ export class CallRecorder implements CallTrace {
     if (error !== undefined) counted[ERROR_TYPE] = errorType(error);
     metrics.request(counted);
     if (outcome === "cache_hit") metrics.cacheHit({ [MODELGATE_CACHE]: ctx.cache, [GEN_AI_REQUEST_MODEL]: ctx.request.model });
-    if (served && ctx.costUsd > 0) {
-      metrics.spend(ctx.costUsd, { [providerAttribute]: served.deployment.adapter.name, [GEN_AI_REQUEST_MODEL]: served.deployment.model });
+    if (served && costUsd > 0) {
+      metrics.spend(costUsd, { [providerAttribute]: served.deployment.adapter.name, [GEN_AI_REQUEST_MODEL]: served.deployment.model });
     }
     if (error instanceof RateLimitError) metrics.rateLimitRejection({ [MODELGATE_LIMIT_SCOPE]: error.scope });
 
@@ -221,7 +223,7 @@ export class CallRecorder implements CallTrace {
         route: served?.route.name ?? ctx.route.name,
         attempts: ctx.attempts.length,
         cache: ctx.cache,
-        costUsd: ctx.costUsd,
+        costUsd,
         latencyMs: elapsedMs(ctx),
         inputTokens: response?.usage?.prompt_tokens,
         outputTokens: response?.usage?.completion_tokens,
@@ -230,14 +232,14 @@ export class CallRecorder implements CallTrace {
   }
 
   /** The call span's closing attributes; only when it records. */
-  private describe(outcome: Outcome, response: ChatResponse | undefined, error: unknown): void {
+  private describe(outcome: Outcome, response: ChatResponse | undefined, error: unknown, costUsd: number, costEstimated: boolean): void {
     const { ctx, span } = this;
     const served = ctx.served;
     span.setAttributes(this.requestAttributes());
     span.setAttribute(MODELGATE_CACHE, ctx.cache);
     span.setAttribute(MODELGATE_ATTEMPTS, ctx.attempts.length);
-    span.setAttribute(MODELGATE_COST_USD, ctx.costUsd);
-    if (ctx.costEstimated) span.setAttribute(MODELGATE_COST_ESTIMATED, true);
+    span.setAttribute(MODELGATE_COST_USD, costUsd);
+    if (costEstimated) span.setAttribute(MODELGATE_COST_ESTIMATED, true);
     span.setAttribute(MODELGATE_FALLBACK, served !== undefined && served.route.name !== ctx.route.name);
     if (served) {
       span.setAttribute(this.telemetry.mode.providerAttribute, served.deployment.adapter.name);
@@ -287,10 +289,6 @@ function limitEventName(limit: GatewayEventMap["limit"]): string {
 
 function isHit(outcome: CacheOutcome): boolean {
   return outcome === "exact" || outcome === "semantic";
-}
-
-function isCacheHit(ctx: CallContext): boolean {
-  return isHit(ctx.cache);
 }
 
 function elapsedMs(ctx: CallContext): number {
