@@ -20,6 +20,12 @@ export const controlPlaneOptionsSchema = z
     maxPendingRecords: z.number().int().positive().optional(),
     /** Records per INSERT (default 500). */
     batchSize: z.number().int().positive().max(10_000).optional(),
+    /**
+     * How long a spend record may wait for others so they share one INSERT (default 20 ms; 0
+     * writes each burst at once). Embedded PGlite runs on the gateway's own thread, so a write
+     * per call costs every caller; `flush()`, reports and `close()` write at once regardless.
+     */
+    flushDelayMs: z.number().int().min(0).max(10_000).optional(),
     /** Longest wait between two write attempts while the database is down (default 2,000 ms). */
     maxRetryMs: z.number().int().positive().optional(),
     /** How often every key is re-read, a safety net under LISTEN/NOTIFY (default 10,000 ms). */
@@ -43,6 +49,7 @@ export const CONTROL_PLANE_DEFAULTS = {
   actor: "api",
   maxPendingRecords: 100_000,
   batchSize: 500,
+  flushDelayMs: 20,
   maxRetryMs: 2_000,
   keyRefreshMs: 10_000,
   queryTimeoutMs: 10_000,

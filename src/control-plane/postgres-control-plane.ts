@@ -116,6 +116,7 @@ export function postgresControlPlane(options: PostgresControlPlaneOptions = {}):
     events,
     maxPending: settings.maxPendingRecords,
     batchSize: settings.batchSize,
+    flushDelayMs: settings.flushDelayMs,
     maxRetryMs: settings.maxRetryMs,
     onOutcome: (error) => (error === undefined ? setState("up") : setState("down", error)),
   });

@@ -35,6 +35,7 @@ export interface LedgerDeps {
   events: ControlPlaneEvents;
   maxPending: number;
   batchSize: number;
+  flushDelayMs: number;
   maxRetryMs: number;
   /** Told of each write that failed or succeeded, so the control plane tracks up/down. */
   onOutcome(error: unknown | undefined): void;
@@ -55,6 +56,7 @@ export function postgresSpendStore(deps: LedgerDeps): PostgresSpendStore & { sta
   const outbox = new Outbox<SpendRecord>({
     maxPending: deps.maxPending,
     batchSize: deps.batchSize,
+    lingerMs: deps.flushDelayMs,
     minRetryMs: 50,
     maxRetryMs: deps.maxRetryMs,
     async deliver(records) {
