@@ -175,7 +175,17 @@ describe.skipIf(redis.skip)("stats", () => {
     });
     try {
       await gateway.chat({ model: "p/x", messages: [{ role: "user", content: "hi" }], max_tokens: 10 }, { key: "app" });
-      expect(gateway.stats().store).toEqual({ state: "up", pendingSettlements: 0, foldedSettlements: 0 });
+      expect(gateway.stats().store).toEqual({
+        state: "up",
+        pendingSettlements: 0,
+        foldedSettlements: 0,
+        // No budget alerts or budgets.get: no reads beside the calls.
+        budgetReadsSent: 0,
+        budgetReadsCoalesced: 0,
+        budgetReadsSkipped: 0,
+        budgetReadsFailed: 0,
+        claimedLocally: 0,
+      });
     } finally {
       await gateway.close();
     }
