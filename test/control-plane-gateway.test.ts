@@ -108,7 +108,7 @@ describe("budgets across a restart (memory store: the ledger is the source of tr
     await expect(second.chat(ask, { key: "app", user: "u2" })).rejects.toBeInstanceOf(BudgetExceededError);
     const [row] = await second.spend.report({ by: "key" });
     expect(row).toMatchObject({ group: "app", requests: 3, costUsd: 3 * UNIT });
-  }, 60_000);
+  }, 180_000);
 
   it("seeds user budgets per key: a user's spend under one key does not count under another", async () => {
     const dataDir = tempDir();
@@ -119,7 +119,7 @@ describe("budgets across a restart (memory store: the ledger is the source of tr
     const second = gatewayOn(postgresControlPlane({ dataDir }), config);
     expect((await callsUntilRefused(second, { key: "a", user: "u1" })).served).toBe(1);
     expect((await callsUntilRefused(second, { key: "b", user: "u1" })).served).toBe(2);
-  }, 60_000);
+  }, 180_000);
 
   it("without seeding (no control plane) a restart starts again from zero: what the feature fixes", async () => {
     const config = { keys: { app: { budget: { usd: 2 * UNIT, period: "total" as const } } } };
@@ -136,7 +136,7 @@ describe("runtime keys through gateway.keys", () => {
   beforeAll(async () => {
     controlPlane = postgresControlPlane({ dataDir: tempDir() });
     await controlPlane.ready();
-  }, 60_000);
+  }, 180_000);
   afterAll(async () => {
     await controlPlane.close();
   });
@@ -290,7 +290,7 @@ describe.skipIf(redisBinary.skip)("budgets across a restart with a Redis store (
     expect(run.served).toBe(0);
     expect(run.error).toBeInstanceOf(BudgetExceededError);
     expect(run.error).toMatchObject({ spentUsd: 6 * UNIT });
-  }, 60_000);
+  }, 180_000);
 });
 
 describe("server auth with runtime keys", () => {
