@@ -104,7 +104,7 @@ function joinText(content: string | TextPart[]): string {
  *   `json_schema.name` (an identifier), tool `strict` (Gemini checks calls against the declaration
  *   itself), `parallel_tool_calls: true` (Gemini's own behaviour), `stream`/`stream_options`
  *   (the gateway picks `chat` or `stream`), `model` (the adapter uses the deployment's model).
- * - `n` > 1 is served by the adapter as n parallel calls.
+ * - `n` > 1 is `candidateCount` (unstreamed only), `logprobs` / `top_logprobs` are `responseLogprobs` / `logprobs`.
  * - Everything else Gemini cannot express (`GOOGLE_UNSUPPORTED`) is an `InvalidRequestError` listing each path.
  */
 export function toGoogleRequest(request: ChatRequest, provider: string): GoogleGenerateRequest {
