@@ -172,6 +172,36 @@ describe("Anthropic prompt caching", () => {
     expect(response.gateway.costUsd).toBe(0.03225);
     expect((1_000 * 3 + 20_000 * 0.3 + 5_000 * 3.75 + 300 * 15) / 1e6).toBeCloseTo(0.03225, 12);
   });
+
+  it.each([false, true])("bills 1-hour cache writes at 2x input and 5-minute ones at 1.25x, exactly (stream: %s)", async (streamed) => {
+    claude.enqueue({
+      kind: "reply",
+      content: [{ type: "text", text: "Done." }],
+      usage: {
+        input_tokens: 1_000,
+        cache_read_input_tokens: 20_000,
+        cache_creation_input_tokens: 5_000,
+        cache_creation: { ephemeral_5m_input_tokens: 2_000, ephemeral_1h_input_tokens: 3_000 },
+        output_tokens: 300,
+      },
+    });
+    const response = await call(
+      {
+        model: "claude",
+        messages: [
+          { role: "system", content: "A long manual ...", cache_control: { type: "ephemeral", ttl: "1h" } },
+          { role: "user", content: "Summarise.", cache_control: { type: "ephemeral" } },
+        ],
+      },
+      streamed,
+    );
+    expect((lastClaudeBody().system as Json[])[0]).toMatchObject({ cache_control: { type: "ephemeral", ttl: "1h" } });
+    expect(response.usage?.prompt_tokens_details).toEqual({ cached_tokens: 20_000, cache_creation_tokens: 5_000, cache_write_1h_tokens: 3_000 });
+    expect(lookupModel(CLAUDE)!.price).toMatchObject({ input: 3, cacheWrite: 3.75, cacheWrite1h: 6 });
+    // 1,000 fresh x 3 + 20,000 read x 0.30 + 2,000 5m-written x 3.75 + 3,000 1h-written x 6 + 300 out x 15.
+    expect(response.gateway.costUsd).toBe(0.039);
+    expect((1_000 * 3 + 20_000 * 0.3 + 2_000 * 3.75 + 3_000 * 6 + 300 * 15) / 1e6).toBeCloseTo(0.039, 12);
+  });
 });
 
 describe("Anthropic extended thinking", () => {

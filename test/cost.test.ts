@@ -43,6 +43,20 @@ describe("computeCost: each provider's usage shape", () => {
     expect(result).toEqual({ usd: 0.03705, sane: true });
   });
 
+  it("Anthropic 1-hour cache writes bill at cacheWrite1h, else at cacheWrite; more 1h than written is clamped", () => {
+    const split: Usage = {
+      ...usage(25_100, 800),
+      prompt_tokens_details: { cached_tokens: 20_000, cache_creation_tokens: 5_000, cache_write_1h_tokens: 1_000 },
+    };
+    // 100 x 3 + 20,000 x 0.3 + 4,000 x 3.75 + 1,000 x 6 + 800 x 15 = 0.0003 + 0.006 + 0.015 + 0.006 + 0.012
+    expect(computeCost(split, { ...sonnet45, cacheWrite1h: 6 })).toEqual({ usd: 0.0393, sane: true });
+    // No cacheWrite1h on the price: every write at cacheWrite, as before.
+    expect(computeCost(split, sonnet45)).toEqual({ usd: 0.03705, sane: true });
+    const tooMany: Usage = { ...split, prompt_tokens_details: { ...split.prompt_tokens_details, cache_write_1h_tokens: 9_000 } };
+    // Capped at the 5,000 written: 5,000 x 6 instead of 3.75.
+    expect(computeCost(tooMany, { ...sonnet45, cacheWrite1h: 6 })).toEqual({ usd: 0.0483, sane: false });
+  });
+
   it("Gemini with thoughts: completion = candidates + thoughts, billed once at output", () => {
     // prompt 11,500 incl. 10,000 cached; candidates 1,000 + thoughts 10,000
     // 1,500 x 0.3 + 10,000 x 0.03 + 11,000 x 2.5 = 0.00045 + 0.0003 + 0.0275
@@ -149,6 +163,14 @@ describe("estimateMaxCostUsd", () => {
     expect(reserved).toBeGreaterThanOrEqual(computeCostUsd(usage(25_100, 800, { written: 25_100 }), sonnet45));
   });
 
+  it("reserves at the 1-hour cache-write price when it is the dearest", () => {
+    const withHour: Price = { ...sonnet45, cacheWrite1h: 6 };
+    // 25,100 x 6 + 800 x 15 = 0.1506 + 0.012
+    expect(estimateMaxCostUsd(25_100, 800, withHour)).toBe(0.1626);
+    const allHour: Usage = { ...usage(25_100, 800, { written: 25_100 }), prompt_tokens_details: { cache_creation_tokens: 25_100, cache_write_1h_tokens: 25_100 } };
+    expect(computeCostUsd(allHour, withHour)).toBe(0.1626);
+  });
+
   it("treats bad counts as 0", () => {
     expect(estimateMaxCostUsd(-10, Number.NaN, gpt4o)).toBe(0);
     expect(estimateMaxCostUsd(1_000, -1, gpt4o)).toBe(0.0025);
@@ -162,7 +184,7 @@ describe("lookupModel", () => {
       maxOutputTokens: 16_384,
       price: { input: 2.5, output: 10, cachedInput: 1.25 },
     });
-    expect(lookupModel("claude-sonnet-4-6")?.price).toEqual(sonnet45);
+    expect(lookupModel("claude-sonnet-4-6")?.price).toEqual({ ...sonnet45, cacheWrite1h: 6 });
     expect(lookupModel("gemini-2.5-flash")?.price).toEqual(flash25);
   });
 
@@ -316,10 +338,13 @@ describe("catalog.json", () => {
       if (price.cachedInput !== undefined) expect(price.cachedInput, name).toBeLessThanOrEqual(price.input);
       if (row.provider === "anthropic") {
         expect(price.cacheWrite, name).toBeCloseTo(price.input * 1.25, 10);
+        expect(price.cacheWrite1h, name).toBeCloseTo(price.input * 2, 10);
+        if (price.longContext) expect(price.longContext.cacheWrite1h, name).toBeCloseTo(price.longContext.input * 2, 10);
         // 0.1x input, or less since Anthropic cut cache reads on its newest models.
         expect(price.cachedInput, name).toBeLessThanOrEqual(price.input * 0.1 + 1e-12);
       } else {
         expect(price.cacheWrite, name).toBeUndefined();
+        expect(price.cacheWrite1h, name).toBeUndefined();
       }
     }
   });

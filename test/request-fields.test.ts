@@ -330,14 +330,90 @@ describe("Gemini maps what it can and names what it cannot", () => {
     for (const field of ["safety_identifier", "safetyIdentifier", "store", "prompt_cache_key", "user"]) expect(body).not.toHaveProperty(field);
   });
 
-  it("serves n=2 by two calls merged into indexed choices with summed usage", async () => {
+  it("serves n=2 natively as candidateCount: one request, each candidate a choice by its index, usage once", async () => {
+    geminiFake.enqueue({ type: "reply", candidateTexts: ["First answer", "Second answer"] });
     const response = await gateway().chat({ model: "gemini", messages, n: 2 });
-    expect(geminiFake.requests).toHaveLength(2);
-    expect(response.choices.map((choice) => [choice.index, choice.message.content])).toEqual([
-      [0, "Hello from fake Gemini"],
-      [1, "Hello from fake Gemini"],
+    expect(geminiFake.requests).toHaveLength(1);
+    expect(geminiFake.requests[0]!.body.generationConfig).toEqual({ candidateCount: 2 });
+    expect(response.choices.map((choice) => [choice.index, choice.message.content, choice.finish_reason])).toEqual([
+      [0, "First answer", "stop"],
+      [1, "Second answer", "stop"],
     ]);
-    expect(response.usage).toMatchObject({ prompt_tokens: 20, completion_tokens: 10, total_tokens: 30 });
+    // Gemini's usageMetadata already counts every candidate: not summed, not doubled.
+    expect(response.usage).toMatchObject({ prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 });
+    expect(response.gateway.costUsd).toBe(0.000015);
+  });
+
+  it("refuses n=2 on a stream, naming n, before anything is sent", async () => {
+    const error = await refusal(
+      (async () => {
+        const stream = await gateway().chat({ model: "gemini", messages, n: 2, stream: true });
+        for await (const _chunk of stream) {
+          // drained
+        }
+      })(),
+    );
+    expect(error.issues[0]!.path).toBe("n");
+    expect(error.message).toContain("gcp.gemini");
+    expect(geminiFake.requests).toHaveLength(0);
+  });
+
+  it("maps logprobs/top_logprobs to responseLogprobs/logprobs and returns OpenAI's logprobs.content", async () => {
+    geminiFake.enqueue({ type: "reply", text: "Hi there" });
+    const response = await gateway().chat({ model: "gemini", messages, logprobs: true, top_logprobs: 2 });
+    expect(geminiFake.requests[0]!.body.generationConfig).toEqual({ responseLogprobs: true, logprobs: 2 });
+    expect(response.choices[0]!.logprobs).toEqual({
+      content: [
+        {
+          token: "Hi",
+          logprob: -0.1,
+          bytes: [72, 105],
+          top_logprobs: [
+            { token: "Hi", logprob: -0.1, bytes: [72, 105] },
+            { token: "alt1", logprob: -1.1, bytes: [97, 108, 116, 49] },
+          ],
+        },
+        {
+          token: " there",
+          logprob: -0.2,
+          bytes: [32, 116, 104, 101, 114, 101],
+          top_logprobs: [
+            { token: " there", logprob: -0.2, bytes: [32, 116, 104, 101, 114, 101] },
+            { token: "alt1", logprob: -1.2, bytes: [97, 108, 116, 49] },
+          ],
+        },
+      ],
+    });
+  });
+
+  it("logprobs without top_logprobs: chosen tokens only; each of n candidates carries its own", async () => {
+    geminiFake.enqueue({ type: "reply", candidateTexts: ["A", "Bé"] });
+    const response = await gateway().chat({ model: "gemini", messages, logprobs: true, n: 2 });
+    expect(geminiFake.requests[0]!.body.generationConfig).toEqual({ candidateCount: 2, responseLogprobs: true });
+    expect(response.choices.map((choice) => choice.logprobs)).toEqual([
+      { content: [{ token: "A", logprob: -0.1, bytes: [65], top_logprobs: [] }] },
+      { content: [{ token: "Bé", logprob: -0.1, bytes: [66, 195, 169], top_logprobs: [] }] },
+    ]);
+  });
+
+  it("streams logprobs on each content chunk, for that chunk's tokens", async () => {
+    geminiFake.enqueue({ type: "reply", text: ["Hi", " there"] });
+    const stream = await gateway().chat({ model: "gemini", messages, logprobs: true, top_logprobs: 1, stream: true });
+    const perChunk: unknown[] = [];
+    for await (const chunk of stream) {
+      const logprobs = chunk.choices[0]?.logprobs;
+      if (logprobs) perChunk.push(logprobs.content?.map((entry) => [entry.token, entry.logprob, entry.top_logprobs.length]));
+    }
+    expect(geminiFake.requests[0]!.body.generationConfig).toEqual({ responseLogprobs: true, logprobs: 1 });
+    expect(perChunk).toEqual([[["Hi", -0.1, 1]], [[" there", -0.1, 1]]]);
+    const final = await stream.finalResponse();
+    expect(final.choices[0]!.logprobs?.content?.map((entry) => entry.token)).toEqual(["Hi", " there"]);
+  });
+
+  it("sends no logprob fields for logprobs: false", async () => {
+    await gateway().chat({ model: "gemini", messages, logprobs: false, top_logprobs: 0 });
+    // The SDK sends an empty generationConfig of its own: nothing of ours in it.
+    expect(geminiFake.requests[0]!.body.generationConfig ?? {}).toEqual({});
   });
 });
 

@@ -23,6 +23,12 @@ export interface Usage {
      * tokens as `cache_creation_tokens`: where both are set, they are billed once (the larger).
      */
     cache_write_tokens?: number;
+    /**
+     * Of the cache-written tokens, those written with Anthropic's 1-hour TTL (`cache_control:
+     * { ttl: "1h" }`), which bill at the route's `cacheWrite1h` price; the rest of the writes are
+     * 5-minute ones. Already counted in `cache_creation_tokens`, never added on top.
+     */
+    cache_write_1h_tokens?: number;
     /** Audio input tokens (billed at the audio-input price when the route has one). */
     audio_tokens?: number;
   };

@@ -62,7 +62,7 @@ function picodollarsPerToken(usdPerMillion: number | undefined, fallback: number
 export function priceForPrompt(price: Price, promptTokens: number): Price {
   const tier = price.longContext;
   if (tier === undefined || !(promptTokens > tier.abovePromptTokens)) return price;
-  return { input: tier.input, output: tier.output, cachedInput: tier.cachedInput, cacheWrite: tier.cacheWrite };
+  return { input: tier.input, output: tier.output, cachedInput: tier.cachedInput, cacheWrite: tier.cacheWrite, cacheWrite1h: tier.cacheWrite1h };
 }
 
 function toUsd(picodollars: number): number {
@@ -75,7 +75,8 @@ function toUsd(picodollars: number): number {
  * Billing, each token once:
  * - prompt: `cached_tokens` at `cachedInput` (else `input`); cache writes at `cacheWrite` (else
  *   `input`), counted once whether the adapter named them `cache_creation_tokens` (Anthropic) or
- *   `cache_write_tokens` (OpenAI) or both (the larger is taken); audio `audio_tokens` at
+ *   `cache_write_tokens` (OpenAI) or both (the larger is taken), of which `cache_write_1h_tokens`
+ *   (Anthropic's 1-hour TTL) at `cacheWrite1h` (else `cacheWrite`, else `input`); audio `audio_tokens` at
  *   `audioInput` (else `input`); the rest at `input`.
  * - completion: audio `audio_tokens` at `audioOutput` (else `output`); the rest at `output`.
  *   Reasoning and rejected prediction tokens are already part of `completion_tokens` (adapters
@@ -84,7 +85,8 @@ function toUsd(picodollars: number): number {
  * `prompt_tokens` is above its `abovePromptTokens`.
  *
  * Nonsense is clamped, never billed negative: bad counts become 0, detail counts are capped at
- * what is left of the prompt or completion (cache reads first, then writes, then audio), and a
+ * what is left of the prompt or completion (cache reads first, then writes, then audio; 1-hour
+ * writes at the writes), and a
  * completion smaller than its own reasoning is raised to it. Any repair sets `sane: false`.
  *
  * @example
@@ -124,6 +126,11 @@ export function computeCost(usage: Usage, listed: Price): CostResult {
       tokenCount(promptDetails?.cache_write_tokens, repairs, true),
     ),
   );
+  let written1h = tokenCount(promptDetails?.cache_write_1h_tokens, repairs, true);
+  if (written1h > written) {
+    written1h = written;
+    repairs.sane = false;
+  }
   const audioIn = take(tokenCount(promptDetails?.audio_tokens, repairs, true));
   const textIn = left;
 
@@ -135,10 +142,12 @@ export function computeCost(usage: Usage, listed: Price): CostResult {
 
   const input = picodollarsPerToken(price.input, 0, repairs);
   const output = picodollarsPerToken(price.output, 0, repairs);
+  const cacheWrite = picodollarsPerToken(price.cacheWrite, input, repairs);
   const picodollars =
     textIn * input +
     cached * picodollarsPerToken(price.cachedInput, input, repairs) +
-    written * picodollarsPerToken(price.cacheWrite, input, repairs) +
+    (written - written1h) * cacheWrite +
+    written1h * picodollarsPerToken(price.cacheWrite1h, cacheWrite, repairs) +
     audioIn * picodollarsPerToken(price.audioInput, input, repairs) +
     (completion - audioOut) * output +
     audioOut * picodollarsPerToken(price.audioOutput, output, repairs);
@@ -152,8 +161,8 @@ export function computeCostUsd(usage: Usage, price: Price): number {
 
 /**
  * The most a call can cost before it runs, for budget reservations: every prompt token at the
- * dearest input price (`input`, or `cacheWrite` / `cachedInput` / `audioInput` when dearer:
- * Anthropic bills a cache write at 1.25x input), and `maxOutputTokens` at the dearer of `output`
+ * dearest input price (`input`, or `cacheWrite` / `cacheWrite1h` / `cachedInput` / `audioInput`
+ * when dearer: Anthropic bills a 5-minute cache write at 1.25x input, a 1-hour one at 2x), and `maxOutputTokens` at the dearer of `output`
  * and `audioOutput`. Bad counts count as 0.
  *
  * @example
@@ -167,6 +176,7 @@ export function estimateMaxCostUsd(promptTokens: number, maxOutputTokens: number
       Math.max(
         picodollarsPerToken(price.input, 0, repairs),
         picodollarsPerToken(price.cacheWrite, 0, repairs),
+        picodollarsPerToken(price.cacheWrite1h, 0, repairs),
         picodollarsPerToken(price.cachedInput, 0, repairs),
         picodollarsPerToken(price.audioInput, 0, repairs),
       ) +

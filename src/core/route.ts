@@ -20,6 +20,7 @@ export const longContextPriceSchema = z
     output: usd,
     cachedInput: usd.optional(),
     cacheWrite: usd.optional(),
+    cacheWrite1h: usd.optional(),
   })
   .strict();
 
@@ -29,8 +30,13 @@ export const priceSchema = z
     input: usd,
     output: usd,
     cachedInput: usd.optional(),
-    /** Anthropic's cache-write price; defaults to `input`. */
+    /** Anthropic's cache-write price (5-minute TTL, 1.25x input); defaults to `input`. */
     cacheWrite: usd.optional(),
+    /**
+     * Anthropic's price for cache writes with the 1-hour TTL (2x input), billed to
+     * `prompt_tokens_details.cache_write_1h_tokens`; defaults to `cacheWrite`.
+     */
+    cacheWrite1h: usd.optional(),
     /** Audio input tokens (`prompt_tokens_details.audio_tokens`); defaults to `input`. */
     audioInput: usd.optional(),
     /** Audio output tokens (`completion_tokens_details.audio_tokens`); defaults to `output`. */

@@ -22,6 +22,8 @@ export interface FakeAnthropicUsage {
   output_tokens?: number;
   cache_read_input_tokens?: number;
   cache_creation_input_tokens?: number;
+  /** The writes split by TTL, as the API reports them beside `cache_creation_input_tokens`; sent only when set. */
+  cache_creation?: { ephemeral_5m_input_tokens: number; ephemeral_1h_input_tokens: number };
 }
 
 export interface FakeAnthropicReply {
@@ -221,7 +223,7 @@ interface WireMessage {
   >;
   stop_reason: string;
   stop_sequence: null;
-  usage: Required<FakeAnthropicUsage> & { service_tier: string };
+  usage: Required<Omit<FakeAnthropicUsage, "cache_creation">> & Pick<FakeAnthropicUsage, "cache_creation"> & { service_tier: string };
 }
 
 function buildMessage(reply: FakeAnthropicReply, body: AnthropicWireBody, sequence: number): WireMessage {
@@ -245,6 +247,7 @@ function buildMessage(reply: FakeAnthropicReply, body: AnthropicWireBody, sequen
       output_tokens: reply.usage?.output_tokens ?? 5,
       cache_read_input_tokens: reply.usage?.cache_read_input_tokens ?? 0,
       cache_creation_input_tokens: reply.usage?.cache_creation_input_tokens ?? 0,
+      ...(reply.usage?.cache_creation ? { cache_creation: reply.usage.cache_creation } : {}),
       service_tier: "standard",
     },
   };
@@ -306,6 +309,7 @@ function streamEvents(message: WireMessage, chunkSize: number): Array<{ type: st
       input_tokens: usage.input_tokens,
       cache_creation_input_tokens: usage.cache_creation_input_tokens,
       cache_read_input_tokens: usage.cache_read_input_tokens,
+      ...(usage.cache_creation ? { cache_creation: usage.cache_creation } : {}),
       output_tokens: usage.output_tokens,
     },
   });

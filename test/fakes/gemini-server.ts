@@ -37,6 +37,11 @@ export interface ReplyBehaviour {
   /** Text of the answer; as a list, each item is one stream chunk (joined when not streaming). */
   text?: string | string[];
   functionCalls?: { name: string; args?: Record<string, unknown> }[];
+  /**
+   * With `generationConfig.candidateCount` k, candidate i answers `candidateTexts[i]` (default:
+   * `text`); k candidates come back, each with its `index`, as Gemini sends them.
+   */
+  candidateTexts?: string[];
   /** Raw parts instead of `text` and `functionCalls` (e.g. thought parts). */
   parts?: FakePart[];
   /** `null` leaves it out (a cut-short stream). Default `STOP`. */
@@ -170,14 +175,14 @@ export async function startFakeGemini(): Promise<FakeGemini> {
       }));
       return sendJson(response, 200, { embeddings });
     }
-    if (recorded.action === "generateContent") return sendJson(response, 200, wholeResponse(behaviour, recorded.model));
-    if (recorded.action === "streamGenerateContent") return stream(behaviour, recorded.model, request, response);
+    if (recorded.action === "generateContent") return sendJson(response, 200, wholeResponse(behaviour, recorded.model, recorded.body));
+    if (recorded.action === "streamGenerateContent") return stream(behaviour, recorded, request, response);
     return sendError(response, { code: 404, message: `Unknown action ${recorded.action}`, status: "NOT_FOUND" });
   }
 
-  async function stream(behaviour: ReplyBehaviour, model: string, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  async function stream(behaviour: ReplyBehaviour, recorded: RecordedRequest, request: IncomingMessage, response: ServerResponse): Promise<void> {
     response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
-    const chunks = streamChunks(behaviour, model);
+    const chunks = streamChunks(behaviour, recorded.model, recorded.body);
     for (let index = 0; index < chunks.length; index++) {
       if (behaviour.dropAfterChunks === index) {
         await flush();
@@ -282,8 +287,53 @@ function usageOf(behaviour: ReplyBehaviour): FakeUsage | undefined {
   return behaviour.usage === null ? undefined : (behaviour.usage ?? DEFAULT_USAGE);
 }
 
-function candidate(parts: FakePart[], finishReason: string | undefined): Record<string, unknown> {
-  return { content: { parts, role: "model" }, ...(finishReason ? { finishReason } : {}), index: 0 };
+/** What the request's `generationConfig` asked for: candidates, and log probabilities. */
+interface Asked {
+  candidateCount: number;
+  /** `responseLogprobs`: chosen tokens' log probabilities. */
+  logprobs: boolean;
+  /** `logprobs`: how many top candidates per step. */
+  topCount: number;
+}
+
+function askedBy(body: Record<string, unknown>): Asked {
+  const config = isRecord(body.generationConfig) ? body.generationConfig : {};
+  return {
+    candidateCount: typeof config.candidateCount === "number" ? config.candidateCount : 1,
+    logprobs: config.responseLogprobs === true,
+    topCount: typeof config.logprobs === "number" ? config.logprobs : 0,
+  };
+}
+
+/**
+ * `logprobsResult` for `text`, as Gemini shapes it: one step per token (here: a word with its
+ * leading space), the chosen token with step k's log probability -(k+1)/10, and with `logprobs`
+ * set, that many top candidates per step (the chosen one first, then `alt1`, `alt2`, ...).
+ */
+function logprobsResultFor(text: string, asked: Asked): Record<string, unknown> {
+  const tokens = text.match(/\s*\S+/g) ?? [];
+  const chosen = tokens.map((token, step) => ({ token, tokenId: 1000 + step, logProbability: -(step + 1) / 10 }));
+  return {
+    chosenCandidates: chosen,
+    ...(asked.topCount > 0
+      ? {
+          topCandidates: chosen.map((token) => ({
+            candidates: [token, ...Array.from({ length: asked.topCount - 1 }, (_, alt) => ({ token: `alt${alt + 1}`, tokenId: alt + 1, logProbability: token.logProbability - (alt + 1) }))],
+          })),
+        }
+      : {}),
+    logProbabilitySum: chosen.reduce((sum, token) => sum + token.logProbability, 0),
+  };
+}
+
+function candidate(parts: FakePart[], finishReason: string | undefined, index = 0, asked?: Asked): Record<string, unknown> {
+  const text = parts.map((part) => ("text" in part && part.thought !== true ? part.text : "")).join("");
+  return {
+    content: { parts, role: "model" },
+    ...(finishReason ? { finishReason } : {}),
+    index,
+    ...(asked?.logprobs ? { logprobsResult: logprobsResultFor(text, asked) } : {}),
+  };
 }
 
 function blockedResponse(behaviour: ReplyBehaviour, model: string): Record<string, unknown> {
@@ -295,12 +345,16 @@ function blockedResponse(behaviour: ReplyBehaviour, model: string): Record<strin
   };
 }
 
-function wholeResponse(behaviour: ReplyBehaviour, model: string): Record<string, unknown> {
+function wholeResponse(behaviour: ReplyBehaviour, model: string, body: Record<string, unknown>): Record<string, unknown> {
   if (behaviour.blockReason) return blockedResponse(behaviour, model);
   const finishReason = behaviour.finishReason === null ? undefined : (behaviour.finishReason ?? "STOP");
   const usage = usageOf(behaviour);
+  const asked = askedBy(body);
   return {
-    candidates: [candidate(replyParts(behaviour), finishReason)],
+    candidates: Array.from({ length: asked.candidateCount }, (_, index) => {
+      const own = behaviour.candidateTexts?.[index];
+      return candidate(own !== undefined ? [{ text: own }] : replyParts(behaviour), finishReason, index, asked);
+    }),
     ...(usage ? { usageMetadata: usage } : {}),
     ...envelope(behaviour, model),
   };
@@ -311,7 +365,8 @@ function wholeResponse(behaviour: ReplyBehaviour, model: string): Record<string,
  * the finish reason on the last chunk; every chunk carries running `usageMetadata` totals, the
  * last one the final counts.
  */
-function streamChunks(behaviour: ReplyBehaviour, model: string): Record<string, unknown>[] {
+function streamChunks(behaviour: ReplyBehaviour, model: string, body: Record<string, unknown>): Record<string, unknown>[] {
+  const asked = askedBy(body);
   if (behaviour.blockReason) return [blockedResponse(behaviour, model)];
   const pieces: FakePart[][] = [];
   if (behaviour.parts) pieces.push(...behaviour.parts.map((part) => [part]));
@@ -331,7 +386,7 @@ function streamChunks(behaviour: ReplyBehaviour, model: string): Record<string, 
       totalTokenCount: usage.promptTokenCount + index + 1,
     };
     return {
-      candidates: [candidate(parts, last ? finishReason : undefined)],
+      candidates: [candidate(parts, last ? finishReason : undefined, 0, asked)],
       ...(usage ? { usageMetadata: last ? usage : running } : {}),
       ...envelope(behaviour, model),
     };

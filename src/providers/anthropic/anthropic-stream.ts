@@ -52,6 +52,7 @@ function latestUsage(current: AnthropicUsage, update: AnthropicUsage | null | un
     const value = update[key];
     if (typeof value === "number") merged[key] = value;
   }
+  if (update.cache_creation) merged.cache_creation = update.cache_creation;
   if (update.output_tokens_details) merged.output_tokens_details = update.output_tokens_details;
   return merged;
 }

@@ -17,6 +17,8 @@ export const anthropicUsageSchema = z.object({
   output_tokens: count,
   cache_read_input_tokens: count,
   cache_creation_input_tokens: count,
+  /** The cache writes split by TTL; their sum is `cache_creation_input_tokens`. */
+  cache_creation: z.object({ ephemeral_5m_input_tokens: count, ephemeral_1h_input_tokens: count }).nullish(),
   output_tokens_details: z.object({ thinking_tokens: count }).nullish(),
 });
 export type AnthropicUsage = z.infer<typeof anthropicUsageSchema>;
@@ -63,7 +65,8 @@ const messageSchema = z.object({
 
 /**
  * Anthropic counts input in three disjoint parts; OpenAI's `prompt_tokens` is their sum, with
- * the cached and cache-written parts broken out so cost can price each.
+ * the cached and cache-written parts broken out so cost can price each (1-hour writes, dearer than
+ * 5-minute ones, as `cache_write_1h_tokens` when Anthropic reports the split).
  */
 export function toUsage(usage: AnthropicUsage | null | undefined): Usage {
   const input = usage?.input_tokens ?? 0;
@@ -71,11 +74,14 @@ export function toUsage(usage: AnthropicUsage | null | undefined): Usage {
   const cacheCreation = usage?.cache_creation_input_tokens ?? 0;
   const output = usage?.output_tokens ?? 0;
   const prompt = input + cacheRead + cacheCreation;
+  const promptDetails: NonNullable<Usage["prompt_tokens_details"]> = { cached_tokens: cacheRead, cache_creation_tokens: cacheCreation };
+  const written1h = usage?.cache_creation?.ephemeral_1h_input_tokens;
+  if (typeof written1h === "number" && written1h > 0) promptDetails.cache_write_1h_tokens = written1h;
   const result: Usage = {
     prompt_tokens: prompt,
     completion_tokens: output,
     total_tokens: prompt + output,
-    prompt_tokens_details: { cached_tokens: cacheRead, cache_creation_tokens: cacheCreation },
+    prompt_tokens_details: promptDetails,
   };
   const thinking = usage?.output_tokens_details?.thinking_tokens;
   if (typeof thinking === "number") result.completion_tokens_details = { reasoning_tokens: thinking };

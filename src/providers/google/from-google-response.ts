@@ -3,6 +3,7 @@ import { z } from "zod";
 import type { ReasoningDetail, ToolCall } from "../../core/chat-request.js";
 import type { ChatResponse, Usage } from "../../core/chat-response.js";
 import { ProviderError } from "../../core/errors.js";
+import { logprobsResultSchema, toChoiceLogprobs } from "./google-logprobs.js";
 import { mapGoogleFinishReason } from "./map-google-finish-reason.js";
 
 // Lenient on purpose: unknown fields are ignored and enums read as plain strings, so a field or a
@@ -31,6 +32,9 @@ const responseSchema = z.object({
       z.object({
         content: z.object({ parts: z.array(partSchema).optional() }).optional(),
         finishReason: z.string().optional(),
+        /** Which of `candidateCount` answers this is (0-based). */
+        index: z.number().int().nonnegative().optional(),
+        logprobsResult: logprobsResultSchema.optional(),
       }),
     )
     .optional(),
@@ -137,15 +141,30 @@ export interface ResponseMeta {
  */
 export function fromGoogleResponse(payload: unknown, meta: ResponseMeta): ChatResponse {
   const response = parseGoogleResponse(payload, meta.provider);
-  const candidate = response.candidates?.[0];
-  const blocked = candidate === undefined && response.promptFeedback?.blockReason !== undefined;
-  if (candidate === undefined && !blocked) {
+  const candidates = response.candidates ?? [];
+  const blocked = candidates.length === 0 && response.promptFeedback?.blockReason !== undefined;
+  if (candidates.length === 0 && !blocked) {
     throw new ProviderError("Gemini returned no candidates and no block reason", {
       provider: meta.provider,
       retryable: true,
       type: "empty_response",
     });
   }
+  const result: ChatResponse = {
+    id: response.responseId ?? `chatcmpl-${randomUUID()}`,
+    object: "chat.completion",
+    created: Math.floor(Date.now() / 1000),
+    model: response.modelVersion ?? meta.model,
+    // `candidateCount` (OpenAI's `n`) answers come back as candidates, each saying its index.
+    choices: blocked ? [toChoice(undefined, 0, true)] : candidates.map((candidate, position) => toChoice(candidate, candidate.index ?? position, false)),
+  };
+  if (response.usageMetadata) result.usage = toUsage(response.usageMetadata);
+  return result;
+}
+
+type GoogleCandidate = NonNullable<GoogleResponse["candidates"]>[number];
+
+function toChoice(candidate: GoogleCandidate | undefined, index: number, blocked: boolean): ChatResponse["choices"][number] {
   const parts = candidate?.content?.parts ?? [];
   const idFor = toolCallIdFactory();
   const toolCalls: ToolCall[] = [];
@@ -164,28 +183,18 @@ export function fromGoogleResponse(payload: unknown, meta: ResponseMeta): ChatRe
     if (detail !== undefined) details.push(detail);
   }
   const reasoning = thoughtsOf(parts);
-  const result: ChatResponse = {
-    id: response.responseId ?? `chatcmpl-${randomUUID()}`,
-    object: "chat.completion",
-    created: Math.floor(Date.now() / 1000),
-    model: response.modelVersion ?? meta.model,
-    choices: [
-      {
-        index: 0,
-        message: {
-          role: "assistant",
-          // An empty answer is "" (as OpenAI, the other adapters and the stream accumulator say);
-          // null only beside tool calls or for a blocked prompt.
-          content: textOf(parts) ?? (toolCalls.length > 0 || blocked ? null : ""),
-          ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
-          ...(reasoning !== undefined ? { reasoning_content: reasoning } : {}),
-          ...(details.length > 0 ? { reasoning_details: details } : {}),
-        },
-        finish_reason: blocked ? "content_filter" : mapGoogleFinishReason(candidate?.finishReason, toolCalls.length > 0),
-        logprobs: null,
-      },
-    ],
+  return {
+    index,
+    message: {
+      role: "assistant",
+      // An empty answer is "" (as OpenAI, the other adapters and the stream accumulator say);
+      // null only beside tool calls or for a blocked prompt.
+      content: textOf(parts) ?? (toolCalls.length > 0 || blocked ? null : ""),
+      ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+      ...(reasoning !== undefined ? { reasoning_content: reasoning } : {}),
+      ...(details.length > 0 ? { reasoning_details: details } : {}),
+    },
+    finish_reason: blocked ? "content_filter" : mapGoogleFinishReason(candidate?.finishReason, toolCalls.length > 0),
+    logprobs: toChoiceLogprobs(candidate?.logprobsResult),
   };
-  if (response.usageMetadata) result.usage = toUsage(response.usageMetadata);
-  return result;
 }

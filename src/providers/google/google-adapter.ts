@@ -1,6 +1,5 @@
 import type { GoogleGenAI, GoogleGenAIOptions } from "@google/genai";
 import type { GoogleGenerativeAI } from "@google/generative-ai";
-import { fanOutChat, refuseStreamedFanOut } from "../shared/fan-out.js";
 import type { ChatChunk } from "../../core/chat-chunk.js";
 import type { ChatRequest } from "../../core/chat-request.js";
 import type { ChatResponse } from "../../core/chat-response.js";
@@ -16,7 +15,7 @@ import { GenAiBackend } from "./genai-backend.js";
 import { GenerativeAiBackend } from "./generative-ai-backend.js";
 import { toGatewayError, type GoogleErrorContext } from "./google-errors.js";
 import { toChatChunks } from "./google-stream.js";
-import { toGoogleRequest } from "./to-google-request.js";
+import { refuseStreamedCandidates, toGoogleRequest } from "./to-google-request.js";
 
 /** The two SDKs `google()` can run on. */
 export type GoogleSdk = "@google/genai" | "@google/generative-ai";
@@ -88,7 +87,6 @@ class GoogleAdapter implements ProviderAdapter {
   }
 
   async chat(request: ChatRequest, ctx: AdapterContext): Promise<ChatResponse> {
-    if ((request.n ?? 1) > 1) return fanOutChat(request, ctx, (one, oneCtx) => this.chat(one, oneCtx));
     const body = toGoogleRequest(request, this.name);
     const link = linkSignal(ctx.signal);
     try {
@@ -102,7 +100,7 @@ class GoogleAdapter implements ProviderAdapter {
   }
 
   async *stream(request: ChatRequest, ctx: AdapterContext): AsyncGenerator<ChatChunk> {
-    refuseStreamedFanOut(request, this.name);
+    refuseStreamedCandidates(request, this.name);
     const body = toGoogleRequest(request, this.name);
     const link = linkSignal(ctx.signal);
     try {

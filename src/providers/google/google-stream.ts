@@ -12,6 +12,7 @@ import {
   toolCallIdFactory,
   type ResponseMeta,
 } from "./from-google-response.js";
+import { toChoiceLogprobs } from "./google-logprobs.js";
 import { classifyGoogleError, type GoogleErrorContext } from "./google-errors.js";
 import { mapGoogleFinishReason } from "./map-google-finish-reason.js";
 
@@ -78,7 +79,9 @@ export async function* toChatChunks(
     }
     const text = textOf(parts);
     if (text !== undefined && text.length > 0) {
-      yield chunk([{ index: 0, delta: { content: text }, finish_reason: null }]);
+      // Each chunk's logprobsResult covers the tokens of that chunk's text.
+      const logprobs = toChoiceLogprobs(candidate?.logprobsResult);
+      yield chunk([{ index: 0, delta: { content: text }, finish_reason: null, ...(logprobs ? { logprobs } : {}) }]);
     }
     const toolCalls: ToolCallDelta[] = [];
     const details: ReasoningDetail[] = [];

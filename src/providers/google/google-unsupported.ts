@@ -2,21 +2,19 @@ import type { ChatRequest } from "../../core/chat-request.js";
 import type { Issue } from "../../core/errors.js";
 import { textOnly, unsupportedIssues, type UnsupportedRules } from "../shared/unsupported-fields.js";
 
-const NOT_MAPPED_LOGPROBS = "Gemini's log probabilities are not mapped to OpenAI's yet";
 const CONTEXT_CACHING = "Gemini caches through its separate context-caching API, not per-message breakpoints";
 
 /**
  * What a Gemini `generateContent` call cannot express. Accepted and not sent, on purpose, because
  * they do not change the answer: `user`, `safety_identifier`, `metadata`, `prompt_cache_key`,
  * `prompt_cache_retention`, `prompt_cache_options`, parts' `prompt_cache_breakpoint`,
- * `store: false`, `service_tier` auto/default. `n` > 1 is served by fan-out (the adapter).
+ * `store: false`, `service_tier` auto/default. `n` is sent as `candidateCount` and `logprobs` /
+ * `top_logprobs` as `responseLogprobs` / `logprobs` (to-google-request.ts).
  */
 export const GOOGLE_UNSUPPORTED: UnsupportedRules = {
   provider: "google",
   fields: [
     { field: "logit_bias", why: "Gemini has no logit bias" },
-    { field: "logprobs", harmless: (value) => value === false, why: NOT_MAPPED_LOGPROBS },
-    { field: "top_logprobs", harmless: (value) => value === 0, why: NOT_MAPPED_LOGPROBS },
     { field: "verbosity", why: "Gemini has no verbosity control" },
     { field: "store", harmless: (value) => value === false, why: "Gemini does not store completions for later retrieval" },
     {

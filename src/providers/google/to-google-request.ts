@@ -38,6 +38,12 @@ export interface GoogleGenerationConfig {
   responseMimeType?: string;
   responseSchema?: GoogleSchema;
   thinkingConfig?: { thinkingBudget: number; includeThoughts?: boolean };
+  /** OpenAI's `n`. */
+  candidateCount?: number;
+  /** OpenAI's `logprobs`. */
+  responseLogprobs?: boolean;
+  /** OpenAI's `top_logprobs` (only with `responseLogprobs`). */
+  logprobs?: number;
 }
 
 /**
@@ -98,7 +104,7 @@ function joinText(content: string | TextPart[]): string {
  *   `json_schema.name` (an identifier), tool `strict` (Gemini checks calls against the declaration
  *   itself), `parallel_tool_calls: true` (Gemini's own behaviour), `stream`/`stream_options`
  *   (the gateway picks `chat` or `stream`), `model` (the adapter uses the deployment's model).
- * - `n` > 1 is served by the adapter as n parallel calls.
+ * - `n` > 1 is `candidateCount` (unstreamed only), `logprobs` / `top_logprobs` are `responseLogprobs` / `logprobs`.
  * - Everything else Gemini cannot express (`GOOGLE_UNSUPPORTED`) is an `InvalidRequestError` listing each path.
  */
 export function toGoogleRequest(request: ChatRequest, provider: string): GoogleGenerateRequest {
@@ -319,6 +325,11 @@ function generationConfig(request: ChatRequest, issues: Issue[]): GoogleGenerati
   if (request.seed !== undefined) config.seed = request.seed;
   if (request.presence_penalty !== undefined) config.presencePenalty = request.presence_penalty;
   if (request.frequency_penalty !== undefined) config.frequencyPenalty = request.frequency_penalty;
+  if (request.n !== undefined && request.n > 1) config.candidateCount = request.n;
+  if (request.logprobs === true) {
+    config.responseLogprobs = true;
+    if (request.top_logprobs !== undefined && request.top_logprobs > 0) config.logprobs = request.top_logprobs;
+  }
   if (request.reasoning_effort !== undefined) {
     const budget = THINKING_BUDGETS[request.reasoning_effort];
     // With thinking on, ask for thought summaries: they come back as `reasoning_content`.
@@ -338,4 +349,16 @@ function generationConfig(request: ChatRequest, issues: Issue[]): GoogleGenerati
     }
   }
   return config;
+}
+
+/**
+ * `n` > 1 on a stream is refused: a stream here reads one candidate, and merging several
+ * candidates' chunks is not offered. Unstreamed, `n` is `candidateCount`.
+ */
+export function refuseStreamedCandidates(request: ChatRequest, provider: string): void {
+  if ((request.n ?? 1) <= 1) return;
+  throw new InvalidRequestError(
+    [{ path: "n", message: `${provider} serves n > 1 (candidateCount) only unstreamed: use chat() without stream, or n: 1` }],
+    `Chat request cannot be served by ${provider}:`,
+  );
 }
