@@ -1,5 +1,4 @@
 import type { GatewayError } from "../core/errors.js";
-import { abortReason } from "../core/abortable.js";
 
 /**
  * Aborts one attempt: the signal handed to the adapter, and a promise that work is raced
@@ -7,9 +6,14 @@ import { abortReason } from "../core/abortable.js";
  * its caller's abort or `close()`. Racing a promise costs far less than adding and removing
  * an event listener per call and per stream chunk (measured: listeners were ~15% of the core
  * path's CPU).
+ *
+ * The `AbortController` is built only when someone reads `signal` (an SDK adapter does; an
+ * in-process adapter may not): on Node 20 building one costs more than the rest of the
+ * attempt's bookkeeping. Read after the abort, the signal is already aborted with the reason.
  */
 export class AttemptAbort {
-  readonly controller = new AbortController();
+  private controller: AbortController | undefined;
+  private reason: GatewayError | undefined;
   private rejectAborted!: (reason: GatewayError) => void;
   readonly aborted: Promise<never>;
 
@@ -22,20 +26,30 @@ export class AttemptAbort {
   }
 
   get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.reason !== undefined) this.controller.abort(this.reason);
+    }
     return this.controller.signal;
   }
 
+  /** Why the attempt was aborted, or undefined while it runs. */
+  get abortedWith(): GatewayError | undefined {
+    return this.reason;
+  }
+
   abort(reason: GatewayError): void {
-    if (this.controller.signal.aborted) return;
-    this.controller.abort(reason);
+    if (this.reason !== undefined) return;
+    this.reason = reason;
+    this.controller?.abort(reason);
     this.rejectAborted(reason);
   }
 
   /** Settles with `work`, or rejects with the abort reason as soon as the attempt is aborted. */
   race<T>(work: Promise<T>): Promise<T> {
-    if (this.controller.signal.aborted) {
+    if (this.reason !== undefined) {
       work.catch(() => {});
-      return Promise.reject(abortReason(this.controller.signal));
+      return Promise.reject(this.reason);
     }
     return Promise.race([work, this.aborted]);
   }

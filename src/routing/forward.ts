@@ -44,9 +44,20 @@ export async function forward(attempt: AttemptContext): Promise<void> {
   });
 }
 
+/** What the adapter sees; `signal` is read through, so the attempt builds its controller only if asked. */
+function adapterContextOf(attempt: AttemptContext): AdapterContext {
+  return {
+    model: attempt.deployment.model,
+    get signal() {
+      return attempt.signal;
+    },
+    timeoutMs: attempt.timeoutMs,
+  };
+}
+
 async function forwardChat(attempt: AttemptContext): Promise<void> {
   const { deployment } = attempt;
-  const adapterContext: AdapterContext = { model: deployment.model, signal: attempt.signal, timeoutMs: attempt.timeoutMs };
+  const adapterContext = adapterContextOf(attempt);
   attempt.response = await attempt.race(deployment.adapter.chat(attempt.call.request, adapterContext));
 }
 
@@ -73,7 +84,7 @@ async function forwardEmbed(attempt: AttemptContext, call: EmbeddingCall): Promi
 
 async function openStream(attempt: AttemptContext): Promise<OpenedStream> {
   const { deployment } = attempt;
-  const adapterContext: AdapterContext = { model: deployment.model, signal: attempt.signal, timeoutMs: attempt.timeoutMs };
+  const adapterContext = adapterContextOf(attempt);
   const upstream = deployment.adapter.stream(attempt.call.request, adapterContext)[Symbol.asyncIterator]();
   const opening: ChatChunk[] = [];
   try {

@@ -93,7 +93,10 @@ export function deploymentTrier(options: DeploymentTrierOptions) {
         route,
         deployment,
         attempt,
-        signal: abort.signal,
+        // A getter, so an adapter that never reads the signal never pays for its controller.
+        get signal() {
+          return abort.signal;
+        },
         timeoutMs,
         idleTimeoutMs: options.streamIdleTimeoutMs,
         abort: (reason) => abort.abort(reason),
@@ -136,7 +139,7 @@ export function deploymentTrier(options: DeploymentTrierOptions) {
       } catch (error) {
         release();
         if (error instanceof DeploymentSkip) return { kind: "skipped", skip: error };
-        failure = toGatewayError(error, abort.signal, deployment);
+        failure = toGatewayError(error, abort.abortedWith, deployment);
         ctx.attempts.push(record(route, deployment, performance.now() - startedAt, failure));
       }
 
@@ -188,8 +191,8 @@ export function deploymentTrier(options: DeploymentTrierOptions) {
   };
 }
 
-function toGatewayError(error: unknown, signal: AbortSignal, deployment: Deployment): GatewayError {
-  if (signal.aborted) return abortReason(signal);
+function toGatewayError(error: unknown, abortedWith: GatewayError | undefined, deployment: Deployment): GatewayError {
+  if (abortedWith !== undefined) return abortedWith;
   if (error instanceof ProviderError) {
     error.deployment = deployment.id;
     return error;
