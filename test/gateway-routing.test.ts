@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   AbortError,
   AllDeploymentsFailedError,
@@ -147,7 +147,18 @@ describe("strategies", () => {
       providers: { slow, fast },
       models: { m: { strategy: "least-latency", deployments: ["slow/x", "fast/y"] } },
     });
-    for (let i = 0; i < 10; i++) await gateway.chat(ask("m"));
+    // Fake clocks: the latencies the router compares are the mocks' 30 ms and 2 ms, not how
+    // quickly a loaded machine happens to fire timers.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "performance", "Date"] });
+    try {
+      for (let i = 0; i < 10; i++) {
+        const answer = gateway.chat(ask("m"));
+        await vi.advanceTimersByTimeAsync(40);
+        await answer;
+      }
+    } finally {
+      vi.useRealTimers();
+    }
     expect(slow.calls).toBe(1); // measured once, then avoided
     expect(fast.calls).toBe(9);
   });
