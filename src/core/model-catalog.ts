@@ -85,16 +85,8 @@ function resolveBare<T>(table: ReadonlyMap<string, T>, model: string): T | undef
   return undefined;
 }
 
-interface CatalogRow {
-  provider: string;
-  contextWindow: number;
-  maxOutputTokens?: number;
-  price: Price;
-  source: string;
-  asOf: string;
-  deprecated?: Deprecation;
-  note?: string;
-}
+/** A row as catalog.json holds it: a provider name not yet checked against `CATALOG_PROVIDERS`. */
+type CatalogRow = Omit<CatalogEntry, "provider"> & { provider: string };
 
 function loadCatalog(): ReadonlyMap<string, CatalogEntry> {
   const entries = new Map<string, CatalogEntry>();
