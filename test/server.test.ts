@@ -385,6 +385,13 @@ describe("probes and metrics", () => {
     expect(text).toMatch(/^modelgate_tokens_total\{model="fast",key="",direction="input"\} \d+$/m);
     expect(text).toContain('modelgate_http_requests_total{route="/v1/chat/completions",status="200"} 1');
     expect(text).not.toContain(PROVIDER_SECRET);
+    // Counters are summed beside the hot path and copied in at each scrape: a second call and
+    // a second scrape count each answer once, not once per scrape.
+    await client().chat.completions.create({ model: "fast", messages: [{ role: "user", content: "again" }] });
+    const again = await (await fetch(`${server!.url}/metrics`, { headers: { authorization: "Bearer admin-secret" } })).text();
+    expect(again).toMatch(/^modelgate_responses_total\{model="fast",key="",provider="openai",deployment="openai\/gpt-4o-mini",cache="miss"\} 2$/m);
+    expect(again).toMatch(/^modelgate_requests_total\{model="fast",key=""\} 2$/m);
+    expect(again).toContain('modelgate_http_requests_total{route="/metrics",status="200"} 1');
   });
 
   it("/readyz is 503 when the shared store does not answer", async () => {

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Gateway } from "../index.js";
+import { createTally, type Tally } from "./metric-tally.js";
 
 /**
  * Prometheus metrics fed by the gateway's events, in a registry of their own (never
@@ -22,15 +23,22 @@ export function createServerMetrics(gateway: Gateway): ServerMetrics {
   const registers = [registry];
   const label = (value: string | undefined): string => value ?? "";
 
-  const http = new Counter({ name: "modelgate_http_requests_total", help: "HTTP requests answered, by route and status", labelNames: ["route", "status"], registers });
+  /** A counter whose per-request increments are summed in a tally until a scrape. */
+  const tallied = (name: string, help: string, labelNames: string[]): Tally => {
+    const tally = createTally(labelNames);
+    new Counter({ name, help, labelNames, registers, collect() { tally.flush(this); } });
+    return tally;
+  };
+  const http = tallied("modelgate_http_requests_total", "HTTP requests answered, by route and status", ["route", "status"]);
   const inFlight = new Gauge({ name: "modelgate_http_in_flight", help: "HTTP requests being served (streams included)", registers });
-  const requests = new Counter({ name: "modelgate_requests_total", help: "Gateway calls started", labelNames: ["model", "key"], registers });
-  const responses = new Counter({
-    name: "modelgate_responses_total",
-    help: "Gateway calls answered, by model, key, provider, deployment and cache outcome",
-    labelNames: ["model", "key", "provider", "deployment", "cache"],
-    registers,
-  });
+  const requests = tallied("modelgate_requests_total", "Gateway calls started", ["model", "key"]);
+  const responses = tallied("modelgate_responses_total", "Gateway calls answered, by model, key, provider, deployment and cache outcome", [
+    "model",
+    "key",
+    "provider",
+    "deployment",
+    "cache",
+  ]);
   const duration = new Histogram({
     name: "modelgate_request_duration_seconds",
     help: "Gateway call latency to the full answer",
@@ -38,32 +46,32 @@ export function createServerMetrics(gateway: Gateway): ServerMetrics {
     buckets: LATENCY_BUCKETS,
     registers,
   });
-  const tokens = new Counter({ name: "modelgate_tokens_total", help: "Tokens used, by direction", labelNames: ["model", "key", "direction"], registers });
-  const cost = new Counter({ name: "modelgate_cost_usd_total", help: "Spend in USD", labelNames: ["model", "key", "provider"], registers });
+  const tokens = tallied("modelgate_tokens_total", "Tokens used, by direction", ["model", "key", "direction"]);
+  const cost = tallied("modelgate_cost_usd_total", "Spend in USD", ["model", "key", "provider"]);
   const errors = new Counter({ name: "modelgate_errors_total", help: "Gateway calls failed, by error code", labelNames: ["model", "key", "code"], registers });
   const retries = new Counter({ name: "modelgate_retries_total", help: "Attempts retried", labelNames: ["deployment"], registers });
   const fallbacks = new Counter({ name: "modelgate_fallbacks_total", help: "Fallbacks to another model", labelNames: ["from", "to"], registers });
   const cooldowns = new Counter({ name: "modelgate_cooldowns_total", help: "Deployments ejected", labelNames: ["deployment", "reason"], registers });
-  const cache = new Counter({ name: "modelgate_cache_total", help: "Cache outcomes", labelNames: ["model", "outcome"], registers });
+  const cache = tallied("modelgate_cache_total", "Cache outcomes", ["model", "outcome"]);
   const saved = new Counter({ name: "modelgate_cache_saved_usd_total", help: "USD not spent thanks to cache hits", labelNames: ["model"], registers });
   const limits = new Counter({ name: "modelgate_limit_events_total", help: "Rate limit and budget decisions", labelNames: ["scope", "kind", "action"], registers });
 
   const unsubscribe = [
-    gateway.on("request", (event) => requests.inc({ model: event.model, key: label(event.key) })),
+    gateway.on("request", (event) => requests.add([event.model, label(event.key)], 1)),
     gateway.on("response", (event) => {
-      const base = { model: event.model, key: label(event.key) };
-      responses.inc({ ...base, provider: event.provider, deployment: event.deployment, cache: event.cache });
+      const key = label(event.key);
+      responses.add([event.model, key, event.provider, event.deployment, event.cache], 1);
       duration.observe({ model: event.model, provider: event.provider }, event.latencyMs / 1000);
-      if (event.inputTokens) tokens.inc({ ...base, direction: "input" }, event.inputTokens);
-      if (event.outputTokens) tokens.inc({ ...base, direction: "output" }, event.outputTokens);
-      if (event.costUsd > 0) cost.inc({ ...base, provider: event.provider }, event.costUsd);
+      if (event.inputTokens) tokens.add([event.model, key, "input"], event.inputTokens);
+      if (event.outputTokens) tokens.add([event.model, key, "output"], event.outputTokens);
+      if (event.costUsd > 0) cost.add([event.model, key, event.provider], event.costUsd);
     }),
     gateway.on("error", (event) => errors.inc({ model: event.model, key: label(event.key), code: event.error.code })),
     gateway.on("retry", (event) => retries.inc({ deployment: event.deployment })),
     gateway.on("fallback", (event) => fallbacks.inc({ from: event.from, to: event.to })),
     gateway.on("cooldown", (event) => cooldowns.inc({ deployment: event.deployment, reason: event.reason })),
     gateway.on("cache", (event) => {
-      cache.inc({ model: event.model, outcome: event.outcome });
+      cache.add([event.model, event.outcome], 1);
       if (event.savedUsd > 0) saved.inc({ model: event.model }, event.savedUsd);
     }),
     gateway.on("limit", (event) => limits.inc({ scope: event.scope, kind: event.kind, action: event.action })),
@@ -72,7 +80,7 @@ export function createServerMetrics(gateway: Gateway): ServerMetrics {
   return {
     registry,
     inFlight,
-    observeHttp: (route, status) => http.inc({ route, status: String(status) }),
+    observeHttp: (route, status) => http.add([route, String(status)], 1),
     stop: () => {
       for (const off of unsubscribe) off();
     },

@@ -31,7 +31,7 @@ export function createNodeHandler(dispatch: Dispatch, inFlight: InFlight, limits
         reply = errorReply(new HttpError(414, "request_invalid", `The URL is longer than ${limits.maxUrlLength} characters`));
       } else {
         const query = url.indexOf("?");
-        reply = await dispatch(nodeCall(req, query === -1 ? url : url.slice(0, query), query === -1 ? "" : url.slice(query + 1), controller.signal, limits));
+        reply = await dispatch(new NodeCall(req, query === -1 ? url : url.slice(0, query), query === -1 ? "" : url.slice(query + 1), controller.signal, limits));
       }
       await write(res, reply, controller.signal);
     } catch {
@@ -44,18 +44,30 @@ export function createNodeHandler(dispatch: Dispatch, inFlight: InFlight, limits
   };
 }
 
-function nodeCall(req: IncomingMessage, path: string, query: string, signal: AbortSignal, limits: NodeLimits): IncomingCall {
-  return {
-    method: req.method ?? "GET",
-    path,
-    query,
-    signal,
-    header: (name) => {
-      const value = req.headers[name];
-      return Array.isArray(value) ? value.join(", ") : value;
-    },
-    readBody: () => readBody(req, signal, limits),
-  };
+/**
+ * The routes' view of a node:http request. A class, not an object of closures: its methods are
+ * shared, so a request allocates one small object here.
+ */
+class NodeCall implements IncomingCall {
+  readonly method: string;
+  constructor(
+    private readonly req: IncomingMessage,
+    readonly path: string,
+    readonly query: string,
+    readonly signal: AbortSignal,
+    private readonly limits: NodeLimits,
+  ) {
+    this.method = req.method ?? "GET";
+  }
+
+  header(name: string): string | undefined {
+    const value = this.req.headers[name];
+    return Array.isArray(value) ? value.join(", ") : value;
+  }
+
+  readBody(): Promise<string> {
+    return readBody(this.req, this.signal, this.limits);
+  }
 }
 
 function readBody(req: IncomingMessage, signal: AbortSignal, limits: NodeLimits): Promise<string> {

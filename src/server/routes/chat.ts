@@ -28,18 +28,15 @@ export async function chatCompletions(gateway: Gateway, call: IncomingCall, key:
       cancel: () => result.abort(),
     };
   }
-  const { gateway: info, ...completion } = result;
-  return {
-    status: 200,
-    headers: {
-      ...headers,
-      "content-type": "application/json",
-      "x-modelgate-deployment": info.deployment,
-      "x-modelgate-cache": info.cache,
-      "x-modelgate-cost-usd": String(info.costUsd),
-    },
-    body: JSON.stringify(completion),
-  };
+  const info = result.gateway;
+  // The reply's headers are this request's own object (made by dispatch): filled in place.
+  headers["content-type"] = "application/json";
+  headers["x-modelgate-deployment"] = info.deployment;
+  headers["x-modelgate-cache"] = info.cache;
+  headers["x-modelgate-cost-usd"] = String(info.costUsd);
+  // `gateway` goes out as headers; JSON.stringify leaves out a field set to undefined, which
+  // is cheaper than a rest-destructured copy (measured as this route's largest own cost).
+  return { status: 200, headers, body: JSON.stringify({ ...result, gateway: undefined }) };
 }
 
 /**
