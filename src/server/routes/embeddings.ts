@@ -2,6 +2,7 @@ import type { ChatOptions, EmbeddingBody, Gateway } from "../../index.js";
 import { HttpError, type Headers, type IncomingCall, type Reply } from "../call.js";
 import { readJsonObject } from "../json-body.js";
 import { attribution } from "../attribution.js";
+import { gatewayJsonReply } from "./gateway-reply.js";
 
 /** A gateway built elsewhere (another modelgate version) may lack `embed`: then the route says so. */
 function canEmbed(gateway: Gateway): boolean {
@@ -17,16 +18,5 @@ export async function embeddings(gateway: Gateway, call: IncomingCall, key: stri
   const options: ChatOptions = { ...attribution(call, body), signal: call.signal };
   if (key !== undefined) options.key = key;
   // The body is validated by gateway.embed, field by field, like a chat body.
-  const { gateway: info, ...response } = await gateway.embed(body as unknown as EmbeddingBody, options);
-  return {
-    status: 200,
-    headers: {
-      ...headers,
-      "content-type": "application/json",
-      "x-modelgate-deployment": info.deployment,
-      "x-modelgate-cache": info.cache,
-      "x-modelgate-cost-usd": String(info.costUsd),
-    },
-    body: JSON.stringify(response),
-  };
+  return gatewayJsonReply(headers, await gateway.embed(body as unknown as EmbeddingBody, options));
 }
