@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { priceSchema, type Price } from "../src/core/route.js";
 import type { Usage } from "../src/core/chat-response.js";
 import { computeCost, computeCostUsd, estimateMaxCostUsd } from "../src/core/cost.js";
-import { CATALOG_PROVIDERS, catalogProviderOf, createPriceBook, lookupModel } from "../src/core/model-catalog.js";
+import { CATALOG_PROVIDERS, catalogProviderOf, catalogProvidersOf, createPriceBook, guessedPlacements, lookupModel } from "../src/core/model-catalog.js";
 import catalog from "../src/core/catalog.json" with { type: "json" };
 
 /** Usage in OpenAI's shape, with total_tokens derived so tests state only what matters. */
@@ -457,6 +457,16 @@ describe("vendors", () => {
     expect(book.priceOf("gpt-4o", "mistral")).toBeUndefined();
     // A provider the book cannot place (a proxy, a local server) is priced from any row, as before.
     expect(book.priceOf("mistral-large-latest", "proxy")).toEqual({ input: 0.5, output: 1.5, cachedInput: 0.05 });
+  });
+
+  it("a provider placed by its key alone (pointed at a local server) still prices another vendor's model by name", () => {
+    const providers = { openai: { name: "openai", serverAddress: "127.0.0.1" }, mistral: { name: "openai", serverAddress: "api.mistral.ai" } };
+    expect([...guessedPlacements(providers)]).toEqual(["openai"]);
+    const book = createPriceBook({}, catalogProvidersOf(providers), guessedPlacements(providers));
+    expect(book.priceOf("deepseek-chat", "openai")).toEqual(lookupModel("deepseek-chat")?.price);
+    expect(book.priceOf("gpt-4o", "openai")).toEqual(lookupModel("gpt-4o", "openai")?.price);
+    // Placed by its API host: Mistral's rows only.
+    expect(book.priceOf("gpt-4o", "mistral")).toBeUndefined();
   });
 
   it("knows a model only through a placed provider's own catalog", () => {

@@ -177,6 +177,22 @@ export function catalogProviderOf(key: string, adapter: { readonly name: string;
   return KEY_ALIASES.get(lower) ?? ADAPTER_NAMES.get(adapter.name);
 }
 
+/**
+ * Config keys placed by their name or adapter only, not by a vendor's API host: an `openai()`
+ * keyed "openai" but pointed at a local vLLM or a proxy. Their placement is a guess, so a model
+ * missing from that vendor's rows is priced from any row of its name (`createPriceBook`).
+ */
+export function guessedPlacements(providers: Readonly<Record<string, { readonly name: string; readonly serverAddress?: string }>>): Set<string> {
+  const guessed = new Set<string>();
+  for (const [key, adapter] of Object.entries(providers)) {
+    if (catalogProviderOf(key, adapter) === undefined) continue;
+    const host = adapter.serverAddress?.toLowerCase();
+    const byHost = host !== undefined && (HOSTS.has(host) || host.endsWith("-aiplatform.googleapis.com") || host.endsWith(".openai.azure.com"));
+    if (!byHost) guessed.add(key);
+  }
+  return guessed;
+}
+
 /** `catalogProviderOf` for each configured provider, for `createPriceBook`. */
 export function catalogProvidersOf(
   providers: Readonly<Record<string, { readonly name: string; readonly serverAddress?: string }>>,
@@ -207,7 +223,8 @@ export function lookupModel(model: string, provider?: CatalogProvider): ModelFac
  * rules as a catalog row (exact, snapshot, `<namespace>/`), and any override that matches wins
  * over the catalog, even a more specific catalog row. A key `"provider/model"` applies only
  * when that provider (config key) serves the model. `vendors` maps config keys to the vendor
- * whose rows price them (`catalogProviderOf`); a key it does not place is priced from any row.
+ * whose rows price them (`catalogProviderOf`); a key it does not place is priced from any row,
+ * and so is a model a `guessed` key's vendor does not list (`guessedPlacements`).
  *
  * @example
  * const book = createPriceBook({ "gpt-4o": { input: 2, output: 8 }, "azure/gpt-4o-mini": { input: 0.1, output: 0.5 } });
@@ -218,6 +235,7 @@ export function lookupModel(model: string, provider?: CatalogProvider): ModelFac
 export function createPriceBook(
   overrides: Readonly<Record<string, Price>> = {},
   vendors: Readonly<Record<string, CatalogProvider | undefined>> = {},
+  guessed: ReadonlySet<string> = new Set(),
 ): PriceBook {
   const table: ReadonlyMap<string, Price> = new Map(Object.entries(overrides));
   const vendorOf: ReadonlyMap<string, CatalogProvider | undefined> = new Map(Object.entries(vendors));
@@ -229,8 +247,11 @@ export function createPriceBook(
     const forProvider = qualified && provider !== undefined ? resolveBare(table, `${provider}/${model}`) : undefined;
     return forProvider ?? resolveName(table, model);
   };
-  const catalogFacts = (model: string, provider: string | undefined): ModelFacts | undefined =>
-    lookupModel(model, provider === undefined ? undefined : vendorOf.get(provider));
+  const catalogFacts = (model: string, provider: string | undefined): ModelFacts | undefined => {
+    const scoped = lookupModel(model, provider === undefined ? undefined : vendorOf.get(provider));
+    // A placement guessed from the key alone does not rule out another vendor's model.
+    return scoped ?? (provider !== undefined && guessed.has(provider) ? lookupModel(model) : undefined);
+  };
 
   return {
     priceOf(model, provider) {

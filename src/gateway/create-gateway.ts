@@ -17,7 +17,7 @@ import { echo, echoList } from "../core/echo.js";
 import { AbortError, ConfigError, GatewayClosedError, GatewayError, InvalidRequestError, type Issue } from "../core/errors.js";
 import type { GatewayEventListener, GatewayEventName } from "../core/events.js";
 import { declaredDeployments, type ModelFactsLookup, type RouteTable } from "../core/route.js";
-import { catalogProvidersOf, createPriceBook, type PriceBook } from "../core/model-catalog.js";
+import { catalogProvidersOf, createPriceBook, guessedPlacements, type PriceBook } from "../core/model-catalog.js";
 import { whenSettled, settlementAccumulatorOf } from "../core/settle.js";
 import type { CallContext, ChatOptions } from "../core/call-context.js";
 import { checkKeyModels } from "../config/check-key-models.js";
@@ -92,7 +92,7 @@ export interface Gateway {
 export function createGateway(config: GatewayConfig): Gateway {
   const settings = parseConfig(config);
   const issues: Issue[] = [];
-  const prices = createPriceBook(settings.prices, catalogProvidersOf(settings.providers));
+  const prices = createPriceBook(settings.prices, catalogProvidersOf(settings.providers), guessedPlacements(settings.providers));
   const table: RouteTable = buildRouteTable(settings.providers, settings.models ?? {}, factsFrom(prices), issues, (provider, model) =>
     prices.knows(model, provider),
   );
