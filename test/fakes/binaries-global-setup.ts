@@ -9,7 +9,7 @@ import { SKIPS_REPORTED, binaryAvailable, inCI, missingInCI, skipLine, type Requ
 
 /** Every server binary some test needs, with the tests that skip without it. */
 export const SERVER_BINARIES: RequiredBinary[] = [
-  { ...REDIS_SERVER, what: "the Redis tests (test/redis-fleet.test.ts, redis-faults, redis-settlements, and the Redis halves of redis-store, budget-seed and control-plane-gateway)" },
+  { ...REDIS_SERVER, what: "the Redis tests (test/redis-fleet.test.ts, redis-faults, redis-settlements, budget-reads, and the Redis halves of redis-store, alerts-fleet, budget-seed and control-plane-gateway)" },
   CHROMIUM,
 ];
 
