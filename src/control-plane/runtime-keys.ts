@@ -93,6 +93,8 @@ export class RuntimeKeyStore implements RuntimeKeys {
   private readonly byName = new Map<string, Cached>();
   private readonly byHash = new Map<string, RuntimeKey>();
   private readonly listeners = new Set<(change: KeyChange) => void>();
+  /** When each recently revoked key was revoked, so a read older than that cannot bring it back. */
+  private readonly revokedAt = new Map<string, number>();
 
   constructor(private readonly deps: RuntimeKeysDeps) {}
 
@@ -184,7 +186,7 @@ export class RuntimeKeyStore implements RuntimeKeys {
   /** Re-reads one key (a NOTIFY named it). */
   async refreshOne(name: string): Promise<void> {
     const [row] = await this.db("reading a key").query<KeyRow>(`${SELECT} FROM ${this.table} WHERE name = $1`, [name]);
-    this.apply(name, row && row.revoked_at === null ? row : undefined);
+    this.apply(name, row);
   }
 
   private get table(): string {
@@ -219,12 +221,33 @@ export class RuntimeKeyStore implements RuntimeKeys {
       return after;
     }));
     // Read-your-writes here at once; the NOTIFY then finds nothing new.
-    this.apply(name, after.revoked_at === null ? after : undefined);
+    this.apply(name, after);
     return after;
   }
 
+  /** Bounded: past 10,000 revocations the oldest are forgotten (a read that stale is long gone). */
+  private rememberRevoked(name: string, at: number): void {
+    this.revokedAt.delete(name);
+    this.revokedAt.set(name, at);
+    if (this.revokedAt.size > 10_000) this.revokedAt.delete(this.revokedAt.keys().next().value!);
+  }
+
+  /** Applies what a read or a change found: a live row, a revoked one, or none. */
   private apply(name: string, row: KeyRow | undefined): void {
     const cached = this.byName.get(name);
+    if (row) {
+      // Reads race each other (a NOTIFY's re-read, the periodic refresh, our own change): one that
+      // started before a newer change landed must not roll the cache back or revive a revoked key.
+      const at = new Date(row.updated_at).getTime();
+      const known = cached ? cached.key.updatedAt.getTime() : this.revokedAt.get(name);
+      if (known !== undefined && at < known) return;
+      if (row.revoked_at !== null) {
+        this.rememberRevoked(name, at);
+        row = undefined;
+      } else {
+        this.revokedAt.delete(name);
+      }
+    }
     if (!row) {
       if (!cached) return;
       this.byName.delete(name);
