@@ -1,5 +1,5 @@
 import type Anthropic from "@anthropic-ai/sdk";
-import { fanOutChat, refuseStreamedFanOut } from "../shared/fan-out.js";
+import { fanOutChat, refuseStreamedFanOut } from "../../providers/shared/fan-out.js";
 import type { ChatChunk } from "../../core/chat-chunk.js";
 import type { ChatRequest } from "../../core/chat-request.js";
 import type { ChatResponse } from "../../core/chat-response.js";

@@ -1,6 +1,6 @@
 import type { ChatRequest } from "../../core/chat-request.js";
 import type { Issue } from "../../core/errors.js";
-import { textOnly, unsupportedIssues, type UnsupportedRules } from "../shared/unsupported-fields.js";
+import { textOnly, unsupportedIssues, type UnsupportedRules } from "../../providers/shared/unsupported-fields.js";
 
 const CONTEXT_CACHING = "Gemini caches through its separate context-caching API, not per-message breakpoints";
 
