@@ -44,7 +44,9 @@ gateway.on("retry", (event) => note(`retry: ${event.deployment} attempt ${event.
 gateway.on("fallback", (event) => note(`fallback: ${event.from} -> ${event.to}`));
 gateway.on("cooldown", (event) => note(`cooldown: ${event.deployment} skipped for ${event.durationMs} ms (${event.reason})`));
 
-const ask = (content: string) => ({ model: "smart", messages: [{ role: "user" as const, content }] });
+// Answers capped at 300 tokens: a budget reserves what a call may cost at most, and uncapped that
+// is the model's whole output limit (gpt-5.4: up to $1.92, more than team-support's $1 a day).
+const ask = (content: string) => ({ model: "smart", messages: [{ role: "user" as const, content }], max_tokens: 300 });
 /** A call made for one end user of one team's virtual key, and what came of it. */
 const callAs = async (user: string, key: string, body: ChatBody & { stream?: false }): Promise<void> =>
   show(await gateway.chat(body, { key, user }), { user, key, asked: lastUserText(body) });
