@@ -159,8 +159,8 @@ describe.skipIf(!bin)("control plane fleet on a real Postgres server", () => {
     const reader = open({ schema, keyRefreshMs: 200 });
     await Promise.all([writer.ready(), reader.ready()]);
     const { secret } = await writer.keys.create({ name: "quiet", rpm: 1 });
-    await sql(`UPDATE "${schema}".keys SET config = '{"rpm": 7}', updated_at = clock_timestamp() WHERE name = 'quiet'`);
-    const changed = await new Promise<number | undefined>((resolve) => {
+    // Listening before the change: a refresh every 200 ms may apply it before the UPDATE's reply is read.
+    const changed = new Promise<number | undefined>((resolve) => {
       const stop = reader.keys.onChange((change) => {
         if (change.name === "quiet" && change.key?.rpm === 7) {
           stop();
@@ -168,7 +168,8 @@ describe.skipIf(!bin)("control plane fleet on a real Postgres server", () => {
         }
       });
     });
-    expect(changed).toBe(7);
+    await sql(`UPDATE "${schema}".keys SET config = '{"rpm": 7}', updated_at = clock_timestamp() WHERE name = 'quiet'`);
+    expect(await changed).toBe(7);
     expect(reader.keys.verify(secret)?.rpm).toBe(7);
   });
 

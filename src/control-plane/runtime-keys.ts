@@ -256,7 +256,9 @@ export class RuntimeKeyStore implements RuntimeKeys {
       return;
     }
     const key = toKey(row);
-    if (cached && cached.hash === row.secret_hash && cached.key.updatedAt.getTime() === key.updatedAt.getTime()) return;
+    // Same content: nothing changed. (Timestamps alone cannot tell: the driver keeps milliseconds,
+    // and two changes can land within one.)
+    if (cached && cached.hash === row.secret_hash && JSON.stringify(cached.key) === JSON.stringify(key)) return;
     if (cached) this.byHash.delete(cached.hash);
     this.byName.set(name, { key, hash: row.secret_hash });
     this.byHash.set(row.secret_hash, key);
