@@ -3,6 +3,7 @@ import { fanOutChat, refuseStreamedFanOut } from "../../providers/shared/fan-out
 import type { ChatChunk } from "../../core/chat-chunk.js";
 import type { ChatRequest } from "../../core/chat-request.js";
 import type { ChatResponse } from "../../core/chat-response.js";
+import type { GatewayError } from "../../core/errors.js";
 import type { AdapterContext, AdapterOptions, ProviderAdapter } from "../../core/provider-adapter.js";
 import { credentialHeaderValues } from "../../core/scrub-secrets.js";
 import { missingApiKey, readApiKey } from "../../providers/shared/api-key.js";
@@ -37,78 +38,99 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * const gateway = createGateway({ providers: { anthropic: anthropic() }, models: { fast: "anthropic/claude-haiku-4-5" } });
  */
 export function anthropic(options: AnthropicOptions = {}): ProviderAdapter {
-  const name = options.name ?? "anthropic";
-  let client: Anthropic | undefined = options.client;
-  /** The key in use, once known: scrubbed from error messages. */
-  let apiKey: string | undefined;
+  return new AnthropicAdapter(options);
+}
 
-  // A missing optional peer is a ConfigError naming it, here, when the adapter is built.
-  const sdk = options.client ? undefined : loadPeer<typeof import("@anthropic-ai/sdk")>("@anthropic-ai/sdk", "modelgate/anthropic");
+/** The Anthropic adapter; `anthropic()` builds it. */
+export class AnthropicAdapter implements ProviderAdapter {
+  readonly name: string;
+  readonly serverAddress: string | undefined;
+  /** Made on first use (`resolveClient`), so the key may be set after the gateway is built. */
+  private client: Anthropic | undefined;
 
-  const getClient = (): Anthropic => {
-    if (client) return client;
-    // Read at first use, not at construction, so the variable may be set after the gateway is built.
-    apiKey = readApiKey(options.apiKey, [API_KEY_VARIABLE]);
-    if (!apiKey) throw missingApiKey(name, name === "anthropic" ? "Anthropic" : name, "anthropic", [API_KEY_VARIABLE]);
-    client = new sdk!.Anthropic({
+  constructor(private readonly options: AnthropicOptions = {}) {
+    this.name = options.name ?? "anthropic";
+    this.client = options.client;
+    // Fails here, with a ConfigError naming the package, when the optional peer is missing.
+    if (!options.client) loadPeer<unknown>("@anthropic-ai/sdk", "modelgate/anthropic");
+    // Where the SDK itself would send calls: the client's URL, else the option, its variable, the default.
+    this.serverAddress = hostOf(options.client?.baseURL || options.baseURL || process.env.ANTHROPIC_BASE_URL || DEFAULT_BASE_URL);
+  }
+
+  async chat(request: ChatRequest, ctx: AdapterContext): Promise<ChatResponse> {
+    if ((request.n ?? 1) > 1) return fanOutChat(request, ctx, (one, oneCtx) => this.chat(one, oneCtx));
+    const { params, jsonToolName } = toAnthropicRequest(request, ctx.model);
+    let message: unknown;
+    try {
+      message = await this.resolveClient().messages.create({ ...params, stream: false }, this.requestOptions(ctx));
+    } catch (error) {
+      throw this.toError(error, ctx.signal);
+    }
+    return fromAnthropicResponse(message, { provider: this.name, model: ctx.model, jsonToolName, created: nowSeconds() });
+  }
+
+  async *stream(request: ChatRequest, ctx: AdapterContext): AsyncGenerator<ChatChunk> {
+    refuseStreamedFanOut(request, this.name);
+    const { params, jsonToolName } = toAnthropicRequest(request, ctx.model);
+    try {
+      const events = await this.resolveClient().messages.create({ ...params, stream: true }, this.requestOptions(ctx));
+      // Leaving this loop early (consumer `return()`, or a throw) runs the SDK stream's
+      // `finally`, which aborts the HTTP request.
+      yield* toChatChunks(events, { provider: this.name, model: ctx.model, jsonToolName, created: nowSeconds() });
+    } catch (error) {
+      // The SDK ends a stream quietly when its signal aborts; toError turns that into the abort reason.
+      throw this.toError(error, ctx.signal);
+    }
+  }
+
+  /** Per call, so a client the user built with retries still does not retry under the gateway. */
+  private requestOptions(ctx: AdapterContext): { signal: AbortSignal; maxRetries: number; timeout: number } {
+    return {
+      signal: ctx.signal,
+      maxRetries: 0,
+      timeout: ctx.timeoutMs > 0 ? Math.min(ctx.timeoutMs, MAX_TIMER_MS) : MAX_TIMER_MS,
+    };
+  }
+
+  /** The client given, else one made now, with the key read now (a missing one fails this call). */
+  private resolveClient(): Anthropic {
+    this.client ??= this.createClient(this.requireApiKey());
+    return this.client;
+  }
+
+  private createClient(apiKey: string): Anthropic {
+    const { Anthropic: Client } = loadPeer<typeof import("@anthropic-ai/sdk")>("@anthropic-ai/sdk", "modelgate/anthropic");
+    return new Client({
       apiKey,
       maxRetries: 0,
       // The gateway's attempt span is the one CLIENT span per provider call; the SDK's own
       // would duplicate it (trace context still propagates).
       openTelemetry: false,
-      ...(options.baseURL !== undefined ? { baseURL: options.baseURL } : {}),
-      ...(options.headers !== undefined ? { defaultHeaders: options.headers } : {}),
+      ...(this.options.baseURL !== undefined ? { baseURL: this.options.baseURL } : {}),
+      ...(this.options.headers !== undefined ? { defaultHeaders: this.options.headers } : {}),
     });
-    return client;
-  };
+  }
 
-  const requestOptions = (ctx: AdapterContext) => ({
-    signal: ctx.signal,
-    // Per call, so a client the user built with retries still does not retry under the gateway.
-    maxRetries: 0,
-    timeout: ctx.timeoutMs > 0 ? Math.min(ctx.timeoutMs, MAX_TIMER_MS) : MAX_TIMER_MS,
-  });
-  /** What a server might echo back that must not reach an error: the key and credential headers' values. */
-  const secrets = (): (string | null | undefined)[] => [
-    apiKey,
-    options.apiKey,
-    options.client?.apiKey,
-    options.client?.authToken,
-    ...credentialHeaderValues(options.headers),
-  ];
-  const errorContext = (ctx: AdapterContext) => ({ provider: name, signal: ctx.signal, secrets: secrets() });
+  /** Read on first use, never at construction: the variable may be set after the gateway is built. */
+  private requireApiKey(): string {
+    const apiKey = readApiKey(this.options.apiKey, [API_KEY_VARIABLE]);
+    if (!apiKey) throw missingApiKey(this.name, this.name === "anthropic" ? "Anthropic" : this.name, "anthropic", [API_KEY_VARIABLE]);
+    return apiKey;
+  }
 
-  const adapter: ProviderAdapter = {
-    name,
-    serverAddress: hostOf(options.client?.baseURL || options.baseURL || process.env.ANTHROPIC_BASE_URL || DEFAULT_BASE_URL),
+  private toError(error: unknown, signal: AbortSignal): GatewayError {
+    return fromAnthropicError(error, { provider: this.name, signal, secrets: this.secrets() });
+  }
 
-    async chat(request: ChatRequest, ctx: AdapterContext): Promise<ChatResponse> {
-      if ((request.n ?? 1) > 1) return fanOutChat(request, ctx, (one, oneCtx) => adapter.chat(one, oneCtx));
-      const { params, jsonToolName } = toAnthropicRequest(request, ctx.model);
-      let message: unknown;
-      try {
-        message = await getClient().messages.create({ ...params, stream: false }, requestOptions(ctx));
-      } catch (error) {
-        throw fromAnthropicError(error, errorContext(ctx));
-      }
-      return fromAnthropicResponse(message, { provider: name, model: ctx.model, jsonToolName, created: nowSeconds() });
-    },
-
-    async *stream(request: ChatRequest, ctx: AdapterContext): AsyncGenerator<ChatChunk> {
-      refuseStreamedFanOut(request, name);
-      const { params, jsonToolName } = toAnthropicRequest(request, ctx.model);
-      try {
-        const events = await getClient().messages.create({ ...params, stream: true }, requestOptions(ctx));
-        // Leaving this loop early (consumer `return()`, or a throw) runs the SDK stream's
-        // `finally`, which aborts the HTTP request.
-        yield* toChatChunks(events, { provider: name, model: ctx.model, jsonToolName, created: nowSeconds() });
-      } catch (error) {
-        // The SDK ends a stream quietly when its signal aborts; fromAnthropicError turns that into the abort reason.
-        throw fromAnthropicError(error, errorContext(ctx));
-      }
-    },
-  };
-  return adapter;
+  /** What a server might echo back that must not reach a message: the key and credential headers. */
+  private secrets(): (string | null | undefined)[] {
+    return [
+      this.client?.apiKey,
+      this.options.apiKey,
+      this.options.client?.authToken,
+      ...credentialHeaderValues(this.options.headers),
+    ];
+  }
 }
 
 function nowSeconds(): number {

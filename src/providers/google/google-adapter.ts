@@ -3,7 +3,7 @@ import type { GoogleGenerativeAI } from "@google/generative-ai";
 import type { ChatChunk } from "../../core/chat-chunk.js";
 import type { ChatRequest } from "../../core/chat-request.js";
 import type { ChatResponse } from "../../core/chat-response.js";
-import { ConfigError } from "../../core/errors.js";
+import { ConfigError, type GatewayError } from "../../core/errors.js";
 import type { AdapterContext, AdapterOptions, EmbedContext, ProviderAdapter } from "../../core/provider-adapter.js";
 import { credentialHeaderValues } from "../../core/scrub-secrets.js";
 import { missingApiKey, readApiKey } from "../../providers/shared/api-key.js";
@@ -13,7 +13,7 @@ import { fromGoogleResponse } from "./from-google-response.js";
 import type { GeminiBackend } from "./gemini-backend.js";
 import { GenAiBackend } from "./genai-backend.js";
 import { GenerativeAiBackend } from "./generative-ai-backend.js";
-import { toGatewayError, type GoogleErrorContext } from "./google-errors.js";
+import { fromGoogleError, type GoogleErrorContext } from "./google-errors.js";
 import { toChatChunks } from "./google-stream.js";
 import { refuseStreamedCandidates, toGoogleRequest } from "./to-google-request.js";
 
@@ -65,25 +65,28 @@ export function google(options: GoogleOptions = {}): ProviderAdapter {
   return new GoogleAdapter(options);
 }
 
-class GoogleAdapter implements ProviderAdapter {
+/** The Google adapter; `google()` builds it. */
+export class GoogleAdapter implements ProviderAdapter {
   readonly name: string;
-  readonly serverAddress: string;
+  readonly serverAddress: string | undefined;
+  /**
+   * The SDK the calls go through (`GeminiBackend`, one per SDK), chosen here; its client is
+   * made on first use when the key comes from the environment, so the key may be set later.
+   */
   private readonly backend: GeminiBackend;
-  private readonly headerSecrets: readonly string[];
+  private readonly headers: Record<string, string> | undefined;
 
-  constructor(options: GoogleOptions) {
+  constructor(private readonly options: GoogleOptions = {}) {
     this.name = options.name ?? (options.vertexai ? "gcp.vertex_ai" : "gcp.gemini");
-    const headers = checkHeaders(options.headers);
-    this.headerSecrets = credentialHeaderValues(headers);
+    this.headers = checkHeaders(options.headers);
     const baseURL = options.baseURL?.replace(/\/+$/, "");
     if (baseURL !== undefined) requireHost(baseURL);
     const sdk = chooseSdk(options);
     const vertex = sdk === "@google/genai" ? vertexSettings(options) : undefined;
+    // Where the SDK itself would send calls: the option, else Vertex AI's regional host, else the Gemini API.
     this.serverAddress = hostOf(baseURL ?? vertex?.url ?? GEMINI_API_URL) ?? "generativelanguage.googleapis.com";
-    this.backend =
-      sdk === "@google/genai"
-        ? this.genAiBackend(options, headers, baseURL, vertex)
-        : this.generativeAiBackend(options, headers, baseURL ?? GEMINI_API_URL);
+    // Fails here, with a ConfigError naming the package, when the optional peer is missing.
+    this.backend = sdk === "@google/genai" ? this.genAiBackend(baseURL, vertex) : this.generativeAiBackend(baseURL ?? GEMINI_API_URL);
   }
 
   async chat(request: ChatRequest, ctx: AdapterContext): Promise<ChatResponse> {
@@ -93,7 +96,7 @@ class GoogleAdapter implements ProviderAdapter {
       const response = await this.backend.generate(ctx.model, body, link.signal);
       return fromGoogleResponse(response, { provider: this.name, model: ctx.model });
     } catch (error) {
-      throw toGatewayError(error, this.errors(), ctx.signal);
+      throw this.toError(error, ctx.signal);
     } finally {
       link.release();
     }
@@ -105,9 +108,9 @@ class GoogleAdapter implements ProviderAdapter {
     const link = linkSignal(ctx.signal);
     try {
       const chunks = await this.backend.stream(ctx.model, body, link.signal);
-      yield* toChatChunks(chunks, { provider: this.name, model: ctx.model }, this.errors());
+      yield* toChatChunks(chunks, { provider: this.name, model: ctx.model }, this.errorContext());
     } catch (error) {
-      throw toGatewayError(error, this.errors(), ctx.signal);
+      throw this.toError(error, ctx.signal);
     } finally {
       // Ends the HTTP request when the consumer stops early; a no-op after a complete stream.
       link.abort();
@@ -121,24 +124,21 @@ class GoogleAdapter implements ProviderAdapter {
     try {
       return await this.backend.embed(ctx.model, input, link.signal, ctx.dimensions);
     } catch (error) {
-      throw toGatewayError(error, this.errors(), ctx.signal);
+      throw this.toError(error, ctx.signal);
     } finally {
       link.release();
     }
   }
 
-  private genAiBackend(
-    options: GoogleOptions,
-    headers: Record<string, string> | undefined,
-    baseURL: string | undefined,
-    vertex: VertexSettings | undefined,
-  ): GeminiBackend {
+  private genAiBackend(baseURL: string | undefined, vertex: VertexSettings | undefined): GeminiBackend {
+    const { options, headers } = this;
     if (options.client !== undefined) {
       return new GenAiBackend({ provider: this.name, client: options.client as GoogleGenAI, apiKey: undefined });
     }
     const sdk = loadPeer<typeof import("@google/genai")>("@google/genai", "modelgate/google");
     const httpOptions = { ...(baseURL ? { baseUrl: baseURL } : {}), ...(headers ? { headers } : {}) };
     if (vertex !== undefined) {
+      // Vertex AI authenticates with Google credentials (or an express-mode key passed as an option): no variable to wait for.
       const apiKey = options.apiKey;
       const client = new sdk.GoogleGenAI({
         vertexai: true,
@@ -148,43 +148,53 @@ class GoogleAdapter implements ProviderAdapter {
       });
       return new GenAiBackend({ provider: this.name, client, apiKey });
     }
-    // The key is read on first use, like every adapter's, so a missing key fails the call, not the config.
     return new GenAiBackend({
       provider: this.name,
       apiKey: undefined,
-      client: () => {
-        const apiKey = readApiKey(options.apiKey, API_KEY_VARIABLES);
-        if (!apiKey) throw missingApiKey(this.name, "Google Gemini", "google", API_KEY_VARIABLES);
-        return { client: new sdk.GoogleGenAI({ apiKey, httpOptions }), apiKey };
-      },
+      client: () => this.createClient((apiKey) => new sdk.GoogleGenAI({ apiKey, httpOptions })),
     });
   }
 
-  private generativeAiBackend(options: GoogleOptions, headers: Record<string, string> | undefined, baseURL: string): GeminiBackend {
+  private generativeAiBackend(baseURL: string): GeminiBackend {
+    const { options, headers } = this;
     const common = { provider: this.name, baseURL, headers };
     if (options.client !== undefined) {
       const client = options.client as GoogleGenerativeAI;
       return new GenerativeAiBackend({ ...common, client, apiKey: client.apiKey });
     }
-    // A missing optional peer is a ConfigError naming it, here, when the adapter is built.
     const sdk = loadPeer<typeof import("@google/generative-ai")>("@google/generative-ai", "modelgate/google");
     return new GenerativeAiBackend({
       ...common,
       apiKey: undefined,
-      client: () => {
-        const apiKey = readApiKey(options.apiKey, API_KEY_VARIABLES);
-        if (!apiKey) throw missingApiKey(this.name, "Google Gemini", "google", API_KEY_VARIABLES);
-        return { client: new sdk.GoogleGenerativeAI(apiKey), apiKey };
-      },
+      client: () => this.createClient((apiKey) => new sdk.GoogleGenerativeAI(apiKey)),
     });
   }
 
-  /** The key and the values of credential headers: kept out of every message and cause. */
-  private errors(): GoogleErrorContext {
-    return {
-      provider: this.name,
-      secrets: [this.backend.apiKey ?? "", ...this.headerSecrets].filter((secret) => secret.length > 0),
-    };
+  /** A client of either SDK, with the key read now: the backends call this on their first use. */
+  private createClient<Client>(make: (apiKey: string) => Client): { client: Client; apiKey: string } {
+    const apiKey = this.requireApiKey();
+    return { client: make(apiKey), apiKey };
+  }
+
+  /** Read on first use, never at construction: the variable may be set after the gateway is built. */
+  private requireApiKey(): string {
+    const apiKey = readApiKey(this.options.apiKey, API_KEY_VARIABLES);
+    if (!apiKey) throw missingApiKey(this.name, "Google Gemini", "google", API_KEY_VARIABLES);
+    return apiKey;
+  }
+
+  private toError(error: unknown, signal: AbortSignal): GatewayError {
+    return fromGoogleError(error, { ...this.errorContext(), signal });
+  }
+
+  /** For the stream reader, which meets Google's error events itself: the name and the secrets. */
+  private errorContext(): GoogleErrorContext {
+    return { provider: this.name, secrets: this.secrets() };
+  }
+
+  /** What a server might echo back that must not reach a message: the key and credential headers. */
+  private secrets(): (string | undefined)[] {
+    return [this.backend.apiKey, ...credentialHeaderValues(this.headers)];
   }
 }
 

@@ -1,16 +1,18 @@
 import type { GoogleGenerativeAIFetchError } from "@google/generative-ai";
-import { AbortError, GatewayError, ProviderError, isRetryableStatus } from "../../core/errors.js";
 import { abortReason } from "../../core/abortable.js";
-import { safeCause, scrubSecrets } from "../../core/scrub-secrets.js";
+import { AbortError, type GatewayError, type ProviderError, isRetryableStatus } from "../../core/errors.js";
+import {
+  apiProviderError,
+  mapProviderError,
+  type ApiFailure,
+  type ProviderErrorContext,
+  type ProviderErrorRules,
+} from "../../providers/shared/map-provider-error.js";
 import { capRetryAfter } from "../../providers/shared/retry-after.js";
 import { isSdkError } from "../../providers/shared/sdk-error.js";
 
-/** What error translation needs to know about the adapter. */
-export interface GoogleErrorContext {
-  provider: string;
-  /** Values that must never reach a message or a `cause`: the API key, credential headers. */
-  secrets: readonly string[];
-}
+/** What error translation needs to know about the adapter (and, for the adapter's calls, its signal). */
+export type GoogleErrorContext = ProviderErrorContext;
 
 /** A Google API error as its JSON body (or an SSE `error` chunk) describes it. */
 export interface GoogleStatusError {
@@ -77,74 +79,68 @@ function isDailyQuota(details: readonly unknown[] | undefined): boolean {
   });
 }
 
-/**
- * The one place this adapter decides retryability: by status (`isRetryableStatus`), refined by
- * Google's details. A 429 whose QuotaFailure names a per-day quota is not retryable; otherwise
- * `RetryInfo.retryDelay` says when to come back.
- */
-export function classifyGoogleError(error: GoogleStatusError, context: GoogleErrorContext): ProviderError {
-  let retryable = isRetryableStatus(error.status);
-  if (error.status === 429 && isDailyQuota(error.details)) retryable = false;
-  const type = error.googleStatus ?? (error.status === undefined ? undefined : CANONICAL_STATUS[error.status]);
-  const label = [error.status, type].filter((part) => part !== undefined).join(" ");
-  return new ProviderError(scrubSecrets(`Gemini ${label}: ${error.message}`, context.secrets), {
-    provider: context.provider,
-    status: error.status,
-    retryable,
-    retryAfterMs: retryable ? parseRetryDelay(error.details) : undefined,
-    type,
-    cause: safeCause(error.cause, context.secrets),
-  });
+/** A Google failure with the `details` its body carried (`RetryInfo`, `QuotaFailure`). */
+interface GoogleFailure extends ApiFailure {
+  details: readonly unknown[] | undefined;
 }
 
 /**
- * Translates anything the SDK (or fetch underneath it) throws into a `GatewayError`. Errors the
- * adapter already made pass through; an aborted call reports the signal's reason (timeout,
- * caller abort, gateway close) whatever shape the SDK gave the abort.
+ * What only Google decides: retryability by status, except a 429 whose QuotaFailure names a
+ * per-day quota; the wait hint from `RetryInfo.retryDelay` (none when not retryable).
  */
-export function toGatewayError(error: unknown, context: GoogleErrorContext, signal: AbortSignal): GatewayError {
-  if (signal.aborted) return abortReason(signal);
-  if (error instanceof GatewayError) return error;
-  if (isSdkError(error, "GoogleGenerativeAIAbortError") || (error instanceof Error && error.name === "AbortError")) {
-    return new AbortError("The Gemini request was aborted");
-  }
-  if (isSdkError<GoogleGenerativeAIFetchError>(error, "GoogleGenerativeAIFetchError")) {
-    return classifyGoogleError(
-      {
+const GOOGLE_RULES: ProviderErrorRules<GoogleFailure> = {
+  isAbort: (error) => isSdkError(error, "GoogleGenerativeAIAbortError") || (error instanceof Error && error.name === "AbortError"),
+  aborted: (signal) => (signal?.aborted ? abortReason(signal) : new AbortError("The Gemini request was aborted")),
+  apiFailure: (error) => {
+    if (isSdkError<GoogleGenerativeAIFetchError>(error, "GoogleGenerativeAIFetchError")) {
+      return toFailure({
         status: error.status,
         googleStatus: undefined,
         message: fetchErrorMessage(error),
         details: Array.isArray(error.errorDetails) ? error.errorDetails : undefined,
         cause: error,
-      },
-      context,
-    );
-  }
-  if (isSdkError<Error & { status?: unknown }>(error, "ApiError")) return fromApiError(error, context);
-  if (isSdkError(error, "GoogleGenerativeAIRequestInputError")) {
-    return new ProviderError(scrubSecrets(`Gemini request rejected by the SDK: ${sdkMessage(error)}`, context.secrets), {
-      provider: context.provider,
-      retryable: false,
-      type: "invalid_request",
-      cause: safeCause(error, context.secrets),
-    });
-  }
-  if (isSdkError(error, "GoogleGenerativeAIResponseError")) {
-    return new ProviderError(scrubSecrets(`Gemini response unusable: ${sdkMessage(error)}`, context.secrets), {
-      provider: context.provider,
-      retryable: false,
-      type: "response_blocked",
-      cause: safeCause(error, context.secrets),
-    });
-  }
+      });
+    }
+    if (isSdkError<Error & { status?: unknown }>(error, "ApiError")) return toFailure(readApiError(error));
+    return undefined;
+  },
+  retryable: ({ status, details }) => isRetryableStatus(status) && !(status === 429 && isDailyQuota(details)),
+  retryAfterMs: ({ details }, retryable) => (retryable ? parseRetryDelay(details) : undefined),
+  classify: (error) => {
+    if (isSdkError(error, "GoogleGenerativeAIRequestInputError")) {
+      return { message: `Gemini request rejected by the SDK: ${sdkMessage(error)}`, retryable: false, type: "invalid_request", cause: error };
+    }
+    if (isSdkError(error, "GoogleGenerativeAIResponseError")) {
+      return { message: `Gemini response unusable: ${sdkMessage(error)}`, retryable: false, type: "response_blocked", cause: error };
+    }
+    return undefined;
+  },
   // No HTTP status: a connection that failed, dropped mid-body, or a stream cut short.
-  const message = error instanceof Error ? sdkMessage(error) : String(error);
-  return new ProviderError(scrubSecrets(`Gemini request failed without a response: ${message}`, context.secrets), {
-    provider: context.provider,
-    retryable: isRetryableStatus(undefined),
+  unknown: (error) => ({
+    message: `Gemini request failed without a response: ${error instanceof Error ? sdkMessage(error) : String(error)}`,
     type: "network_error",
-    cause: safeCause(error, context.secrets),
-  });
+  }),
+};
+
+/** A Google error body (or an SSE `error` chunk) as a `ProviderError`, by Google's rules. */
+export function classifyGoogleError(error: GoogleStatusError, context: GoogleErrorContext): ProviderError {
+  return apiProviderError(toFailure(error), context, GOOGLE_RULES);
+}
+
+/**
+ * Anything the SDK (or fetch underneath it) throws as a `GatewayError`, through the shared
+ * skeleton (`mapProviderError`). An aborted call reports the signal's reason (timeout, caller
+ * abort, gateway close) whatever shape the SDK gave the abort.
+ */
+export function fromGoogleError(error: unknown, context: GoogleErrorContext): GatewayError {
+  return mapProviderError(error, context, GOOGLE_RULES);
+}
+
+/** The type is Google's status name, else the canonical name for the HTTP status (the SDK drops the body's). */
+function toFailure(error: GoogleStatusError): GoogleFailure {
+  const type = error.googleStatus ?? (error.status === undefined ? undefined : CANONICAL_STATUS[error.status]);
+  const label = [error.status, type].filter((part) => part !== undefined).join(" ");
+  return { status: error.status, type, message: `Gemini ${label}: ${error.message}`, details: error.details, cause: error.cause };
 }
 
 function sdkMessage(error: Error): string {
@@ -171,19 +167,16 @@ function fetchErrorMessage(error: GoogleGenerativeAIFetchError): string {
  * `got status: <STATUS>. `. Both read back into Google's fields, so retryability and
  * `RetryInfo` work as they do for the other SDK.
  */
-function fromApiError(error: Error & { status?: unknown }, context: GoogleErrorContext): ProviderError {
+function readApiError(error: Error & { status?: unknown }): GoogleStatusError {
   const status = typeof error.status === "number" ? error.status : undefined;
   const body = parseErrorBody(error.message.replace(/^got status: [^.]*\. /, ""));
-  return classifyGoogleError(
-    {
-      status: status ?? (typeof body?.code === "number" ? body.code : undefined),
-      googleStatus: typeof body?.status === "string" && /^[A-Z_]+$/.test(body.status) ? body.status : undefined,
-      message: typeof body?.message === "string" ? body.message : error.message,
-      details: Array.isArray(body?.details) ? body.details : undefined,
-      cause: error,
-    },
-    context,
-  );
+  return {
+    status: status ?? (typeof body?.code === "number" ? body.code : undefined),
+    googleStatus: typeof body?.status === "string" && /^[A-Z_]+$/.test(body.status) ? body.status : undefined,
+    message: typeof body?.message === "string" ? body.message : error.message,
+    details: Array.isArray(body?.details) ? body.details : undefined,
+    cause: error,
+  };
 }
 
 function parseErrorBody(text: string): Record<string, unknown> | undefined {

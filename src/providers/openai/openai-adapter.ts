@@ -36,6 +36,22 @@ interface RequestOptions {
 export interface OpenAIAdapterOptions extends AdapterOptions<OpenAI> {}
 
 /**
+ * An adapter for OpenAI or any OpenAI-compatible server. `apiKey` defaults to
+ * `OPENAI_API_KEY`; without either, calls fail with a non-retryable `ProviderError`
+ * (type `missing_api_key`) rather than the factory throwing.
+ *
+ * @example
+ * import { createGateway } from "modelgate";
+ * import { openai } from "modelgate/openai";
+ *
+ * const gateway = createGateway({ providers: { openai: openai() } });
+ * const local = openai({ baseURL: "http://127.0.0.1:8000/v1", apiKey: "unused", name: "vllm" });
+ */
+export function openai(options: OpenAIAdapterOptions = {}): OpenAIAdapter {
+  return new OpenAIAdapter(options);
+}
+
+/**
  * The OpenAI adapter over the official `openai` SDK. Since OpenAI's chat shape is the
  * gateway's own, requests pass through unchanged apart from `model` and streaming options.
  *
@@ -45,17 +61,16 @@ export interface OpenAIAdapterOptions extends AdapterOptions<OpenAI> {}
 export class OpenAIAdapter implements ProviderAdapter {
   readonly name: string;
   readonly serverAddress: string | undefined;
+  /** Made on first use (`resolveClient`), so the key may be set after the gateway is built. */
   private client: OpenAI | undefined;
 
   constructor(private readonly options: OpenAIAdapterOptions = {}) {
     this.name = options.name ?? "openai";
+    this.client = options.client;
     // Fails here, with a ConfigError naming the package, when the optional peer is missing.
     if (!options.client) loadPeer<unknown>("openai", "modelgate/openai");
-    // Without a key, the client waits for the first call: a gateway can be built (in tests,
-    // before secrets load) without one, and the call then says what is missing.
-    this.client = options.client ?? this.createClient();
-    const baseURL = this.client?.baseURL ?? options.baseURL ?? process.env.OPENAI_BASE_URL ?? DEFAULT_BASE_URL;
-    this.serverAddress = hostOf(baseURL);
+    // Where the SDK itself would send calls: the client's URL, else the option, its variable, the default.
+    this.serverAddress = hostOf(options.client?.baseURL ?? options.baseURL ?? process.env.OPENAI_BASE_URL ?? DEFAULT_BASE_URL);
   }
 
   async chat(request: ChatRequest, ctx: AdapterContext): Promise<ChatResponse> {
@@ -100,15 +115,20 @@ export class OpenAIAdapter implements ProviderAdapter {
     return promptTokens === undefined ? { vectors } : { vectors, promptTokens };
   }
 
+  /** Per call, so a client the user built with retries still does not retry under the gateway. */
   private requestOptions(ctx: AdapterContext, signal: AbortSignal): RequestOptions {
     const options: RequestOptions = { signal, maxRetries: 0 };
     if (Number.isFinite(ctx.timeoutMs) && ctx.timeoutMs > 0) options.timeout = ctx.timeoutMs;
     return options;
   }
 
-  private createClient(): OpenAI | undefined {
-    const apiKey = readApiKey(this.options.apiKey, [API_KEY_VARIABLE]);
-    if (!apiKey) return undefined;
+  /** The client given, else one made now, with the key read now (a missing one fails this call). */
+  private resolveClient(): OpenAI {
+    this.client ??= this.createClient(this.requireApiKey());
+    return this.client;
+  }
+
+  private createClient(apiKey: string): OpenAI {
     const { OpenAI: Client } = loadPeer<typeof import("openai")>("openai", "modelgate/openai");
     return new Client({
       apiKey,
@@ -118,10 +138,11 @@ export class OpenAIAdapter implements ProviderAdapter {
     });
   }
 
-  private resolveClient(): OpenAI {
-    this.client ??= this.createClient();
-    if (this.client) return this.client;
-    throw missingApiKey(this.name, providerLabel(this.name), "openai", [API_KEY_VARIABLE]);
+  /** Read on first use, never at construction: the variable may be set after the gateway is built. */
+  private requireApiKey(): string {
+    const apiKey = readApiKey(this.options.apiKey, [API_KEY_VARIABLE]);
+    if (!apiKey) throw missingApiKey(this.name, providerLabel(this.name), "openai", [API_KEY_VARIABLE]);
+    return apiKey;
   }
 
   private toError(error: unknown, signal: AbortSignal): GatewayError {
@@ -129,9 +150,8 @@ export class OpenAIAdapter implements ProviderAdapter {
   }
 
   /** What a server might echo back that must not reach a message: the key and credential headers. */
-  private secrets(): string[] {
-    const key = this.client?.apiKey ?? this.options.apiKey;
-    return [...(key ? [key] : []), ...credentialHeaderValues(this.options.headers)];
+  private secrets(): (string | null | undefined)[] {
+    return [this.client?.apiKey, this.options.apiKey, ...credentialHeaderValues(this.options.headers)];
   }
 }
 

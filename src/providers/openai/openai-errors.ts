@@ -1,7 +1,11 @@
 import type { APIError } from "openai";
-import { GatewayError, ProviderError, isRetryableStatus } from "../../core/errors.js";
-import { safeCause, scrubSecrets } from "../../core/scrub-secrets.js";
-import { parseRetryAfter } from "../../providers/shared/retry-after.js";
+import { isRetryableStatus, ProviderError, type GatewayError } from "../../core/errors.js";
+import {
+  mapProviderError,
+  type ApiFailure,
+  type ProviderErrorContext,
+  type ProviderErrorRules,
+} from "../../providers/shared/map-provider-error.js";
 import { isSdkError } from "../../providers/shared/sdk-error.js";
 
 /**
@@ -26,95 +30,81 @@ const NEVER_RETRYABLE_IN_STREAM = new Set([
   "context_length_exceeded",
 ]);
 
-export interface OpenAIErrorContext {
-  /** The adapter's name, reported as `ProviderError.provider`. */
-  provider: string;
-  /** The caller's signal: once aborted, any failure is reported as an abort. */
-  signal?: AbortSignal;
-  /** Values scrubbed from messages (API key, auth header values) should a server echo them. */
-  secrets?: readonly string[];
+export type OpenAIErrorContext = ProviderErrorContext;
+
+/** An OpenAI HTTP error with both of its kinds: OpenAI sends `code` and `type`, compatible servers one of them. */
+interface OpenAIFailure extends ApiFailure {
+  kinds: (string | undefined)[];
 }
 
 /**
- * The one place that turns what the `openai` SDK throws into a `GatewayError`: HTTP errors
- * by status (via `isRetryableStatus`) refined by OpenAI's error type, errors inside a 200
- * stream by type alone, transport failures as retryable. Messages are short and never carry
- * headers or keys; HTTP errors get no `cause`, since the SDK error holds the raw body.
+ * What the `openai` SDK throws as a `GatewayError`, through the shared skeleton
+ * (`mapProviderError`): HTTP errors by status refined by OpenAI's error type, errors inside a
+ * 200 stream by type alone, transport failures as retryable. HTTP errors get no `cause`, since
+ * the SDK error holds the raw body.
  */
 export function fromOpenAIError(error: unknown, context: OpenAIErrorContext): GatewayError {
-  const { provider } = context;
-  const label = providerLabel(provider);
-  if (error instanceof GatewayError) return error;
-  if (context.signal?.aborted || isSdkError(error, "APIUserAbortError")) {
-    return new ProviderError(`${label} request aborted`, { provider, retryable: false, type: "aborted" });
-  }
-  if (isSdkError(error, "APIConnectionTimeoutError")) {
-    return new ProviderError(`${label} request timed out`, { provider, retryable: true, type: "timeout" });
-  }
-  if (isSdkError(error, "APIConnectionError")) {
-    return new ProviderError(`${label} connection error: ${scrubSecrets(deepestMessage(error), context.secrets)}`, {
-      provider,
-      retryable: true,
-      type: "connection_error",
-      cause: safeCause(error.cause, context.secrets),
-    });
-  }
-  if (isSdkError<APIError>(error, "APIError")) return fromApiError(error, context, label);
-  if (isSdkError(error, "OpenAIError")) {
-    // The SDK refusing to send (bad client options): the same on every try.
-    return new ProviderError(`${label} client error: ${scrubSecrets(error.message, context.secrets)}`, {
-      provider,
-      retryable: false,
-      type: "client_error",
-    });
-  }
-  if (error instanceof SyntaxError) {
-    return new ProviderError(`${label} sent a malformed stream event: ${scrubSecrets(error.message, context.secrets)}`, {
-      provider,
-      retryable: true,
-      type: "invalid_response",
-    });
-  }
-  // Anything else escaping the SDK is the transport failing (e.g. undici's `terminated`
-  // when the connection drops mid-stream): a later try can succeed.
-  const message = error instanceof Error ? deepestMessage(error) : String(error);
-  return new ProviderError(`${label} connection error: ${scrubSecrets(message, context.secrets)}`, {
-    provider,
-    retryable: true,
-    type: "connection_error",
-    cause: safeCause(error, context.secrets),
-  });
+  return mapProviderError(error, context, openAIRules(providerLabel(context.provider), context.provider));
 }
 
-function fromApiError(error: APIError, context: OpenAIErrorContext, label: string): ProviderError {
+function openAIRules(label: string, provider: string): ProviderErrorRules<OpenAIFailure> {
+  return {
+    isAbort: (error) => isSdkError(error, "APIUserAbortError"),
+    // The caller's abort as the adapter's own error, as OpenAI's adapter has always reported it.
+    aborted: () => new ProviderError(`${label} request aborted`, { provider, retryable: false, type: "aborted" }),
+    timeout: (error) => (isSdkError(error, "APIConnectionTimeoutError") ? { message: `${label} request timed out` } : undefined),
+    connection: (error) =>
+      isSdkError(error, "APIConnectionError")
+        ? { message: `${label} connection error: ${deepestMessage(error)}`, cause: error.cause }
+        : undefined,
+    apiFailure: (error) => (isSdkError<APIError>(error, "APIError") ? readApiError(error, label) : undefined),
+    // The status decides, refined for an exhausted quota; an error inside a 200 stream has no
+    // status of its own, so its type decides.
+    retryable: ({ status, kinds }) =>
+      status !== undefined ? isRetryableStatus(status) && !isAny(kinds, QUOTA_EXHAUSTED) : !isAny(kinds, NEVER_RETRYABLE_IN_STREAM),
+    classify: (error) => {
+      // The SDK refusing to send (bad client options): the same on every try.
+      if (isSdkError(error, "OpenAIError")) {
+        return { message: `${label} client error: ${error.message}`, retryable: false, type: "client_error" };
+      }
+      if (error instanceof SyntaxError) {
+        return { message: `${label} sent a malformed stream event: ${error.message}`, retryable: true, type: "invalid_response" };
+      }
+      return undefined;
+    },
+    // Anything else escaping the SDK is the transport failing (e.g. undici's `terminated`
+    // when the connection drops mid-stream): a later try can succeed.
+    unknown: (error) => ({
+      message: `${label} connection error: ${error instanceof Error ? deepestMessage(error) : String(error)}`,
+      type: "connection_error",
+    }),
+  };
+}
+
+function readApiError(error: APIError, label: string): OpenAIFailure {
   const { status } = error;
   const body: unknown = error.error;
   const bodyMessage = isRecord(body) && typeof body.message === "string" ? body.message : undefined;
-  const type = stringOrUndefined(error.code) ?? stringOrUndefined(error.type);
-  const kinds = [stringOrUndefined(error.code), stringOrUndefined(error.type)];
-  const isAny = (set: ReadonlySet<string>): boolean => kinds.some((kind) => kind !== undefined && set.has(kind));
-  // The status decides, refined for an exhausted quota; an error inside a 200 stream has no
-  // status of its own, so its type decides.
-  const retryable =
-    status !== undefined ? isRetryableStatus(status) && !isAny(QUOTA_EXHAUSTED) : !isAny(NEVER_RETRYABLE_IN_STREAM);
-
-  const rawMessage = bodyMessage ?? error.message.replace(/^\d{3} /, "");
+  const code = stringOrUndefined(error.code);
+  const type = stringOrUndefined(error.type);
   const requestId = stringOrUndefined(error.requestID);
-  const message =
-    `${label} ${status ?? "stream error"}: ${scrubSecrets(rawMessage, context.secrets)}` +
-    (requestId ? ` (request ${requestId})` : "");
-  return new ProviderError(message, {
-    provider: context.provider,
+  return {
     status,
-    retryable,
-    retryAfterMs: parseRetryAfter(error.headers),
-    type,
-  });
+    type: code ?? type,
+    kinds: [code, type],
+    message: `${label} ${status ?? "stream error"}: ${bodyMessage ?? error.message.replace(/^\d{3} /, "")}`,
+    headers: error.headers,
+    ...(requestId ? { requestId } : {}),
+  };
 }
 
 /** How messages name the provider: "OpenAI", or the name an OpenAI-compatible adapter was given. */
 export function providerLabel(provider: string): string {
   return provider === "openai" ? "OpenAI" : provider;
+}
+
+function isAny(kinds: readonly (string | undefined)[], set: ReadonlySet<string>): boolean {
+  return kinds.some((kind) => kind !== undefined && set.has(kind));
 }
 
 /** undici wraps the useful words (`ECONNREFUSED`, `other side closed`) a cause or two down. */
