@@ -1,5 +1,5 @@
 import type { APIError } from "@anthropic-ai/sdk";
-import { isRetryableStatus, type GatewayError } from "../../core/errors.js";
+import type { GatewayError } from "../../core/errors.js";
 import {
   mapProviderError,
   type ApiFailure,
@@ -11,7 +11,7 @@ import { isSdkError } from "../../providers/shared/sdk-error.js";
 /**
  * Anthropic's error types that settle retryability whatever the status says. A stream's
  * `error` event has no status of its own (the response was a 200), so the type is all we have;
- * unknown types fall back to `isRetryableStatus`.
+ * unknown types fall back to the status (`isRetryableStatus`, in the shared skeleton).
  */
 const RETRYABLE_BY_TYPE: Readonly<Record<string, boolean>> = {
   overloaded_error: true,
@@ -26,10 +26,10 @@ const RETRYABLE_BY_TYPE: Readonly<Record<string, boolean>> = {
   request_too_large: false,
 };
 
-/** The one place that decides whether an Anthropic failure can succeed on a later try. */
-export function isRetryableAnthropicError(status: number | undefined, type: string | undefined): boolean {
+/** Whether an Anthropic failure can succeed on a later try: its type when known, else its status. */
+function retryableByType(type: string | undefined, byStatus: boolean): boolean {
   if (type !== undefined && Object.hasOwn(RETRYABLE_BY_TYPE, type)) return RETRYABLE_BY_TYPE[type] === true;
-  return isRetryableStatus(status);
+  return byStatus;
 }
 
 export type AnthropicErrorContext = ProviderErrorContext;
@@ -53,7 +53,7 @@ function anthropicRules(provider: string): ProviderErrorRules {
     connection: (error) =>
       isSdkError(error, "APIConnectionError") ? { message: `Could not reach ${provider}: ${error.message}`, cause: error } : undefined,
     apiFailure: (error) => (isSdkError<APIError>(error, "APIError") ? readApiError(error, provider) : undefined),
-    retryable: ({ status, type }) => isRetryableAnthropicError(status, type),
+    retryable: ({ type }, byStatus) => retryableByType(type, byStatus),
     classify: (error) =>
       error instanceof SyntaxError
         ? { message: `${provider} sent a payload that is not valid JSON`, retryable: true, type: "invalid_response", cause: error }

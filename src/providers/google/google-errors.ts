@@ -1,6 +1,6 @@
 import type { GoogleGenerativeAIFetchError } from "@google/generative-ai";
 import { abortReason } from "../../core/abortable.js";
-import { AbortError, type GatewayError, type ProviderError, isRetryableStatus } from "../../core/errors.js";
+import { AbortError, type GatewayError, type ProviderError } from "../../core/errors.js";
 import {
   apiProviderError,
   mapProviderError,
@@ -104,7 +104,7 @@ const GOOGLE_RULES: ProviderErrorRules<GoogleFailure> = {
     if (isSdkError<Error & { status?: unknown }>(error, "ApiError")) return toFailure(readApiError(error));
     return undefined;
   },
-  retryable: ({ status, details }) => isRetryableStatus(status) && !(status === 429 && isDailyQuota(details)),
+  retryable: ({ status, details }, byStatus) => byStatus && !(status === 429 && isDailyQuota(details)),
   retryAfterMs: ({ details }, retryable) => (retryable ? parseRetryDelay(details) : undefined),
   classify: (error) => {
     if (isSdkError(error, "GoogleGenerativeAIRequestInputError")) {

@@ -1,5 +1,5 @@
 import type { APIError } from "openai";
-import { isRetryableStatus, ProviderError, type GatewayError } from "../../core/errors.js";
+import { ProviderError, type GatewayError } from "../../core/errors.js";
 import {
   mapProviderError,
   type ApiFailure,
@@ -60,8 +60,8 @@ function openAIRules(label: string, provider: string): ProviderErrorRules<OpenAI
     apiFailure: (error) => (isSdkError<APIError>(error, "APIError") ? readApiError(error, label) : undefined),
     // The status decides, refined for an exhausted quota; an error inside a 200 stream has no
     // status of its own, so its type decides.
-    retryable: ({ status, kinds }) =>
-      status !== undefined ? isRetryableStatus(status) && !isAny(kinds, QUOTA_EXHAUSTED) : !isAny(kinds, NEVER_RETRYABLE_IN_STREAM),
+    retryable: ({ status, kinds }, byStatus) =>
+      status !== undefined ? byStatus && !isAny(kinds, QUOTA_EXHAUSTED) : !isAny(kinds, NEVER_RETRYABLE_IN_STREAM),
     classify: (error) => {
       // The SDK refusing to send (bad client options): the same on every try.
       if (isSdkError(error, "OpenAIError")) {

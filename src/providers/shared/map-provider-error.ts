@@ -56,8 +56,12 @@ export interface ProviderErrorRules<Failure extends ApiFailure = ApiFailure> {
   connection?(error: unknown): FailureText | undefined;
   /** The SDK's HTTP error (or stream error event) read into its fields; undefined when `error` is not one. */
   apiFailure(error: unknown): Failure | undefined;
-  /** Whether the failure can succeed on a later try. Default: `isRetryableStatus(status)`. */
-  retryable?(failure: Failure): boolean;
+  /**
+   * Whether the failure can succeed on a later try, given what its status alone says
+   * (`isRetryableStatus`: 408, 409, 429, 5xx and no status at all). Default: the status decides.
+   * A provider refines it by its error types (an exhausted quota, an error event in a 200 stream).
+   */
+  retryable?(failure: Failure, byStatus: boolean): boolean;
   /**
    * The provider's wait hint. Default: the response headers through `parseRetryAfter` (one
    * cap for every provider), and none for an error without a status (a 200 stream's event).
@@ -76,8 +80,8 @@ export interface ProviderErrorRules<Failure extends ApiFailure = ApiFailure> {
  * 3. the SDK's abort error: the abort;
  * 4. the SDK's timeout: retryable `ProviderError`, type `timeout`;
  * 5. the SDK's connection failure: retryable, type `connection_error`;
- * 6. an HTTP error: `ProviderError` with its status, the provider's type, `retryable` and
- *    `retryAfterMs` by the provider's rules ({@link apiProviderError});
+ * 6. an HTTP error: `ProviderError` with its status, the provider's type, `retryable` by the
+ *    status refined by the provider's rules, and `retryAfterMs` ({@link apiProviderError});
  * 7. a failure only this SDK has: as the provider classifies it;
  * 8. anything else: the transport failing under the SDK, retryable.
  * Every message is scrubbed of the secrets and credential shapes and capped (`scrubSecrets`);
@@ -106,7 +110,7 @@ export function mapProviderError<Failure extends ApiFailure>(
 
 /**
  * An HTTP error (or a stream's error event) as a `ProviderError`: the status, the provider's
- * type, retryability by the provider's rules (default `isRetryableStatus`), and its wait hint.
+ * type, retryability by status (`isRetryableStatus`) as the provider refines it, and its wait hint.
  * Exported for stream readers that meet an error event the SDK does not throw.
  */
 export function apiProviderError<Failure extends ApiFailure>(
@@ -114,7 +118,8 @@ export function apiProviderError<Failure extends ApiFailure>(
   context: ProviderErrorContext,
   rules: Pick<ProviderErrorRules<Failure>, "retryable" | "retryAfterMs">,
 ): ProviderError {
-  const retryable = rules.retryable ? rules.retryable(failure) : isRetryableStatus(failure.status);
+  const byStatus = isRetryableStatus(failure.status);
+  const retryable = rules.retryable ? rules.retryable(failure, byStatus) : byStatus;
   const retryAfterMs = rules.retryAfterMs
     ? rules.retryAfterMs(failure, retryable)
     : failure.status === undefined
