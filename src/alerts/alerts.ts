@@ -1,4 +1,5 @@
 import type { AnomalyEvent, BudgetAlertEvent, GatewayEvents } from "../core/events.js";
+import { announce } from "../core/report.js";
 import { AlertWebhook } from "./alert-webhook.js";
 import { ALERT_DEFAULTS, type AlertsConfig } from "./alerts-schema.js";
 import { BudgetAlerts, type BudgetRule, type BudgetState, type PeriodWindowOf, type SharedBudgets } from "./budget-alerts.js";
@@ -75,7 +76,7 @@ export function createAlerts(options: AlertsOptions): Alerts {
         secret: config.webhook.secret,
         maxQueue: config.webhook.maxQueue ?? ALERT_DEFAULTS.maxQueue,
         attempts: config.webhook.attempts ?? ALERT_DEFAULTS.attempts,
-        onFailure: (event) => options.events.emit("webhook", event),
+        onFailure: (event) => announce(options.events, "webhook", () => event),
       })
     : undefined;
   const remember = (alert: AlertRecord): void => {
@@ -93,14 +94,14 @@ export function createAlerts(options: AlertsOptions): Alerts {
     emit(event) {
       budgetAlerts++;
       remember({ type: "budget", ...event });
-      options.events.emit("budget", event);
+      announce(options.events, "budget", () => event);
       webhook?.send("budget", event);
     },
   });
   const onAnomaly = (event: AnomalyEvent): void => {
     anomalies++;
     remember({ type: "anomaly", ...event });
-    options.events.emit("anomaly", event);
+    announce(options.events, "anomaly", () => event);
     webhook?.send("anomaly", event);
   };
   const share = new ShareAnomalies({

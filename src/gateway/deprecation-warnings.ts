@@ -3,6 +3,7 @@ import type { Middleware } from "../core/compose.js";
 import type { GatewayEvents } from "../core/events.js";
 import type { Deployment } from "../core/route.js";
 import { identityOf } from "../core/identity.js";
+import { report } from "../core/report.js";
 
 /** What the warning says: the model, its retirement date when known, and what to move to. */
 function deprecationMessage(deployment: Deployment): string {
@@ -33,15 +34,15 @@ export function createDeprecationWarnings(events: GatewayEvents): Middleware<Att
       if (!warned.has(key)) {
         warned.add(key);
         // The first use is the moment: a listener added later does not hear of it.
-        if (events.has("warning")) events.emit("warning", {
+        report(events, attempt.call, "warning", () => ({
           ...identityOf(attempt.call),
           code: "model_deprecated",
           message: deprecationMessage(deployment),
           provider: deployment.provider,
           deployment: deployment.id,
           providerModel: deployment.model,
-          deprecated: deployment.deprecated,
-        });
+          deprecated: deployment.deprecated!,
+        }));
       }
     }
     await next();

@@ -3,6 +3,7 @@ import type { GatewayEvents } from "../core/events.js";
 import type { Middleware } from "../core/compose.js";
 import type { CallContext } from "../core/call-context.js";
 import { identityOf } from "../core/identity.js";
+import { report } from "../core/report.js";
 import { whenSettled } from "../core/settle.js";
 import { CallRecorder } from "./call-recorder.js";
 import type { GatewayTelemetry } from "./gateway-telemetry.js";
@@ -16,7 +17,7 @@ export function createTelemetryMiddleware(telemetry: GatewayTelemetry, events: G
   return async function telemetryMiddleware(ctx, next) {
     const recorder = new CallRecorder(telemetry, events, ctx, context.active());
     ctx.trace = recorder;
-    if (events.has("request")) events.emit("request", identityOf(ctx));
+    report(events, ctx, "request", () => identityOf(ctx));
     try {
       // Spans the user's own instrumentation opens below (HTTP, SDKs) nest under the call.
       await context.with(recorder.context, next);
