@@ -24,6 +24,7 @@ import { createRouter } from "../routing/router.js";
 import { HedgeStats, type HedgeRouteStats } from "../routing/hedge.js";
 import type { SpendReporter } from "../spend/spend-ledger.js";
 import { createSpend } from "../spend/spend-middleware.js";
+import type { SpendConfig } from "../spend/spend-schema.js";
 import { memoryStore } from "../stores/memory-store.js";
 import type { StateStore, StoreStats } from "../stores/store.js";
 import { createAttemptTelemetry } from "../telemetry/attempt-telemetry.js";
@@ -47,6 +48,16 @@ export interface GatewayStats {
 
 /** The validated config, as `gatewayConfigSchema` parses it. */
 export type GatewaySettings = z.output<typeof gatewayConfigSchema>;
+
+/**
+ * A spend store that is also the gateway's `store` is lent to the ledger without its `close`:
+ * the gateway closes the store itself, once, after the ledger's last delivery.
+ */
+function lendStore(spend: SpendConfig | undefined, store: StateStore | undefined): SpendConfig | undefined {
+  const own = spend?.store;
+  if (own === undefined || own !== (store as unknown)) return spend;
+  return { ...spend, store: { append: (records) => own.append(records), report: (query) => own.report(query) } };
+}
 
 /** What the gateway wires from a config: the call pipeline and what it needs to be run and closed. */
 export interface Pipeline {
@@ -124,7 +135,7 @@ export function buildPipeline(settings: GatewaySettings, table: RouteTable): Pip
   });
   // With a control plane and no store of the user's own, records go to its durable ledger and
   // reports are SQL over every gateway on the database.
-  const spendConfig = controlPlane && !settings.spend?.store ? { ...settings.spend, store: controlPlane.spend } : settings.spend;
+  const spendConfig = controlPlane && !settings.spend?.store ? { ...settings.spend, store: controlPlane.spend } : lendStore(settings.spend, settings.store);
   const spend = createSpend(spendConfig, Date.now, (record) => alerts.observe(record));
   callMiddleware.push(spend.middleware);
   // The control plane is the gateway's, like the store: closed once the ledger handed it every
