@@ -1,5 +1,6 @@
 /**
- * `modelgate/google`: the Google Gemini adapter. Needs the optional peer `@google/generative-ai`.
+ * `modelgate/google`: the Google adapter (Gemini API or Vertex AI). Needs the optional peer
+ * `@google/genai` (or the end-of-life `@google/generative-ai`, used when it is the one installed).
  *
  * @example
  * import { createGateway } from "modelgate";

@@ -139,7 +139,8 @@ export interface ProviderErrorFields {
 
 /**
  * A provider call failed. Adapters throw this with `retryable` decided by
- * `isRetryableStatus` and the provider's error type, in one place per adapter.
+ * `isRetryableStatus` and the provider's error type, through the one mapping every adapter
+ * shares (providers/shared/map-provider-error.ts).
  */
 export class ProviderError extends GatewayError {
   readonly code = "provider_error" as const;

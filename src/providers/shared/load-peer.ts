@@ -6,7 +6,7 @@
  *
  * It loads synchronously (adapter factories are synchronous) through `require`, so ESM callers
  * get the SDK's CommonJS build. The error mappers therefore match SDK errors by class name as
- * well as `instanceof` (see is-sdk-error.ts): a `client` built from the ESM build still maps.
+ * well as `instanceof` (see sdk-error.ts): a `client` built from the ESM build still maps.
  */
 import { createRequire } from "node:module";
 import { ConfigError } from "../../core/errors.js";
