@@ -8,8 +8,14 @@ export type {
   TextPart,
   ImagePart,
   ToolCall,
+  FunctionToolCall,
+  CustomToolCall,
+  Tool,
   FunctionTool,
+  CustomTool,
   ToolChoice,
+  AssistantContentPart,
+  RefusalPart,
   ResponseFormat,
 } from "./core/chat-request.js";
 export type {

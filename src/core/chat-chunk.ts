@@ -1,11 +1,17 @@
 import type { ReasoningDetail } from "./chat-request.js";
 import type { ChoiceLogprobs, FinishReason, UrlCitationAnnotation, Usage } from "./chat-response.js";
 
+/**
+ * A piece of a tool call: the first piece of a call carries `id` and `type`; `function.name` /
+ * `function.arguments` (a function call) or `custom.name` / `custom.input` (a custom tool call)
+ * arrive in pieces that are appended.
+ */
 export interface ToolCallDelta {
   index: number;
   id?: string;
-  type?: "function";
+  type?: "function" | "custom";
   function?: { name?: string; arguments?: string };
+  custom?: { name?: string; input?: string };
 }
 
 export interface ChunkDelta {

@@ -1,4 +1,4 @@
-import type { ChatChunk } from "./chat-chunk.js";
+import type { ChatChunk, ToolCallDelta } from "./chat-chunk.js";
 import type { ReasoningDetail, ToolCall } from "./chat-request.js";
 import type { AssistantAudio, ChatResponse, ChoiceLogprobs, FinishReason, UrlCitationAnnotation, Usage } from "./chat-response.js";
 
@@ -40,20 +40,34 @@ export class ChunkAccumulator {
       if (typeof delta.refusal === "string") this.refusal = (this.refusal ?? "") + delta.refusal;
       if (typeof delta.reasoning_content === "string") this.reasoningContent = (this.reasoningContent ?? "") + delta.reasoning_content;
       for (const detail of delta.reasoning_details ?? []) this.addReasoningDetail(detail);
-      for (const call of delta.tool_calls ?? []) {
-        let target = this.toolCalls[call.index];
-        if (!target) {
-          target = { id: "", type: "function", function: { name: "", arguments: "" } };
-          this.toolCalls[call.index] = target;
-        }
-        if (call.id) target.id = call.id;
-        if (call.function?.name) target.function.name += call.function.name;
-        if (call.function?.arguments) target.function.arguments += call.function.arguments;
-      }
+      for (const call of delta.tool_calls ?? []) this.addToolCall(call);
       if (choice.logprobs) this.addLogprobs(choice.logprobs);
       if (delta.audio) this.addAudio(delta.audio);
       if (delta.annotations) this.annotations.push(...delta.annotations);
       if (choice.finish_reason) this.finishReason = choice.finish_reason;
+    }
+  }
+
+  /**
+   * A call's first piece says its kind (`type`, or a `custom` field); later pieces append to its
+   * name and to its arguments (a function call) or its input (a custom tool call).
+   */
+  private addToolCall(call: ToolCallDelta): void {
+    let target = this.toolCalls[call.index];
+    if (!target) {
+      target =
+        call.type === "custom" || (call.type === undefined && call.custom !== undefined)
+          ? { id: "", type: "custom", custom: { name: "", input: "" } }
+          : { id: "", type: "function", function: { name: "", arguments: "" } };
+      this.toolCalls[call.index] = target;
+    }
+    if (call.id) target.id = call.id;
+    if (target.type === "custom") {
+      if (call.custom?.name) target.custom.name += call.custom.name;
+      if (call.custom?.input) target.custom.input += call.custom.input;
+    } else {
+      if (call.function?.name) target.function.name += call.function.name;
+      if (call.function?.arguments) target.function.arguments += call.function.arguments;
     }
   }
 

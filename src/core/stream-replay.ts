@@ -24,7 +24,13 @@ export function responseToChunks(response: ChatResponse): ChatChunk[] {
         chunk([
           {
             index,
-            delta: { tool_calls: [{ index: callIndex, id: call.id, type: "function", function: { name: call.function.name, arguments: call.function.arguments } }] },
+            delta: {
+              tool_calls: [
+                call.type === "custom"
+                  ? { index: callIndex, id: call.id, type: "custom", custom: { name: call.custom.name, input: call.custom.input } }
+                  : { index: callIndex, id: call.id, type: "function", function: { name: call.function.name, arguments: call.function.arguments } },
+              ],
+            },
             finish_reason: null,
           },
         ]),

@@ -43,11 +43,22 @@ const toolArguments = z
   .nullish()
   .transform((value) => (value == null ? "" : typeof value === "string" ? value : JSON.stringify(value)));
 
-const toolCallSchema = z.object({
-  // Gemini's OpenAI endpoint sends "", some servers none: the adapter gives such calls an id.
-  id: z.string().nullish().catch(undefined),
+// Gemini's OpenAI endpoint sends "", some servers none: the adapter gives such calls an id.
+const toolCallId = z.string().nullish().catch(undefined);
+
+/** A call of a `custom` tool: free-form `input` text instead of JSON arguments. */
+const customToolCallSchema = z.object({
+  id: toolCallId,
+  type: z.literal("custom"),
+  custom: z.object({ name: z.string(), input: z.string().nullish().transform((value) => value ?? "") }),
+});
+
+const functionToolCallSchema = z.object({
+  id: toolCallId,
   function: z.object({ name: z.string(), arguments: toolArguments }),
 });
+
+const toolCallSchema = z.union([customToolCallSchema, functionToolCallSchema]);
 
 const topLogprobSchema = z.object({ token: z.string(), logprob: z.number(), bytes: z.array(z.number()).nullish() });
 const tokenLogprobSchema = topLogprobSchema.extend({ top_logprobs: z.array(topLogprobSchema).nullish() });
@@ -149,6 +160,11 @@ const completionSchema = z.object({
 const toolCallDeltaSchema = z.object({
   index: z.number().int().nonnegative().optional().catch(undefined),
   id: z.string().nullish().catch(undefined),
+  type: z.string().nullish().catch(undefined),
+  custom: z
+    .object({ name: z.string().nullish().catch(undefined), input: z.string().nullish().catch(undefined) })
+    .nullish()
+    .catch(undefined),
   function: z
     .object({ name: z.string().nullish().catch(undefined), arguments: z.string().nullish().catch(undefined) })
     .nullish()
@@ -212,13 +228,12 @@ export function fromOpenAIResponse(payload: unknown, fallbackModel: string, prov
   const idSeed = completion.id || randomUUID();
   const choices = completion.choices.map((choice): ChatChoice => {
     const source = choice.message;
-    const toolCalls = (source.tool_calls ?? []).map(
-      (call, position): ToolCall => ({
-        id: call.id || stableToolCallId(idSeed, choice.index, position),
-        type: "function",
-        function: { name: call.function.name, arguments: call.function.arguments },
-      }),
-    );
+    const toolCalls = (source.tool_calls ?? []).map((call, position): ToolCall => {
+      const id = call.id || stableToolCallId(idSeed, choice.index, position);
+      return "custom" in call
+        ? { id, type: "custom", custom: { name: call.custom.name, input: call.custom.input } }
+        : { id, type: "function", function: { name: call.function.name, arguments: call.function.arguments } };
+    });
     const content = readContent(source.content);
     const reasoning = joinReasoning(source.reasoning_content ?? source.reasoning, content.reasoning);
     const message: AssistantMessage = {
@@ -278,19 +293,20 @@ export function fromOpenAIChunk(payload: unknown, fallbackModel: string, provide
       delta.tool_calls = source.tool_calls.map((call, position): ToolCallDelta => {
         const index = call.index ?? position;
         const mapped: ToolCallDelta = { index };
-        const name = call.function?.name;
-        const args = call.function?.arguments;
+        // A custom tool call streams `custom.name` then pieces of `custom.input`; later pieces may omit `type`.
+        const custom = call.type === "custom" || (call.custom != null && call.function == null);
+        const name = custom ? call.custom?.name : call.function?.name;
+        const piece = custom ? call.custom?.input : call.function?.arguments;
         // The delta that names the call starts it: it must carry an id, made up if the server sent none.
         const id = call.id || (typeof name === "string" && name !== "" ? stableToolCallId(parsed.id || idSeed, choice.index, index) : undefined);
         if (id) {
           mapped.id = id;
-          mapped.type = "function";
+          mapped.type = custom ? "custom" : "function";
         }
-        if (typeof name === "string" || typeof args === "string") {
-          mapped.function = {
-            ...(typeof name === "string" ? { name } : {}),
-            ...(typeof args === "string" ? { arguments: args } : {}),
-          };
+        if (typeof name === "string" || typeof piece === "string") {
+          const named = typeof name === "string" ? { name } : {};
+          if (custom) mapped.custom = { ...named, ...(typeof piece === "string" ? { input: piece } : {}) };
+          else mapped.function = { ...named, ...(typeof piece === "string" ? { arguments: piece } : {}) };
         }
         return mapped;
       });
