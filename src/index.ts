@@ -28,6 +28,8 @@ export type {
   FinishReason,
   AssistantMessage,
   ChatChoice,
+  ResponseSources,
+  SearchResult,
 } from "./core/chat-response.js";
 export type { ChatChunk, ChunkChoice, ChunkDelta, ToolCallDelta } from "./core/chat-chunk.js";
 export type { ProviderAdapter, AdapterContext, AdapterOptions, AdapterEmbedding, EmbedContext } from "./core/provider-adapter.js";

@@ -1,5 +1,5 @@
 import type { ReasoningDetail } from "./chat-request.js";
-import type { ChoiceLogprobs, FinishReason, UrlCitationAnnotation, Usage } from "./chat-response.js";
+import type { ChoiceLogprobs, FinishReason, ResponseSources, UrlCitationAnnotation, Usage } from "./chat-response.js";
 
 /**
  * A piece of a tool call: the first piece of a call carries `id` and `type`; `function.name` /
@@ -39,7 +39,7 @@ export interface ChunkChoice {
  * An OpenAI `chat.completion.chunk`. The last chunk of a stream carries `usage` and
  * an empty `choices` array, as OpenAI sends it with `stream_options.include_usage`.
  */
-export interface ChatChunk {
+export interface ChatChunk extends ResponseSources {
   id: string;
   object: "chat.completion.chunk";
   created: number;

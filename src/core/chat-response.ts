@@ -74,6 +74,28 @@ export interface UrlCitationAnnotation {
   url_citation: { start_index: number; end_index: number; url: string; title: string };
 }
 
+/**
+ * A web page a search-backed vendor (Perplexity) consulted, as it sent it: `url` always, `title`,
+ * `date`, `last_updated` and `snippet` when given, any other field kept.
+ */
+export interface SearchResult {
+  url: string;
+  title?: string;
+  date?: string | null;
+  last_updated?: string | null;
+  snippet?: string;
+  [field: string]: unknown;
+}
+
+/**
+ * Sources a search-backed vendor attached to the whole response (not OpenAI fields): Perplexity's
+ * `citations` (the URLs its `[n]` markers point at, in order) and `search_results`.
+ */
+export interface ResponseSources {
+  citations?: string[];
+  search_results?: SearchResult[];
+}
+
 export interface AssistantMessage {
   role: "assistant";
   content: string | null;
@@ -95,7 +117,7 @@ export interface ChatChoice {
 }
 
 /** An OpenAI `chat.completion` object, as an adapter returns it. */
-export interface ChatResponse {
+export interface ChatResponse extends ResponseSources {
   id: string;
   object: "chat.completion";
   created: number;

@@ -1,6 +1,6 @@
 import type { ChatChunk, ToolCallDelta } from "./chat-chunk.js";
 import type { ReasoningDetail, ToolCall } from "./chat-request.js";
-import type { AssistantAudio, ChatResponse, ChoiceLogprobs, FinishReason, UrlCitationAnnotation, Usage } from "./chat-response.js";
+import type { AssistantAudio, ChatResponse, ChoiceLogprobs, FinishReason, SearchResult, UrlCitationAnnotation, Usage } from "./chat-response.js";
 
 /** Assembles stream chunks into the `ChatResponse` the same call would have returned unstreamed. */
 export class ChunkAccumulator {
@@ -19,6 +19,9 @@ export class ChunkAccumulator {
   private logprobs: ChoiceLogprobs | undefined;
   private audio: Partial<AssistantAudio> | undefined;
   private readonly annotations: UrlCitationAnnotation[] = [];
+  /** Perplexity repeats the whole list on every chunk: the last one sent is kept. */
+  private citations: string[] | undefined;
+  private searchResults: SearchResult[] | undefined;
   private readonly toolCalls: ToolCall[] = [];
   private chunkCount = 0;
 
@@ -30,6 +33,8 @@ export class ChunkAccumulator {
     if (chunk.usage) this.usage = chunk.usage;
     if (chunk.system_fingerprint !== undefined) this.systemFingerprint = chunk.system_fingerprint;
     if (chunk.service_tier !== undefined) this.serviceTier = chunk.service_tier;
+    if (chunk.citations) this.citations = chunk.citations;
+    if (chunk.search_results) this.searchResults = chunk.search_results;
     for (const choice of chunk.choices) {
       if (choice.index !== 0) continue;
       const delta = choice.delta;
@@ -139,6 +144,8 @@ export class ChunkAccumulator {
     if (this.usage) response.usage = this.usage;
     if (this.systemFingerprint !== undefined) response.system_fingerprint = this.systemFingerprint;
     if (this.serviceTier !== undefined) response.service_tier = this.serviceTier;
+    if (this.citations) response.citations = this.citations;
+    if (this.searchResults) response.search_results = this.searchResults;
     return response;
   }
 }

@@ -8,6 +8,7 @@ import type {
   ChatResponse,
   ChoiceLogprobs,
   FinishReason,
+  SearchResult,
   TokenLogprob,
 } from "../../core/chat-response.js";
 import { ProviderError } from "../../core/errors.js";
@@ -35,6 +36,7 @@ const usageSchema = z.object({
     .nullish()
     .catch(undefined),
   prompt_cache_hit_tokens: count,
+  cached_tokens: count,
 });
 
 // Some compatible servers send arguments as a parsed object; OpenAI's shape is a JSON string.
@@ -147,6 +149,22 @@ const choiceSchema = z.object({
   logprobs: logprobsSchema,
 });
 
+/** Perplexity's `citations`: URLs in the order its `[n]` markers count them. */
+const citationsSchema = z.array(z.string()).nullish().catch(undefined);
+
+/** Perplexity's `search_results`: each kept as sent when it has a `url`; one without is skipped. */
+const searchResultsSchema = z
+  .array(z.unknown())
+  .nullish()
+  .catch(undefined)
+  .transform((items) =>
+    items?.flatMap((item) =>
+      typeof item === "object" && item !== null && !Array.isArray(item) && typeof (item as { url?: unknown }).url === "string"
+        ? [item as SearchResult]
+        : [],
+    ),
+  );
+
 const completionSchema = z.object({
   id: z.string().catch(""),
   created: z.number().catch(0),
@@ -155,6 +173,8 @@ const completionSchema = z.object({
   usage: usageSchema.nullish().catch(undefined),
   system_fingerprint: z.string().nullish().catch(undefined),
   service_tier: z.string().nullish().catch(undefined),
+  citations: citationsSchema,
+  search_results: searchResultsSchema,
 });
 
 const toolCallDeltaSchema = z.object({
@@ -199,6 +219,8 @@ const chunkSchema = z.object({
   usage: usageSchema.nullish().catch(undefined),
   system_fingerprint: z.string().nullish().catch(undefined),
   service_tier: z.string().nullish().catch(undefined),
+  citations: citationsSchema,
+  search_results: searchResultsSchema,
 });
 
 const embeddingsSchema = z.object({
@@ -264,6 +286,8 @@ export function fromOpenAIResponse(payload: unknown, fallbackModel: string, prov
   if (completion.usage) response.usage = toUsage(completion.usage);
   if (completion.system_fingerprint != null) response.system_fingerprint = completion.system_fingerprint;
   if (completion.service_tier != null) response.service_tier = completion.service_tier;
+  if (completion.citations) response.citations = completion.citations;
+  if (completion.search_results) response.search_results = completion.search_results;
   return response;
 }
 
@@ -326,6 +350,8 @@ export function fromOpenAIChunk(payload: unknown, fallbackModel: string, provide
   if (parsed.usage) chunk.usage = toUsage(parsed.usage);
   if (parsed.system_fingerprint != null) chunk.system_fingerprint = parsed.system_fingerprint;
   if (parsed.service_tier != null) chunk.service_tier = parsed.service_tier;
+  if (parsed.citations) chunk.citations = parsed.citations;
+  if (parsed.search_results) chunk.search_results = parsed.search_results;
   return chunk;
 }
 

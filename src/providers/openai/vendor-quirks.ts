@@ -73,6 +73,8 @@ export interface WireUsage {
     | undefined;
   /** DeepSeek's own name for cache reads (it sends `prompt_tokens_details.cached_tokens` too). */
   prompt_cache_hit_tokens?: number | undefined;
+  /** Moonshot's cache reads at the top level of `usage` (its context caching), inside `prompt_tokens`. */
+  cached_tokens?: number | undefined;
 }
 
 /**
@@ -92,7 +94,7 @@ export function toUsage(usage: WireUsage): Usage {
   const result: Usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: total ?? prompt + completion };
 
   const promptDetails: NonNullable<Usage["prompt_tokens_details"]> = {};
-  const cached = usage.prompt_tokens_details?.cached_tokens ?? usage.prompt_cache_hit_tokens;
+  const cached = usage.prompt_tokens_details?.cached_tokens ?? usage.prompt_cache_hit_tokens ?? usage.cached_tokens;
   if (cached !== undefined) promptDetails.cached_tokens = cached;
   const written = usage.prompt_tokens_details?.cache_write_tokens;
   if (written !== undefined) promptDetails.cache_write_tokens = written;
