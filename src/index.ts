@@ -30,6 +30,9 @@ export type {
   ChatChoice,
   ResponseSources,
   SearchResult,
+  ResponseModeration,
+  ModerationOutcome,
+  ModerationResult,
 } from "./core/chat-response.js";
 export type { ChatChunk, ChunkChoice, ChunkDelta, ToolCallDelta } from "./core/chat-chunk.js";
 export type { ProviderAdapter, AdapterContext, AdapterOptions, AdapterEmbedding, EmbedContext } from "./core/provider-adapter.js";

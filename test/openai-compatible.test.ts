@@ -112,7 +112,7 @@ describe("xAI: reasoning counted outside completion_tokens", () => {
       prompt_tokens: 20,
       completion_tokens: 503,
       total_tokens: 523,
-      prompt_tokens_details: { cached_tokens: 8, audio_tokens: 0 },
+      prompt_tokens_details: { cached_tokens: 8, audio_tokens: 0, text_tokens: 20, image_tokens: 0 },
       completion_tokens_details: { reasoning_tokens: 500, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
     });
     expect(res.gateway.costUsd).toBeCloseTo(expectedUsd, 12);
@@ -161,6 +161,66 @@ describe("Groq and DeepSeek: reasoning fields, usage on the finish chunk", () =>
     expect(final.choices[0]?.message.content).toBe("Hi");
     expect(final.choices[0]?.finish_reason).toBe("stop");
     expect(final.gateway.costUsd).toBeGreaterThan(0);
+  });
+});
+
+describe("openai 7.x response fields: metadata, moderation, text and image token details", () => {
+  const moderation = {
+    input: {
+      type: "moderation_results",
+      model: "omni-moderation-latest",
+      results: [
+        {
+          type: "moderation_result",
+          model: "omni-moderation-latest",
+          flagged: false,
+          categories: { violence: false },
+          category_scores: { violence: 0.0001 },
+          category_applied_input_types: { violence: ["text"] },
+        },
+      ],
+    },
+    output: { type: "error", code: "moderation_unavailable", message: "The moderation model did not answer." },
+  };
+  const usage = {
+    prompt_tokens: 30,
+    completion_tokens: 5,
+    total_tokens: 35,
+    prompt_tokens_details: { cached_tokens: 0, text_tokens: 10, image_tokens: 20 },
+    completion_tokens_details: { reasoning_tokens: 0, text_tokens: 5 },
+  };
+
+  it("passes them through (JSON), costing image tokens as input once", async () => {
+    const res = await ask("llama", {
+      json: {
+        id: "chatcmpl-7x",
+        object: "chat.completion",
+        created: 1_767_000_000,
+        model: "llama",
+        choices: [{ index: 0, message: { role: "assistant", content: "ok", refusal: null }, finish_reason: "stop", logprobs: null }],
+        usage,
+        metadata: { team: "search" },
+        moderation,
+      },
+    });
+    expect(res.metadata).toEqual({ team: "search" });
+    expect(res.moderation).toEqual(moderation);
+    expect(res.usage).toEqual(usage);
+    expect(res.gateway.costUsd).toBeCloseTo(35 / 1e6, 12);
+  });
+
+  it.each(SEEDS)("streamed: the chunk's moderation reaches finalResponse (seed %i)", async (seed) => {
+    const base = { id: "chatcmpl-7s", object: "chat.completion.chunk", created: 1_767_000_000, model: "llama" };
+    const { final } = await stream("llama", {
+      seed,
+      events: [
+        { ...base, choices: [{ index: 0, delta: { role: "assistant", content: "ok" }, finish_reason: null }], obfuscation: "xyz" },
+        { ...base, choices: [{ index: 0, delta: {}, finish_reason: "stop" }], moderation },
+        { ...base, choices: [], usage },
+      ],
+    });
+    expect(final.moderation).toEqual(moderation);
+    expect(final.usage?.prompt_tokens_details).toEqual(usage.prompt_tokens_details);
   });
 });
 

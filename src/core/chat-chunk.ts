@@ -1,5 +1,5 @@
 import type { ReasoningDetail } from "./chat-request.js";
-import type { ChoiceLogprobs, FinishReason, ResponseSources, UrlCitationAnnotation, Usage } from "./chat-response.js";
+import type { ChoiceLogprobs, FinishReason, ResponseModeration, ResponseSources, UrlCitationAnnotation, Usage } from "./chat-response.js";
 
 /**
  * A piece of a tool call: the first piece of a call carries `id` and `type`; `function.name` /
@@ -48,4 +48,6 @@ export interface ChatChunk extends ResponseSources {
   usage?: Usage | null;
   system_fingerprint?: string | null;
   service_tier?: string | null;
+  /** The moderation verdicts, on the chunk that carries them (`moderation` requested). */
+  moderation?: ResponseModeration | null;
 }

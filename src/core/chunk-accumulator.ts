@@ -1,6 +1,6 @@
 import type { ChatChunk, ToolCallDelta } from "./chat-chunk.js";
 import type { ReasoningDetail, ToolCall } from "./chat-request.js";
-import type { AssistantAudio, ChatResponse, ChoiceLogprobs, FinishReason, SearchResult, UrlCitationAnnotation, Usage } from "./chat-response.js";
+import type { AssistantAudio, ChatResponse, ChoiceLogprobs, FinishReason, ResponseModeration, SearchResult, UrlCitationAnnotation, Usage } from "./chat-response.js";
 
 /** Assembles stream chunks into the `ChatResponse` the same call would have returned unstreamed. */
 export class ChunkAccumulator {
@@ -22,6 +22,7 @@ export class ChunkAccumulator {
   /** Perplexity repeats the whole list on every chunk: the last one sent is kept. */
   private citations: string[] | undefined;
   private searchResults: SearchResult[] | undefined;
+  private moderation: ResponseModeration | null | undefined;
   private readonly toolCalls: ToolCall[] = [];
   private chunkCount = 0;
 
@@ -35,6 +36,7 @@ export class ChunkAccumulator {
     if (chunk.service_tier !== undefined) this.serviceTier = chunk.service_tier;
     if (chunk.citations) this.citations = chunk.citations;
     if (chunk.search_results) this.searchResults = chunk.search_results;
+    if (chunk.moderation !== undefined) this.moderation = chunk.moderation;
     for (const choice of chunk.choices) {
       if (choice.index !== 0) continue;
       const delta = choice.delta;
@@ -146,6 +148,7 @@ export class ChunkAccumulator {
     if (this.serviceTier !== undefined) response.service_tier = this.serviceTier;
     if (this.citations) response.citations = this.citations;
     if (this.searchResults) response.search_results = this.searchResults;
+    if (this.moderation !== undefined) response.moderation = this.moderation;
     return response;
   }
 }

@@ -8,6 +8,7 @@ import type {
   ChatResponse,
   ChoiceLogprobs,
   FinishReason,
+  ResponseModeration,
   SearchResult,
   TokenLogprob,
 } from "../../core/chat-response.js";
@@ -28,11 +29,17 @@ const usageSchema = z.object({
   completion_tokens: count,
   total_tokens: count,
   prompt_tokens_details: z
-    .object({ cached_tokens: count, cache_write_tokens: count, audio_tokens: count })
+    .object({ cached_tokens: count, cache_write_tokens: count, audio_tokens: count, text_tokens: count, image_tokens: count })
     .nullish()
     .catch(undefined),
   completion_tokens_details: z
-    .object({ reasoning_tokens: count, audio_tokens: count, accepted_prediction_tokens: count, rejected_prediction_tokens: count })
+    .object({
+      reasoning_tokens: count,
+      audio_tokens: count,
+      accepted_prediction_tokens: count,
+      rejected_prediction_tokens: count,
+      text_tokens: count,
+    })
     .nullish()
     .catch(undefined),
   prompt_cache_hit_tokens: count,
@@ -165,6 +172,16 @@ const searchResultsSchema = z
     ),
   );
 
+/** OpenAI's `moderation` verdicts: passed on as sent when both sides carry a `type`, else left out. */
+const moderationSchema = z
+  .object({ input: z.looseObject({ type: z.string() }), output: z.looseObject({ type: z.string() }) })
+  .nullish()
+  .catch(undefined)
+  .transform((value) => value as ResponseModeration | null | undefined);
+
+/** The request's `metadata` echoed back: string values only, as OpenAI stores them. */
+const metadataSchema = z.record(z.string(), z.string()).nullish().catch(undefined);
+
 const completionSchema = z.object({
   id: z.string().catch(""),
   created: z.number().catch(0),
@@ -175,6 +192,8 @@ const completionSchema = z.object({
   service_tier: z.string().nullish().catch(undefined),
   citations: citationsSchema,
   search_results: searchResultsSchema,
+  metadata: metadataSchema,
+  moderation: moderationSchema,
 });
 
 const toolCallDeltaSchema = z.object({
@@ -221,6 +240,7 @@ const chunkSchema = z.object({
   service_tier: z.string().nullish().catch(undefined),
   citations: citationsSchema,
   search_results: searchResultsSchema,
+  moderation: moderationSchema,
 });
 
 const embeddingsSchema = z.object({
@@ -288,6 +308,8 @@ export function fromOpenAIResponse(payload: unknown, fallbackModel: string, prov
   if (completion.service_tier != null) response.service_tier = completion.service_tier;
   if (completion.citations) response.citations = completion.citations;
   if (completion.search_results) response.search_results = completion.search_results;
+  if (completion.metadata !== undefined) response.metadata = completion.metadata;
+  if (completion.moderation !== undefined) response.moderation = completion.moderation;
   return response;
 }
 
@@ -352,6 +374,7 @@ export function fromOpenAIChunk(payload: unknown, fallbackModel: string, provide
   if (parsed.service_tier != null) chunk.service_tier = parsed.service_tier;
   if (parsed.citations) chunk.citations = parsed.citations;
   if (parsed.search_results) chunk.search_results = parsed.search_results;
+  if (parsed.moderation !== undefined) chunk.moderation = parsed.moderation;
   return chunk;
 }
 
