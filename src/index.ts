@@ -4,6 +4,7 @@ export { ChatStream } from "./gateway/chat-stream.js";
 export type { ChatOptions, CacheMode } from "./core/call-context.js";
 export type {
   ChatRequest,
+  ChatRequestInput,
   ChatMessage,
   TextPart,
   ImagePart,

@@ -157,6 +157,43 @@ describe("OpenAI gets the 7.x tool shapes as sent", () => {
   });
 });
 
+/** Every body the openai SDK types is a body the gateway takes: this file would not typecheck otherwise. */
+export function sdkParamsAreChatBodies(params: ChatCompletionCreateParamsNonStreaming): ChatBody {
+  return params;
+}
+
+describe("null where OpenAI's API takes it", () => {
+  it("reads null on a nullable field as the default: left out upstream, on OpenAI and on Anthropic", async () => {
+    const nulls = {
+      temperature: null,
+      top_p: null,
+      stop: null,
+      n: null,
+      seed: null,
+      logprobs: null,
+      max_tokens: null,
+      reasoning_effort: null,
+      service_tier: null,
+      stream: null,
+      stream_options: null,
+      metadata: null,
+    } as const;
+    const response = await gateway().chat({ model: "gpt", messages: [{ role: "user", content: "Hi" }], ...nulls });
+    expect(response.choices[0]!.message.content).toBe("Echo: Hi");
+    expect(openaiFake.lastRequest!.body).toEqual({ model: "gpt-4o", messages: [{ role: "user", content: "Hi" }] });
+
+    await gateway().chat({ model: "claude", messages: [{ role: "user", content: "Hi" }], ...nulls });
+    const body = anthropicFake.requests[0]!.body as unknown as Record<string, unknown>;
+    for (const field of ["temperature", "top_p", "stop_sequences", "metadata"]) expect(body).not.toHaveProperty(field);
+  });
+
+  it("still refuses null on a field OpenAI does not take it on, naming the field", async () => {
+    const error = await refusal(gateway().chat({ model: "gpt", messages: [{ role: "user", content: "Hi" }], tools: null } as unknown as Body));
+    expect(error.issues.map((issue) => issue.path)).toEqual(["tools"]);
+    expect(openaiFake.requestCount).toBe(0);
+  });
+});
+
 describe("custom tool calls come back whole", () => {
   it("JSON: a custom tool call keeps its type, name and input", async () => {
     openaiFake.enqueue({ toolCalls: [{ id: "call_sql", name: "run_sql", arguments: "SELECT * FROM t", custom: true }] });

@@ -385,6 +385,59 @@ export const chatRequestSchema = z
   .strict();
 
 export type ChatRequest = z.infer<typeof chatRequestSchema>;
+
+/**
+ * The top-level fields OpenAI's API (and its SDK's types) take as `null`, meaning "the default":
+ * the same as leaving the field out. `null` is dropped before validation, so no adapter ever
+ * sees one; on any other field `null` stays an error.
+ */
+export const NULL_MEANS_DEFAULT = [
+  "audio",
+  "frequency_penalty",
+  "logit_bias",
+  "logprobs",
+  "max_completion_tokens",
+  "max_tokens",
+  "metadata",
+  "modalities",
+  "moderation",
+  "n",
+  "prediction",
+  "presence_penalty",
+  "prompt_cache_key",
+  "prompt_cache_retention",
+  "reasoning_effort",
+  "safety_identifier",
+  "seed",
+  "service_tier",
+  "stop",
+  "store",
+  "stream",
+  "stream_options",
+  "temperature",
+  "top_logprobs",
+  "top_p",
+  "verbosity",
+] as const satisfies readonly (keyof ChatRequest)[];
+
+type NullMeansDefault = (typeof NULL_MEANS_DEFAULT)[number];
+
+/** The request as a caller writes it: `ChatRequest`, with `null` accepted where OpenAI's API takes it. */
+export type ChatRequestInput = Omit<ChatRequest, NullMeansDefault> & { [Field in NullMeansDefault]?: ChatRequest[Field] | null };
+
+const NULLABLE: ReadonlySet<string> = new Set(NULL_MEANS_DEFAULT);
+
+/** The body without its `null`-means-default fields; anything that is not such a body is returned as it is. */
+export function withoutNullDefaults(body: unknown): unknown {
+  if (!isPlainObject(body)) return body;
+  let copy: Record<string, unknown> | undefined;
+  for (const key of Object.keys(body)) {
+    if (body[key] !== null || !NULLABLE.has(key)) continue;
+    copy ??= { ...body };
+    delete copy[key];
+  }
+  return copy ?? body;
+}
 export type ChatMessage = z.infer<typeof chatMessageSchema>;
 export type TextPart = z.infer<typeof textPart>;
 export type ImagePart = z.infer<typeof imagePart>;
