@@ -9,7 +9,7 @@ import {
   type EmbeddingRequest,
   type EmbeddingResponse,
 } from "../core/embedding-request.js";
-import { chatRequestSchema } from "../core/chat-request.js";
+import { chatRequestSchema, withoutNullDefaults, type ChatRequestInput } from "../core/chat-request.js";
 import { chatOptionsSchema } from "../core/chat-options.js";
 import type { GatewayChatResponse, GatewayInfo } from "../core/chat-response.js";
 import { toIssues } from "../core/config-issues.js";
@@ -41,8 +41,11 @@ type GatewaySettings = ReturnType<typeof gatewayConfigSchema.parse>;
 /** The config `createGateway` takes; see the README's config reference. */
 export type GatewayConfig = GatewayConfigInput;
 
-/** A request body: the OpenAI chat-completions request. */
-export type ChatBody = ChatRequest;
+/**
+ * A request body: the OpenAI chat-completions request, `null` accepted on the fields OpenAI's
+ * API types as nullable (it means the default, as if the field were left out).
+ */
+export type ChatBody = ChatRequestInput;
 
 export interface Gateway {
   /**
@@ -51,7 +54,7 @@ export interface Gateway {
    * when `stream: true`.
    */
   chat(body: ChatBody & { stream: true }, options?: ChatOptions): Promise<ChatStream>;
-  chat(body: ChatBody & { stream?: false | undefined }, options?: ChatOptions): Promise<GatewayChatResponse>;
+  chat(body: ChatBody & { stream?: false | null | undefined }, options?: ChatOptions): Promise<GatewayChatResponse>;
   chat(body: ChatBody, options?: ChatOptions): Promise<GatewayChatResponse | ChatStream>;
   /**
    * Serves an OpenAI embeddings request (`{ model, input, dimensions?, encoding_format? }`)
@@ -305,7 +308,7 @@ function parseRequest(body: unknown): ChatRequest {
   let protoIssues: Issue[];
   try {
     protoIssues = protoKeyIssues(body);
-    parsed = chatRequestSchema.safeParse(body);
+    parsed = chatRequestSchema.safeParse(withoutNullDefaults(body));
   } catch (error) {
     throw new InvalidRequestError([{ path: "", message: unreadable(error) }]);
   }

@@ -1,6 +1,6 @@
 import { requestedMaxTokens } from "../core/chat-request.js";
 import type { Deployment, Route, RouteTable } from "../core/route.js";
-import { estimateMaxCostUsd } from "../core/cost.js";
+import { addUsd, estimateMaxCostUsd } from "../core/cost.js";
 import { BudgetExceededError, UnpricedModelError } from "../core/errors.js";
 import type { GatewayEvents } from "../core/events.js";
 import { BudgetGuard, type BudgetHold, type BudgetScope } from "./budget-guard.js";
@@ -161,7 +161,10 @@ export function createLimits(options: LimitsOptions): Middleware<CallContext> {
       const prompt = promptTokensOf(ctx);
       const requested = requestedMaxTokens(ctx.request);
       reservedTokens = prompt + (requested ?? reach.maxOutputTokens);
-      if (usesBudget) worstCaseUsd = worstCase(reach.deployments, ctx.request, requested, ctx.route.strategy === "cascade");
+      if (usesBudget) {
+        // Plus what a step inside the limits bills beyond the answer (the semantic lookup's embedding).
+        worstCaseUsd = addUsd(worstCase(reach.deployments, ctx.request, requested, ctx.route.strategy === "cascade"), ctx.reserveExtraUsd ?? 0);
+      }
     }
 
     const draws: LimitDraw[] = [];
