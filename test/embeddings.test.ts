@@ -319,6 +319,19 @@ describe("the semantic cache's own embeddings", () => {
     expect((await edge.budgets.get({ key: "app" }))?.spentUsd).toBeLessThanOrEqual(answerUsd + boundUsd);
   });
 
+  it("a call that fails after its lookup was embedded still records and spends that embedding", async () => {
+    const gateway = semanticGateway({
+      providers: { p: mockProvider({ reply: "an answer", fail: { status: 500, times: Infinity } }), openai: openai({ baseURL: embedder.url, apiKey: SECRET }) },
+      keys: { app: { budget: { usd: 10, period: "day" } } },
+    });
+    await expect(gateway.chat(ask("What is the capital of Peru?"), { key: "app" })).rejects.toMatchObject({ code: "all_failed" });
+    expect(embedder.requestCount).toBe(1);
+    // The provider billed nothing; the embedding ($0.00002) was paid: one record, in the budget too.
+    const [row] = await gateway.spend.report({ by: "key" });
+    expect(row).toMatchObject({ requests: 1, costUsd: 0.00002 });
+    expect(await gateway.budgets.get({ key: "app" })).toMatchObject({ spentUsd: 0.00002, reservedUsd: 0 });
+  });
+
   it("embeds only once limits and budgets admitted the call", async () => {
     const limited = semanticGateway({ keys: { app: { rpm: 1 } } });
     await limited.chat(ask("first question"), { key: "app" });

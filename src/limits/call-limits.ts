@@ -13,7 +13,7 @@ import { reportLimit } from "./report-limit.js";
 import { DEFAULT_MAX_OUTPUT_TOKENS } from "../core/token-estimate.js";
 import type { Middleware } from "../core/compose.js";
 import type { CallContext } from "../core/call-context.js";
-import { promptTokensOf, whenSettled } from "../core/settle.js";
+import { promptTokensOf, settleFailedCall, whenSettled } from "../core/settle.js";
 import type { StateStore } from "../stores/store.js";
 
 export interface LimitsOptions {
@@ -205,7 +205,8 @@ export function createLimits(options: LimitsOptions): Middleware<CallContext> {
       // No answer: tokens go back; requests too unless a provider was actually asked.
       const attempted = ctx.attempts.length > 0;
       limiter.refund(attempted ? draws.filter((draw) => draw.kind === "tpm") : draws);
-      if (hold) budgets.settle(hold, 0);
+      // What it paid before failing (a semantic lookup's embedding, earlier cascade tiers) stays spent.
+      if (hold) budgets.settle(hold, settleFailedCall(ctx, error).costUsd);
       throw error;
     }
 
