@@ -5,6 +5,8 @@
  * (serve(): plain node:http) or `hono` (Hono + @hono/node-server around handler.fetch).
  * argv[4] `mock` replaces the upstream with an in-process mock provider: the server's and the
  * gateway's own ceiling, without the openai SDK's per-call cost (about 1 ms of CPU).
+ * argv[5] `bare` configures nothing (no telemetry, limits, budgets, prices, cache or auth):
+ * what the server's HTTP work costs apart from the gateway's.
  * Prints `SERVER_URL <url>`; a `cpu` line on stdin answers `CPU_US <user+system µs so far>`
  * (CPU per request barely moves when other processes compete for the cores); exits when stdin closes.
  */
@@ -17,18 +19,20 @@ import { BENCH_KEY, BENCH_MODEL, baseConfig, featureList, withFeatures } from ".
 
 export const BENCH_TOKEN = "mg-bench-token";
 
-const [fakeUrl, layer = "node", upstream = "fake"] = process.argv.slice(2);
-if (!fakeUrl) throw new Error("usage: server-child.ts <fake base URL> [node|hono] [fake|mock]");
+const [fakeUrl, layer = "node", upstream = "fake", setup = "all"] = process.argv.slice(2);
+if (!fakeUrl) throw new Error("usage: server-child.ts <fake base URL> [node|hono] [fake|mock] [all|bare]");
+const bare = setup === "bare";
 const provider = upstream === "mock" ? mockProvider({ reply: REPLY, name: "openai" }) : openai({ baseURL: fakeUrl, apiKey: "sk-bench" });
-const gateway = createGateway(withFeatures(baseConfig({ openai: provider }, BENCH_MODEL, "openai"), featureList()));
-const auth = { tokens: { [BENCH_TOKEN]: BENCH_KEY } };
+const base = baseConfig({ openai: provider }, BENCH_MODEL, "openai");
+const gateway = createGateway(bare ? base : withFeatures(base, featureList()));
+const auth = bare ? undefined : { tokens: { [BENCH_TOKEN]: BENCH_KEY } };
 
 let url: string;
 let close: () => Promise<void>;
 if (layer === "hono") {
   const { Hono } = await import("hono");
   const { serve: honoServe } = await import("@hono/node-server");
-  const handler = createHandler(gateway, { auth });
+  const handler = createHandler(gateway, auth ? { auth } : {});
   const app = new Hono();
   app.all("*", (context) => handler.fetch(context.req.raw));
   const server = await new Promise<ReturnType<typeof honoServe>>((resolve) => {
@@ -41,7 +45,7 @@ if (layer === "hono") {
     server.close();
   };
 } else {
-  const server = await serve(gateway, { port: 0, auth });
+  const server = await serve(gateway, auth ? { port: 0, auth } : { port: 0 });
   url = server.url;
   close = () => server.close();
 }
