@@ -23,11 +23,10 @@ import OpenAI from "openai";
 import { cpus, loadavg } from "node:os";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createGateway } from "../src/index.js";
-import { openai } from "../src/openai.js";
 import { spawnTracked, stop, waitForLine } from "./children.js";
 import { BENCH_MODEL, BENCH_ROUTE, CALL_OPTIONS, baseConfig, featureList, withFeatures } from "./features.js";
 import { smallBody } from "./fixtures.js";
+import { loadModelgate } from "./modelgate.js";
 import { startProxyHop } from "./proxy-hop.js";
 import { measureInterleaved, summarize, type Candidate } from "./stats.js";
 
@@ -36,6 +35,11 @@ const quick = process.env.BENCH_QUICK === "1";
 const TOKEN = "mg-bench-token";
 const log = (text: string): void => void process.stderr.write(`[server-hop] ${text}\n`);
 
+// src/ bundled as tsup ships it, for the in-process gateway and the server children alike
+// (tsx's keepNames would tax every closure on the hot path, in both).
+const modelgate = await loadModelgate();
+const { createGateway, openai } = modelgate;
+const bundleArgs = modelgate.dir ? [modelgate.dir] : [];
 const fake = spawnTracked(process.execPath, ["--import", "tsx", "bench/fake-server-child.ts"], { cwd: root });
 fake.stderr?.resume();
 const fakeUrl = (await waitForLine(fake, /FAKE_URL (\S+)/, 30_000))[1]!;
@@ -43,7 +47,7 @@ fake.stdout?.resume();
 
 type Child = ReturnType<typeof spawnTracked>;
 async function startServer(layer: "node" | "hono", upstream: "fake" | "mock" = "fake", setup: "all" | "bare" = "all"): Promise<{ url: string; child: Child }> {
-  const child = spawnTracked(process.execPath, ["--import", "tsx", "bench/server-child.ts", fakeUrl, layer, upstream, setup], { cwd: root });
+  const child = spawnTracked(process.execPath, ["--import", "tsx", "bench/server-child.ts", fakeUrl, layer, upstream, setup, ...bundleArgs], { cwd: root });
   child.stderr?.resume();
   const url = (await waitForLine(child, /SERVER_URL (\S+)/, 60_000))[1]!;
   child.stdout?.resume();
@@ -78,6 +82,12 @@ if ("reason" in portkey) log(portkey.reason);
 let n = 0;
 const body = (model: string) => smallBody(model, n++);
 type Body = ReturnType<typeof smallBody>;
+/** Calls made through each process in the current phase, warm-up included: CPU per request of the children. */
+const served = new Map<string, number>();
+const counted = <T>(name: string, call: (input: Body) => Promise<T>) => (input: Body): Promise<T> => {
+  served.set(name, (served.get(name) ?? 0) + 1);
+  return call(input);
+};
 const json = (call: (input: Body) => Promise<unknown>, model: string): Candidate => ({ prepare: () => body(model), run: call });
 async function firstChunk(open: () => Promise<AsyncIterable<unknown>>): Promise<number> {
   const started = performance.now();
@@ -87,16 +97,20 @@ async function firstChunk(open: () => Promise<AsyncIterable<unknown>>): Promise<
   return first;
 }
 const streamed = (open: (input: Body) => Promise<AsyncIterable<unknown>>, model: string): Candidate => ({ prepare: () => body(model), run: (input: Body) => firstChunk(() => open(input)), selfTimed: true });
+const viaFloorCounted = counted("floor", (input: Body) => viaFloor.chat.completions.create(input));
+const viaServerCounted = counted("server", (input: Body) => viaServer.chat.completions.create(input));
+const viaBareCounted = counted("server/bare", (input: Body) => viaBare.chat.completions.create(input));
+const viaHonoCounted = counted("server/hono", (input: Body) => viaHono.chat.completions.create(input));
 const streaming = { stream: true as const, stream_options: { include_usage: true } };
 
 const jsonCandidates: Record<string, Candidate> = {
   direct: json((input) => direct.chat.completions.create(input), BENCH_MODEL),
-  "node floor": json((input) => viaFloor.chat.completions.create(input), BENCH_MODEL),
+  "node floor": json(viaFloorCounted, BENCH_MODEL),
   "in-process": json((input) => gateway.chat(input, CALL_OPTIONS), BENCH_ROUTE),
   "in-process/bare": json((input) => bareGateway.chat(input, BARE_OPTIONS), BENCH_ROUTE),
-  server: json((input) => viaServer.chat.completions.create(input), BENCH_ROUTE),
-  "server/bare": json((input) => viaBare.chat.completions.create(input), BENCH_ROUTE),
-  "server/hono": json((input) => viaHono.chat.completions.create(input), BENCH_ROUTE),
+  server: json(viaServerCounted, BENCH_ROUTE),
+  "server/bare": json(viaBareCounted, BENCH_ROUTE),
+  "server/hono": json(viaHonoCounted, BENCH_ROUTE),
 };
 const streamCandidates: Record<string, Candidate> = {
   direct: streamed((input) => direct.chat.completions.create({ ...input, ...streaming }), BENCH_MODEL),
@@ -117,7 +131,13 @@ const throughputToo = process.env.BENCH_ONLY !== "latency";
 const loadAtStart = loadavg();
 const measure = { iterations: quick ? 300 : 2_000, warmup: quick ? 100 : 300, warmupMs: quick ? 500 : 2_000, block: 50 };
 log("latency, non-streaming ...");
+// The children's CPU over the non-streaming phase, per request they served: unlike wall time,
+// it barely moves when other jobs compete for the cores.
+const cpuChildren: [string, Child][] = [["server", nodeServer.child], ["server/bare", bareServer.child], ["server/hono", honoServer.child], ["floor", floor.child]];
+const cpuBefore = latencyToo ? await Promise.all(cpuChildren.map(([, child]) => cpuUs(child))) : [];
 const jsonRuns = latencyToo ? await measureInterleaved(jsonCandidates, measure) : undefined;
+const cpuAfter = latencyToo ? await Promise.all(cpuChildren.map(([, child]) => cpuUs(child))) : [];
+const childCpuPerRequest = new Map(cpuChildren.map(([name], index) => [name, (cpuAfter[index]! - cpuBefore[index]!) / Math.max(1, served.get(name) ?? 0)]));
 log("time to first chunk ...");
 const streamRuns = latencyToo ? await measureInterleaved(streamCandidates, measure) : undefined;
 
@@ -204,7 +224,7 @@ if (throughputToo) {
 const ms = (us: number): string => `${(us / 1000).toFixed(3)} ms`;
 const lines: string[] = [];
 const shownLoad = (values: number[]): string => values.map((value) => value.toFixed(2)).join(" ");
-lines.push(`machine: ${cpus().length} cores, ${cpus()[0]?.model.trim()}; Node ${process.version}; load average at start ${shownLoad(loadAtStart)}, at end ${shownLoad(loadavg())}${quick ? "; BENCH_QUICK" : ""}`);
+lines.push(`machine: ${cpus().length} cores, ${cpus()[0]?.model.trim()}; Node ${process.version}; load average at start ${shownLoad(loadAtStart)}, at end ${shownLoad(loadavg())}${quick ? "; BENCH_QUICK" : ""}; modelgate: ${modelgate.how}`);
 if (jsonRuns && streamRuns) {
   lines.push("", "| path | p50 | p99 | first chunk p50 |", "| --- | ---: | ---: | ---: |");
   for (const name of Object.keys(jsonCandidates)) {
@@ -222,6 +242,12 @@ if (jsonRuns && streamRuns) {
   lines.push(`hop, nothing configured (server/bare - in-process/bare): ${ms(over(jsonRuns, "server/bare", "in-process/bare"))}; with Hono: ${ms(over(jsonRuns, "server/hono", "in-process"))}`);
   lines.push(`gateway work (in-process - direct): ${ms(over(jsonRuns, "in-process", "direct"))}; nothing configured: ${ms(over(jsonRuns, "in-process/bare", "direct"))}`);
   if (!("reason" in portkey)) lines.push(`Portkey: ${ms(over(jsonRuns, portkey.label, "direct"))} over direct (its hop), ${ms(over(jsonRuns, portkey.label, "in-process"))} over in-process; first chunk ${ms(over(streamRuns, portkey.label, "direct"))} over direct`);
+  const clientCpu = (name: string): string => `${(jsonRuns[name]!.cpuPerCallUs ?? Number.NaN).toFixed(0)} µs`;
+  const childCpu = (name: string): string => `${(childCpuPerRequest.get(name) ?? Number.NaN).toFixed(0)} µs`;
+  lines.push(
+    `CPU per non-streaming call (load-insensitive): this process (client side) direct ${clientCpu("direct")}, via a proxy ${clientCpu("server")}, in-process gateway ${clientCpu("in-process")} (bare ${clientCpu("in-process/bare")}); ` +
+      `proxy process per request: server ${childCpu("server")}, server/bare ${childCpu("server/bare")}, server/hono ${childCpu("server/hono")}, node floor relay ${childCpu("floor")}`,
+  );
   lines.push(`first chunk (server - in-process): ${ms(firstHop)} (target <= 0.5 ms) ${firstHop <= 500 ? "PASS" : "MISS"}; nothing configured: ${ms(over(streamRuns, "server/bare", "in-process/bare"))}`);
 }
 const percent = (share: number): string => `${(share * 100).toFixed(0)}%`;

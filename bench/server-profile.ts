@@ -8,14 +8,15 @@
  *   PROFILE_SECONDS=10 PROFILE_CONNECTIONS=100 npx tsx bench/server-profile.ts all fake
  */
 import autocannon from "autocannon";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawnTracked, stop, waitForLine } from "./children.js";
 import { BENCH_ROUTE } from "./features.js";
 import { smallBody } from "./fixtures.js";
-import type { ProfileNode } from "./profile.js";
+import { loadModelgate } from "./modelgate.js";
+import { sourceOf, type ProfileNode } from "./profile.js";
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const [setup = "all", upstream = "fake"] = process.argv.slice(2);
@@ -27,11 +28,9 @@ const fake = spawnTracked(process.execPath, ["--import", "tsx", "bench/fake-serv
 fake.stderr?.resume();
 const fakeUrl = (await waitForLine(fake, /FAKE_URL (\S+)/, 30_000))[1]!;
 fake.stdout?.resume();
-const server = spawnTracked(
-  process.execPath,
-  ["--cpu-prof", `--cpu-prof-dir=${dir}`, "--cpu-prof-interval=200", "--import", "tsx", "bench/server-child.ts", fakeUrl, "node", upstream, setup],
-  { cwd: root },
-);
+// The server serves src/ bundled as tsup ships it (see bench/modelgate.ts).
+const { dir: bundle } = await loadModelgate();
+const server = spawnTracked(process.execPath, ["--import", "tsx", "bench/server-child.ts", fakeUrl, "node", upstream, setup, ...(bundle ? [bundle] : [])], { cwd: root });
 server.stderr?.resume();
 const url = (await waitForLine(server, /SERVER_URL (\S+)/, 60_000))[1]!;
 server.stdout?.resume();
@@ -46,18 +45,21 @@ const load = (conns: number, duration: number) =>
     headers: { authorization: "Bearer mg-bench-token", "content-type": "application/json", "x-modelgate-user": "u42" },
     requests: [{ setupRequest: (request) => ({ ...request, body: JSON.stringify(smallBody(BENCH_ROUTE, count++)) }) }],
   });
-await load(10, 2);
+await load(10, 3);
+// The steady state only: the profiler starts after the warm-up (JIT, lazy module loads).
+const started = waitForLine(server, /PROFILE_STARTED/, 10_000);
+server.stdin?.write("profile-start\n");
+await started;
 const result = await load(connections, seconds);
+const file = join(dir, "server.cpuprofile");
+const written = waitForLine(server, /PROFILE_WRITTEN/, 30_000);
+server.stdin?.write(`profile-stop ${file}\n`);
+await written;
 await stop(server, 10_000);
 await stop(fake);
-
-const file = readdirSync(dir).find((name) => name.endsWith(".cpuprofile"));
-if (!file) throw new Error(`no profile written in ${dir}`);
-const profile = JSON.parse(readFileSync(join(dir, file), "utf8")) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
+const profile = JSON.parse(readFileSync(file, "utf8")) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
 rmSync(dir, { recursive: true, force: true });
-
-// Requests over the whole profile: the warm-up's too (the profile covers the process's life).
-const requests = count;
+const requests = result.requests.total;
 const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
 const areas = new Map<string, number>();
 const frames = new Map<string, number>();
@@ -69,9 +71,11 @@ for (let index = 0; index < profile.samples.length; index++) {
   if (functionName === "(idle)") continue;
   const delta = profile.timeDeltas[index] ?? 0;
   busy += delta;
-  const area = areaOf(functionName, where);
+  // A bundle line maps back to its src/ file (esbuild heads each module with `// src/...`).
+  const source = where.includes("/bench/.build/") ? sourceOf(fileURLToPath(where), lineNumber) : undefined;
+  const area = source ? (source.startsWith("src/server/") ? `src/server: ${source.slice(11)}` : "src (gateway)") : areaOf(functionName, where);
   areas.set(area, (areas.get(area) ?? 0) + delta);
-  const key = `${functionName || "(anonymous)"} ${shortPath(where)}:${lineNumber + 1}`;
+  const key = `${functionName || "(anonymous)"} ${source ?? `${shortPath(where)}:${lineNumber + 1}`}`;
   frames.set(key, (frames.get(key) ?? 0) + delta);
 }
 
@@ -97,7 +101,9 @@ console.log(
     `${requests} requests profiled; CPU ${us(busy).trim()} µs/request; load average ${loadavg().map((v) => v.toFixed(2)).join(" ")}`,
 );
 console.log("\nself time by area, µs/request:");
-for (const [area, value] of [...areas].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`${us(value)}  ${((value / busy) * 100).toFixed(1).padStart(5)}%  ${area}`);
+const ownServer = [...areas].filter(([area]) => area.startsWith("src/server")).reduce((sum, [, value]) => sum + value, 0);
+console.log(`src/server in all: ${us(ownServer).trim()} µs/request (${((ownServer / busy) * 100).toFixed(1)}%)`);
+for (const [area, value] of [...areas].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`${us(value)}  ${((value / busy) * 100).toFixed(1).padStart(5)}%  ${area}`);
 console.log("\ntop frames, µs/request:");
 for (const [frame, value] of [...frames].sort((a, b) => b[1] - a[1]).slice(0, 40)) console.log(`${us(value)}  ${((value / busy) * 100).toFixed(1).padStart(5)}%  ${frame}`);
 process.exit(0);
