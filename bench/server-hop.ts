@@ -10,13 +10,15 @@
  *   server/bare      the same server with nothing configured (no telemetry, limits, cache, auth)
  *   server/hono      the same handler behind Hono + @hono/node-server (the layer not chosen)
  *   Portkey          SDK -> Portkey gateway (own process) -> fake
- * p50 of a non-streaming call and of the time to the first streamed chunk; then throughput
+ * p50 of a non-streaming call and of the time to the first streamed chunk; CPU per call of each
+ * path one at a time (client side in this process, proxy side in the proxy's); then throughput
  * with autocannon at 100 connections (every body unique: cache misses), with the CPU each
  * process took (server, fake, and this process, which runs autocannon), since all share the cores.
  *
  *   BENCH_QUICK=1 npx tsx bench/server-hop.ts        smoke run
  *   BENCH_ONLY=throughput npx tsx bench/server-hop.ts  autocannon only
- *   BENCH_ONLY=latency npx tsx bench/server-hop.ts     interleaved latency only
+ *   BENCH_ONLY=latency npx tsx bench/server-hop.ts     interleaved latency and CPU per call
+ *   BENCH_ONLY=cpu npx tsx bench/server-hop.ts         CPU per call only (load-insensitive)
  */
 import autocannon from "autocannon";
 import OpenAI from "openai";
@@ -82,12 +84,6 @@ if ("reason" in portkey) log(portkey.reason);
 let n = 0;
 const body = (model: string) => smallBody(model, n++);
 type Body = ReturnType<typeof smallBody>;
-/** Calls made through each process in the current phase, warm-up included: CPU per request of the children. */
-const served = new Map<string, number>();
-const counted = <T>(name: string, call: (input: Body) => Promise<T>) => (input: Body): Promise<T> => {
-  served.set(name, (served.get(name) ?? 0) + 1);
-  return call(input);
-};
 const json = (call: (input: Body) => Promise<unknown>, model: string): Candidate => ({ prepare: () => body(model), run: call });
 async function firstChunk(open: () => Promise<AsyncIterable<unknown>>): Promise<number> {
   const started = performance.now();
@@ -97,20 +93,17 @@ async function firstChunk(open: () => Promise<AsyncIterable<unknown>>): Promise<
   return first;
 }
 const streamed = (open: (input: Body) => Promise<AsyncIterable<unknown>>, model: string): Candidate => ({ prepare: () => body(model), run: (input: Body) => firstChunk(() => open(input)), selfTimed: true });
-const viaFloorCounted = counted("floor", (input: Body) => viaFloor.chat.completions.create(input));
-const viaServerCounted = counted("server", (input: Body) => viaServer.chat.completions.create(input));
-const viaBareCounted = counted("server/bare", (input: Body) => viaBare.chat.completions.create(input));
-const viaHonoCounted = counted("server/hono", (input: Body) => viaHono.chat.completions.create(input));
+
 const streaming = { stream: true as const, stream_options: { include_usage: true } };
 
 const jsonCandidates: Record<string, Candidate> = {
   direct: json((input) => direct.chat.completions.create(input), BENCH_MODEL),
-  "node floor": json(viaFloorCounted, BENCH_MODEL),
+  "node floor": json((input) => viaFloor.chat.completions.create(input), BENCH_MODEL),
   "in-process": json((input) => gateway.chat(input, CALL_OPTIONS), BENCH_ROUTE),
   "in-process/bare": json((input) => bareGateway.chat(input, BARE_OPTIONS), BENCH_ROUTE),
-  server: json(viaServerCounted, BENCH_ROUTE),
-  "server/bare": json(viaBareCounted, BENCH_ROUTE),
-  "server/hono": json(viaHonoCounted, BENCH_ROUTE),
+  server: json((input) => viaServer.chat.completions.create(input), BENCH_ROUTE),
+  "server/bare": json((input) => viaBare.chat.completions.create(input), BENCH_ROUTE),
+  "server/hono": json((input) => viaHono.chat.completions.create(input), BENCH_ROUTE),
 };
 const streamCandidates: Record<string, Candidate> = {
   direct: streamed((input) => direct.chat.completions.create({ ...input, ...streaming }), BENCH_MODEL),
@@ -126,30 +119,68 @@ if (!("reason" in portkey)) {
   streamCandidates[portkey.label] = streamed((input) => portkey.client.chat.completions.create({ ...input, ...streaming }), BENCH_MODEL);
 }
 
-const latencyToo = process.env.BENCH_ONLY !== "throughput";
-const throughputToo = process.env.BENCH_ONLY !== "latency";
+const only = process.env.BENCH_ONLY;
+const latencyToo = only === undefined || only === "latency";
+const cpuToo = only === undefined || only === "latency" || only === "cpu";
+const throughputToo = only === undefined || only === "throughput";
 const loadAtStart = loadavg();
 const measure = { iterations: quick ? 300 : 2_000, warmup: quick ? 100 : 300, warmupMs: quick ? 500 : 2_000, block: 50 };
 log("latency, non-streaming ...");
-// The children's CPU over the non-streaming phase, per request they served: unlike wall time,
-// it barely moves when other jobs compete for the cores.
-const cpuChildren: [string, Child][] = [["server", nodeServer.child], ["server/bare", bareServer.child], ["server/hono", honoServer.child], ["floor", floor.child]];
-const cpuBefore = latencyToo ? await Promise.all(cpuChildren.map(([, child]) => cpuUs(child))) : [];
 const jsonRuns = latencyToo ? await measureInterleaved(jsonCandidates, measure) : undefined;
-const cpuAfter = latencyToo ? await Promise.all(cpuChildren.map(([, child]) => cpuUs(child))) : [];
-const childCpuPerRequest = new Map(cpuChildren.map(([name], index) => [name, (cpuAfter[index]! - cpuBefore[index]!) / Math.max(1, served.get(name) ?? 0)]));
 log("time to first chunk ...");
 const streamRuns = latencyToo ? await measureInterleaved(streamCandidates, measure) : undefined;
+
+/**
+ * CPU per non-streaming call, one path at a time (sequential calls, nothing else of ours
+ * running): this process's CPU for the client-side paths, the proxy process's for each proxy.
+ * Unlike wall time it barely moves when other jobs share the cores. Each proxy's idle burn
+ * (timers and the like, measured over a quiet second) is taken off, so it does not count per call.
+ */
+function ownCpuUs(): number {
+  const usage = process.cpuUsage();
+  return usage.user + usage.system;
+}
+interface CpuFigure {
+  clientUs: number;
+  proxyUs?: number;
+  idlePercent?: number;
+}
+async function cpuPerCall(call: (input: Body) => Promise<unknown>, model: string, child?: Child): Promise<CpuFigure> {
+  const calls = quick ? 200 : 600;
+  for (let index = 0; index < 100; index++) await call(body(model));
+  let idleUsPerMs = 0;
+  if (child) {
+    const idleFrom = await cpuUs(child);
+    const idleStart = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    idleUsPerMs = ((await cpuUs(child)) - idleFrom) / (performance.now() - idleStart);
+  }
+  const childBefore = child ? await cpuUs(child) : 0;
+  const wallBefore = performance.now();
+  const ownBefore = ownCpuUs();
+  for (let index = 0; index < calls; index++) await call(body(model));
+  const clientUs = (ownCpuUs() - ownBefore) / calls;
+  if (!child) return { clientUs };
+  const idleUs = idleUsPerMs * (performance.now() - wallBefore);
+  return { clientUs, proxyUs: ((await cpuUs(child)) - childBefore - idleUs) / calls, idlePercent: idleUsPerMs / 10 };
+}
+const cpuFigures = new Map<string, CpuFigure>();
+if (cpuToo) {
+  log("CPU per call ...");
+  cpuFigures.set("direct", await cpuPerCall((input) => direct.chat.completions.create(input), BENCH_MODEL));
+  cpuFigures.set("in-process", await cpuPerCall((input) => gateway.chat(input, CALL_OPTIONS), BENCH_ROUTE));
+  cpuFigures.set("in-process/bare", await cpuPerCall((input) => bareGateway.chat(input, BARE_OPTIONS), BENCH_ROUTE));
+  cpuFigures.set("node floor", await cpuPerCall((input) => viaFloor.chat.completions.create(input), BENCH_MODEL, floor.child));
+  cpuFigures.set("server", await cpuPerCall((input) => viaServer.chat.completions.create(input), BENCH_ROUTE, nodeServer.child));
+  cpuFigures.set("server/bare", await cpuPerCall((input) => viaBare.chat.completions.create(input), BENCH_ROUTE, bareServer.child));
+  cpuFigures.set("server/hono", await cpuPerCall((input) => viaHono.chat.completions.create(input), BENCH_ROUTE, honoServer.child));
+}
 
 async function cpuUs(child: Child): Promise<number> {
   const line = waitForLine(child, /CPU_US (\d+)/, 10_000);
   child.stdin?.write("cpu\n");
   return Number((await line)[1]);
 }
-const ownCpuUs = (): number => {
-  const usage = process.cpuUsage();
-  return usage.user + usage.system;
-};
 
 interface Load {
   rps: number;
@@ -242,13 +273,19 @@ if (jsonRuns && streamRuns) {
   lines.push(`hop, nothing configured (server/bare - in-process/bare): ${ms(over(jsonRuns, "server/bare", "in-process/bare"))}; with Hono: ${ms(over(jsonRuns, "server/hono", "in-process"))}`);
   lines.push(`gateway work (in-process - direct): ${ms(over(jsonRuns, "in-process", "direct"))}; nothing configured: ${ms(over(jsonRuns, "in-process/bare", "direct"))}`);
   if (!("reason" in portkey)) lines.push(`Portkey: ${ms(over(jsonRuns, portkey.label, "direct"))} over direct (its hop), ${ms(over(jsonRuns, portkey.label, "in-process"))} over in-process; first chunk ${ms(over(streamRuns, portkey.label, "direct"))} over direct`);
-  const clientCpu = (name: string): string => `${(jsonRuns[name]!.cpuPerCallUs ?? Number.NaN).toFixed(0)} µs`;
-  const childCpu = (name: string): string => `${(childCpuPerRequest.get(name) ?? Number.NaN).toFixed(0)} µs`;
-  lines.push(
-    `CPU per non-streaming call (load-insensitive): this process (client side) direct ${clientCpu("direct")}, via a proxy ${clientCpu("server")}, in-process gateway ${clientCpu("in-process")} (bare ${clientCpu("in-process/bare")}); ` +
-      `proxy process per request: server ${childCpu("server")}, server/bare ${childCpu("server/bare")}, server/hono ${childCpu("server/hono")}, node floor relay ${childCpu("floor")}`,
-  );
   lines.push(`first chunk (server - in-process): ${ms(firstHop)} (target <= 0.5 ms) ${firstHop <= 500 ? "PASS" : "MISS"}; nothing configured: ${ms(over(streamRuns, "server/bare", "in-process/bare"))}`);
+}
+if (cpuFigures.size > 0) {
+  const figure = (name: string): CpuFigure => cpuFigures.get(name)!;
+  const us = (value: number | undefined): string => `${(value ?? Number.NaN).toFixed(0)} µs`;
+  lines.push("", "CPU per non-streaming call, one path at a time (load-insensitive; the proxy's idle burn taken off):", "| path | this process (client) | proxy process | proxy idle |", "| --- | ---: | ---: | ---: |");
+  for (const name of cpuFigures.keys()) {
+    const { clientUs, proxyUs, idlePercent } = figure(name);
+    lines.push(`| ${name} | ${us(clientUs)} | ${proxyUs === undefined ? "-" : us(proxyUs)} | ${idlePercent === undefined ? "-" : `${idlePercent.toFixed(1)}% of a core`} |`);
+  }
+  const hopCpu = figure("server").clientUs + figure("server").proxyUs! - figure("in-process").clientUs;
+  const floorCpu = figure("node floor").clientUs + figure("node floor").proxyUs! - figure("direct").clientUs;
+  lines.push(`CPU the hop adds (client + server - in-process): ${us(hopCpu)}; nothing configured: ${us(figure("server/bare").clientUs + figure("server/bare").proxyUs! - figure("in-process/bare").clientUs)}; the floor relay adds ${us(floorCpu)} over direct`);
 }
 const percent = (share: number): string => `${(share * 100).toFixed(0)}%`;
 const shown = (load: Load): string =>
