@@ -13,6 +13,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 type Core = typeof import("../src/index.js");
 type Testing = typeof import("../src/testing.js");
 type OpenAIEntry = typeof import("../src/openai.js");
+type ServerEntry = typeof import("../src/server.js");
 
 export interface Modelgate {
   createGateway: Core["createGateway"];
@@ -79,7 +80,8 @@ async function build(): Promise<void> {
   rmSync(BUILD_DIR, { recursive: true, force: true });
   await esbuild.build({
     absWorkingDir: root,
-    entryPoints: { index: "src/index.ts", testing: "src/testing.ts", openai: "src/openai.ts" },
+    // server: for child processes that serve the bundle (bench/server-child.ts), as `modelgate serve` does from dist/.
+    entryPoints: { index: "src/index.ts", testing: "src/testing.ts", openai: "src/openai.ts", server: "src/server.ts" },
     outdir: BUILD_DIR,
     bundle: true,
     splitting: true,
@@ -90,4 +92,10 @@ async function build(): Promise<void> {
     sourcemap: true,
     logLevel: "silent",
   });
+}
+
+/** `modelgate/server` from the bundle in `dir` (made by `loadModelgate()`), or from src/ without one. */
+export async function loadServerEntry(dir: string | undefined): Promise<ServerEntry> {
+  if (dir && existsSync(join(dir, "server.js"))) return (await import(pathToFileURL(join(dir, "server.js")).href)) as ServerEntry;
+  return import("../src/server.js");
 }

@@ -91,7 +91,7 @@ export function selfTimes(profile: { nodes: ProfileNode[]; samples: number[]; ti
 const moduleMarkers = new Map<string, { line: number; source: string }[]>();
 
 /** The src/ file a line of the bundle came from: esbuild heads each module with `// src/...`. */
-function sourceOf(path: string, lineNumber: number): string | undefined {
+export function sourceOf(path: string, lineNumber: number): string | undefined {
   let markers = moduleMarkers.get(path);
   if (!markers) {
     markers = [];

@@ -7,7 +7,7 @@
  *   BENCH_QUICK=1 npm run bench   smoke run (~30 s), RESULTS.md untouched
  *   BENCH_ONLY=overhead,memory    run only these sections (overhead, sdk, cache, memory, redis, profile)
  */
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -312,5 +312,20 @@ function markdown(): string {
           "",
         ]
       : []),
+    ...keptSections(),
   ].join("\n");
+}
+
+/**
+ * Sections another bench writes by hand into RESULTS.md (`## Proxy hop`, from
+ * bench/server-hop.ts): carried over as they are, since this run does not measure them.
+ */
+function keptSections(): string[] {
+  const file = join(benchDir, "RESULTS.md");
+  if (!existsSync(file)) return [];
+  const text = readFileSync(file, "utf8");
+  const start = text.indexOf("\n## Proxy hop");
+  if (start === -1) return [];
+  const next = text.indexOf("\n## ", start + 1);
+  return [text.slice(start + 1, next === -1 ? undefined : next).trimEnd(), ""];
 }

@@ -5,30 +5,37 @@
  * (serve(): plain node:http) or `hono` (Hono + @hono/node-server around handler.fetch).
  * argv[4] `mock` replaces the upstream with an in-process mock provider: the server's and the
  * gateway's own ceiling, without the openai SDK's per-call cost (about 1 ms of CPU).
+ * argv[5] `bare` configures nothing (no telemetry, limits, budgets, prices, cache or auth):
+ * what the server's HTTP work costs apart from the gateway's. argv[6] is the bundle directory
+ * bench/modelgate.ts built (src/ as tsup ships it, as `modelgate serve` runs from dist/); without
+ * it, src/ through tsx, whose `keepNames` makes every closure on the hot path cost more.
  * Prints `SERVER_URL <url>`; a `cpu` line on stdin answers `CPU_US <user+system µs so far>`
  * (CPU per request barely moves when other processes compete for the cores); exits when stdin closes.
  */
-import { createGateway } from "../src/index.js";
-import { openai } from "../src/openai.js";
-import { createHandler, serve } from "../src/server.js";
-import { mockProvider } from "../src/testing.js";
 import { REPLY } from "./fixtures.js";
 import { BENCH_KEY, BENCH_MODEL, baseConfig, featureList, withFeatures } from "./features.js";
+import { loadModelgate, loadServerEntry } from "./modelgate.js";
 
 export const BENCH_TOKEN = "mg-bench-token";
 
-const [fakeUrl, layer = "node", upstream = "fake"] = process.argv.slice(2);
-if (!fakeUrl) throw new Error("usage: server-child.ts <fake base URL> [node|hono] [fake|mock]");
+const [fakeUrl, layer = "node", upstream = "fake", setup = "all", bundle] = process.argv.slice(2);
+if (!fakeUrl) throw new Error("usage: server-child.ts <fake base URL> [node|hono] [fake|mock] [all|bare] [bundle dir]");
+const { createGateway, mockProvider, openai } = await (bundle
+  ? loadModelgate(bundle)
+  : Promise.all([import("../src/index.js"), import("../src/testing.js"), import("../src/openai.js")]).then(([core, testing, entry]) => ({ ...core, ...testing, ...entry })));
+const { createHandler, serve } = await loadServerEntry(bundle);
+const bare = setup === "bare";
 const provider = upstream === "mock" ? mockProvider({ reply: REPLY, name: "openai" }) : openai({ baseURL: fakeUrl, apiKey: "sk-bench" });
-const gateway = createGateway(withFeatures(baseConfig({ openai: provider }, BENCH_MODEL, "openai"), featureList()));
-const auth = { tokens: { [BENCH_TOKEN]: BENCH_KEY } };
+const base = baseConfig({ openai: provider }, BENCH_MODEL, "openai");
+const gateway = createGateway(bare ? base : withFeatures(base, featureList()));
+const auth = bare ? undefined : { tokens: { [BENCH_TOKEN]: BENCH_KEY } };
 
 let url: string;
 let close: () => Promise<void>;
 if (layer === "hono") {
   const { Hono } = await import("hono");
   const { serve: honoServe } = await import("@hono/node-server");
-  const handler = createHandler(gateway, { auth });
+  const handler = createHandler(gateway, auth ? { auth } : {});
   const app = new Hono();
   app.all("*", (context) => handler.fetch(context.req.raw));
   const server = await new Promise<ReturnType<typeof honoServe>>((resolve) => {
@@ -41,7 +48,7 @@ if (layer === "hono") {
     server.close();
   };
 } else {
-  const server = await serve(gateway, { port: 0, auth });
+  const server = await serve(gateway, auth ? { port: 0, auth } : { port: 0 });
   url = server.url;
   close = () => server.close();
 }
@@ -51,10 +58,36 @@ const quit = (): void => {
     .then(() => gateway.close())
     .finally(() => process.exit(0));
 };
+// `profile-start` / `profile-stop <file>` (bench/server-profile.ts): a CPU profile of the
+// steady state only, without start-up (module loading through tsx) in it.
+let profiler: import("node:inspector/promises").Session | undefined;
 process.stdin.on("data", (data: Buffer) => {
-  if (data.toString("utf8").includes("cpu")) {
+  const text = data.toString("utf8");
+  if (text.includes("cpu")) {
     const usage = process.cpuUsage();
     process.stdout.write(`CPU_US ${usage.user + usage.system}\n`);
+  }
+  if (text.includes("profile-start")) {
+    void (async () => {
+      const { Session } = await import("node:inspector/promises");
+      profiler = new Session();
+      profiler.connect();
+      await profiler.post("Profiler.enable");
+      await profiler.post("Profiler.setSamplingInterval", { interval: 100 });
+      await profiler.post("Profiler.start");
+      process.stdout.write("PROFILE_STARTED\n");
+    })();
+  }
+  const stopAt = text.match(/profile-stop (\S+)/);
+  if (stopAt && profiler) {
+    const session = profiler;
+    void (async () => {
+      const { profile } = await session.post("Profiler.stop");
+      const { writeFileSync } = await import("node:fs");
+      writeFileSync(stopAt[1]!, JSON.stringify(profile));
+      session.disconnect();
+      process.stdout.write("PROFILE_WRITTEN\n");
+    })();
   }
 });
 process.stdin.on("end", quit);

@@ -1,26 +1,34 @@
 /**
  * `npx tsx bench/server-hop.ts`: what the proxy hop costs. The official `openai` SDK against a
- * fake OpenAI server (own process, loopback) four ways, interleaved in one run:
- *   direct       SDK -> fake
- *   in-process   gateway.chat() (everything on) -> fake
- *   server       SDK -> modelgate server (own process, everything on, plain node:http) -> fake
- *   server/hono  the same handler behind Hono + @hono/node-server (the layer not chosen)
- *   Portkey      SDK -> Portkey gateway (own process) -> fake
- * p50 of a non-streaming call and of the time to the first streamed chunk; then throughput
- * with autocannon at 100 connections against each modelgate layer (every body unique: cache misses).
+ * fake OpenAI server (own process, loopback), interleaved in one run:
+ *   direct           SDK -> fake
+ *   node floor       SDK -> a minimal node:http relay (own process: bytes through, keep-alive
+ *                    upstream, no parse) -> fake: the least any Node proxy costs on this box
+ *   in-process       gateway.chat() (everything on) -> fake
+ *   in-process/bare  gateway.chat() with nothing configured -> fake
+ *   server           SDK -> modelgate server (own process, everything on, plain node:http) -> fake
+ *   server/bare      the same server with nothing configured (no telemetry, limits, cache, auth)
+ *   server/hono      the same handler behind Hono + @hono/node-server (the layer not chosen)
+ *   Portkey          SDK -> Portkey gateway (own process) -> fake
+ * p50 of a non-streaming call and of the time to the first streamed chunk; CPU per call of each
+ * path one at a time (client side in this process, proxy side in the proxy's); then throughput
+ * with autocannon at 100 connections (every body unique: cache misses), with the CPU each
+ * process took (server, fake, and this process, which runs autocannon), since all share the cores.
  *
- *   BENCH_QUICK=1 npx tsx bench/server-hop.ts   smoke run
+ *   BENCH_QUICK=1 npx tsx bench/server-hop.ts        smoke run
+ *   BENCH_ONLY=throughput npx tsx bench/server-hop.ts  autocannon only
+ *   BENCH_ONLY=latency npx tsx bench/server-hop.ts     interleaved latency and CPU per call
+ *   BENCH_ONLY=cpu npx tsx bench/server-hop.ts         CPU per call only (load-insensitive)
  */
 import autocannon from "autocannon";
 import OpenAI from "openai";
 import { cpus, loadavg } from "node:os";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createGateway } from "../src/index.js";
-import { openai } from "../src/openai.js";
 import { spawnTracked, stop, waitForLine } from "./children.js";
 import { BENCH_MODEL, BENCH_ROUTE, CALL_OPTIONS, baseConfig, featureList, withFeatures } from "./features.js";
 import { smallBody } from "./fixtures.js";
+import { loadModelgate } from "./modelgate.js";
 import { startProxyHop } from "./proxy-hop.js";
 import { measureInterleaved, summarize, type Candidate } from "./stats.js";
 
@@ -29,26 +37,47 @@ const quick = process.env.BENCH_QUICK === "1";
 const TOKEN = "mg-bench-token";
 const log = (text: string): void => void process.stderr.write(`[server-hop] ${text}\n`);
 
+// src/ bundled as tsup ships it, for the in-process gateway and the server children alike
+// (tsx's keepNames would tax every closure on the hot path, in both).
+const modelgate = await loadModelgate();
+const { createGateway, openai } = modelgate;
+const bundleArgs = modelgate.dir ? [modelgate.dir] : [];
 const fake = spawnTracked(process.execPath, ["--import", "tsx", "bench/fake-server-child.ts"], { cwd: root });
 fake.stderr?.resume();
 const fakeUrl = (await waitForLine(fake, /FAKE_URL (\S+)/, 30_000))[1]!;
 fake.stdout?.resume();
 
-async function startServer(layer: "node" | "hono", upstream: "fake" | "mock" = "fake"): Promise<{ url: string; child: ReturnType<typeof spawnTracked> }> {
-  const child = spawnTracked(process.execPath, ["--import", "tsx", "bench/server-child.ts", fakeUrl, layer, upstream], { cwd: root });
+type Child = ReturnType<typeof spawnTracked>;
+async function startServer(layer: "node" | "hono", upstream: "fake" | "mock" = "fake", setup: "all" | "bare" = "all"): Promise<{ url: string; child: Child }> {
+  const child = spawnTracked(process.execPath, ["--import", "tsx", "bench/server-child.ts", fakeUrl, layer, upstream, setup, ...bundleArgs], { cwd: root });
   child.stderr?.resume();
   const url = (await waitForLine(child, /SERVER_URL (\S+)/, 60_000))[1]!;
   child.stdout?.resume();
   return { url, child };
 }
+async function startFloor(): Promise<{ url: string; child: Child }> {
+  const child = spawnTracked(process.execPath, ["--import", "tsx", "bench/floor-proxy-child.ts", fakeUrl], { cwd: root });
+  child.stderr?.resume();
+  const url = (await waitForLine(child, /FLOOR_URL (\S+)/, 30_000))[1]!;
+  child.stdout?.resume();
+  return { url, child };
+}
 const nodeServer = await startServer("node");
+const bareServer = await startServer("node", "fake", "bare");
 const honoServer = await startServer("hono");
-log(`fake ${fakeUrl}; server ${nodeServer.url}; hono ${honoServer.url}`);
+const floor = await startFloor();
+log(`fake ${fakeUrl}; server ${nodeServer.url}; bare ${bareServer.url}; hono ${honoServer.url}; floor ${floor.url}`);
 
-const gateway = createGateway(withFeatures(baseConfig({ openai: openai({ baseURL: fakeUrl, apiKey: "sk-bench" }) }, BENCH_MODEL, "openai"), featureList()));
+const upstreamProvider = () => ({ openai: openai({ baseURL: fakeUrl, apiKey: "sk-bench" }) });
+const gateway = createGateway(withFeatures(baseConfig(upstreamProvider(), BENCH_MODEL, "openai"), featureList()));
+const bareGateway = createGateway(baseConfig(upstreamProvider(), BENCH_MODEL, "openai"));
+const BARE_OPTIONS = { user: CALL_OPTIONS.user!, tags: CALL_OPTIONS.tags! };
 const direct = new OpenAI({ apiKey: "sk-bench", baseURL: fakeUrl, maxRetries: 0 });
-const viaServer = new OpenAI({ apiKey: TOKEN, baseURL: `${nodeServer.url}/v1`, maxRetries: 0, defaultHeaders: { "x-modelgate-user": "u42", "x-modelgate-tags": "bench" } });
-const viaHono = new OpenAI({ apiKey: TOKEN, baseURL: `${honoServer.url}/v1`, maxRetries: 0, defaultHeaders: { "x-modelgate-user": "u42", "x-modelgate-tags": "bench" } });
+const viaFloor = new OpenAI({ apiKey: "sk-bench", baseURL: floor.url, maxRetries: 0 });
+const proxied = (url: string) => new OpenAI({ apiKey: TOKEN, baseURL: `${url}/v1`, maxRetries: 0, defaultHeaders: { "x-modelgate-user": "u42", "x-modelgate-tags": "bench" } });
+const viaServer = proxied(nodeServer.url);
+const viaBare = proxied(bareServer.url);
+const viaHono = proxied(honoServer.url);
 const portkey = await startProxyHop(fakeUrl);
 if ("reason" in portkey) log(portkey.reason);
 
@@ -64,18 +93,25 @@ async function firstChunk(open: () => Promise<AsyncIterable<unknown>>): Promise<
   return first;
 }
 const streamed = (open: (input: Body) => Promise<AsyncIterable<unknown>>, model: string): Candidate => ({ prepare: () => body(model), run: (input: Body) => firstChunk(() => open(input)), selfTimed: true });
+
 const streaming = { stream: true as const, stream_options: { include_usage: true } };
 
 const jsonCandidates: Record<string, Candidate> = {
   direct: json((input) => direct.chat.completions.create(input), BENCH_MODEL),
+  "node floor": json((input) => viaFloor.chat.completions.create(input), BENCH_MODEL),
   "in-process": json((input) => gateway.chat(input, CALL_OPTIONS), BENCH_ROUTE),
+  "in-process/bare": json((input) => bareGateway.chat(input, BARE_OPTIONS), BENCH_ROUTE),
   server: json((input) => viaServer.chat.completions.create(input), BENCH_ROUTE),
+  "server/bare": json((input) => viaBare.chat.completions.create(input), BENCH_ROUTE),
   "server/hono": json((input) => viaHono.chat.completions.create(input), BENCH_ROUTE),
 };
 const streamCandidates: Record<string, Candidate> = {
   direct: streamed((input) => direct.chat.completions.create({ ...input, ...streaming }), BENCH_MODEL),
+  "node floor": streamed((input) => viaFloor.chat.completions.create({ ...input, ...streaming }), BENCH_MODEL),
   "in-process": streamed((input) => gateway.chat({ ...input, ...streaming }, CALL_OPTIONS), BENCH_ROUTE),
+  "in-process/bare": streamed((input) => bareGateway.chat({ ...input, ...streaming }, BARE_OPTIONS), BENCH_ROUTE),
   server: streamed((input) => viaServer.chat.completions.create({ ...input, ...streaming }), BENCH_ROUTE),
+  "server/bare": streamed((input) => viaBare.chat.completions.create({ ...input, ...streaming }), BENCH_ROUTE),
   "server/hono": streamed((input) => viaHono.chat.completions.create({ ...input, ...streaming }), BENCH_ROUTE),
 };
 if (!("reason" in portkey)) {
@@ -83,58 +119,143 @@ if (!("reason" in portkey)) {
   streamCandidates[portkey.label] = streamed((input) => portkey.client.chat.completions.create({ ...input, ...streaming }), BENCH_MODEL);
 }
 
-const latencyToo = process.env.BENCH_ONLY !== "throughput";
+const only = process.env.BENCH_ONLY;
+const latencyToo = only === undefined || only === "latency";
+const cpuToo = only === undefined || only === "latency" || only === "cpu";
+const throughputToo = only === undefined || only === "throughput";
+const loadAtStart = loadavg();
 const measure = { iterations: quick ? 300 : 2_000, warmup: quick ? 100 : 300, warmupMs: quick ? 500 : 2_000, block: 50 };
 log("latency, non-streaming ...");
 const jsonRuns = latencyToo ? await measureInterleaved(jsonCandidates, measure) : undefined;
 log("time to first chunk ...");
 const streamRuns = latencyToo ? await measureInterleaved(streamCandidates, measure) : undefined;
 
-async function cpuUs(child: ReturnType<typeof spawnTracked>): Promise<number> {
+/**
+ * CPU per non-streaming call, one path at a time (sequential calls, nothing else of ours
+ * running): this process's CPU for the client-side paths, the proxy process's for each proxy.
+ * Unlike wall time it barely moves when other jobs share the cores. Each proxy's idle burn
+ * (timers and the like, measured over a quiet second) is taken off, so it does not count per call.
+ */
+function ownCpuUs(): number {
+  const usage = process.cpuUsage();
+  return usage.user + usage.system;
+}
+interface CpuFigure {
+  clientUs: number;
+  proxyUs?: number;
+  idlePercent?: number;
+}
+async function cpuPerCall(call: (input: Body) => Promise<unknown>, model: string, child?: Child): Promise<CpuFigure> {
+  const calls = quick ? 200 : 600;
+  for (let index = 0; index < 100; index++) await call(body(model));
+  let idleUsPerMs = 0;
+  if (child) {
+    const idleFrom = await cpuUs(child);
+    const idleStart = performance.now();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    idleUsPerMs = ((await cpuUs(child)) - idleFrom) / (performance.now() - idleStart);
+  }
+  const childBefore = child ? await cpuUs(child) : 0;
+  const wallBefore = performance.now();
+  const ownBefore = ownCpuUs();
+  for (let index = 0; index < calls; index++) await call(body(model));
+  const clientUs = (ownCpuUs() - ownBefore) / calls;
+  if (!child) return { clientUs };
+  const idleUs = idleUsPerMs * (performance.now() - wallBefore);
+  return { clientUs, proxyUs: ((await cpuUs(child)) - childBefore - idleUs) / calls, idlePercent: idleUsPerMs / 10 };
+}
+const cpuFigures = new Map<string, CpuFigure>();
+if (cpuToo) {
+  log("CPU per call ...");
+  cpuFigures.set("direct", await cpuPerCall((input) => direct.chat.completions.create(input), BENCH_MODEL));
+  cpuFigures.set("in-process", await cpuPerCall((input) => gateway.chat(input, CALL_OPTIONS), BENCH_ROUTE));
+  cpuFigures.set("in-process/bare", await cpuPerCall((input) => bareGateway.chat(input, BARE_OPTIONS), BENCH_ROUTE));
+  cpuFigures.set("node floor", await cpuPerCall((input) => viaFloor.chat.completions.create(input), BENCH_MODEL, floor.child));
+  cpuFigures.set("server", await cpuPerCall((input) => viaServer.chat.completions.create(input), BENCH_ROUTE, nodeServer.child));
+  cpuFigures.set("server/bare", await cpuPerCall((input) => viaBare.chat.completions.create(input), BENCH_ROUTE, bareServer.child));
+  cpuFigures.set("server/hono", await cpuPerCall((input) => viaHono.chat.completions.create(input), BENCH_ROUTE, honoServer.child));
+}
+
+async function cpuUs(child: Child): Promise<number> {
   const line = waitForLine(child, /CPU_US (\d+)/, 10_000);
   child.stdin?.write("cpu\n");
   return Number((await line)[1]);
 }
 
-async function throughput(url: string, child: ReturnType<typeof spawnTracked>): Promise<{ rps: number; p50: number; p99: number; errors: number; non2xx: number; cpuPerRequestUs: number }> {
+interface Load {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+  /** CPU per request, µs: the server (or relay), the fake, and this process (autocannon). */
+  serverUs: number;
+  fakeUs: number;
+  autocannonUs: number;
+  /** The same as shares of one core over the run (2 cores = 200%). */
+  serverCores: number;
+  fakeCores: number;
+  autocannonCores: number;
+}
+
+async function throughput(url: string, child: Child, path = "/v1/chat/completions", model = BENCH_ROUTE, upstreamChild?: Child): Promise<Load> {
   let count = 0;
   const load = (connections: number, duration: number) => autocannon({
-    url: `${url}/v1/chat/completions`,
+    url: `${url}${path}`,
     connections,
     duration,
     method: "POST",
     headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json", "x-modelgate-user": "u42" },
-    requests: [{ setupRequest: (request) => ({ ...request, body: JSON.stringify(smallBody(BENCH_ROUTE, 1e9 + count++)) }) }],
+    requests: [{ setupRequest: (request) => ({ ...request, body: JSON.stringify(smallBody(model, 1e9 + count++)) }) }],
   });
   // Warm-up off the books: the JIT, and modules the gateway loads on first use (the tokenizer).
   await load(10, 2);
-  const cpuBefore = await cpuUs(child);
+  const [serverBefore, fakeBefore] = await Promise.all([cpuUs(child), upstreamChild ? cpuUs(upstreamChild) : 0]);
+  const ownBefore = ownCpuUs();
+  const wallBefore = performance.now();
   const result = await load(100, quick ? 4 : 10);
-  const cpuPerRequestUs = (await cpuUs(child)) - cpuBefore;
+  const wallUs = (performance.now() - wallBefore) * 1000;
+  const ownUs = ownCpuUs() - ownBefore;
+  const [serverAfter, fakeAfter] = await Promise.all([cpuUs(child), upstreamChild ? cpuUs(upstreamChild) : 0]);
+  const total = Math.max(1, result.requests.total);
   return {
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.errors,
     non2xx: result.non2xx,
-    cpuPerRequestUs: cpuPerRequestUs / Math.max(1, result.requests.total),
+    serverUs: (serverAfter - serverBefore) / total,
+    fakeUs: (fakeAfter - fakeBefore) / total,
+    autocannonUs: ownUs / total,
+    serverCores: (serverAfter - serverBefore) / wallUs,
+    fakeCores: (fakeAfter - fakeBefore) / wallUs,
+    autocannonCores: ownUs / wallUs,
   };
 }
-log("throughput, 100 connections ...");
-const loadNode = await throughput(nodeServer.url, nodeServer.child);
-await Promise.all([stop(honoServer.child), stop(nodeServer.child)]);
-// The same servers over an in-process mock upstream: their own ceiling, without the openai
-// SDK's per-call CPU (about 1 ms) that the upstream call costs inside the server.
-const nodeMock = await startServer("node", "mock");
-const loadNodeMock = await throughput(nodeMock.url, nodeMock.child);
-await stop(nodeMock.child);
-const honoMock = await startServer("hono", "mock");
-const loadHonoMock = await throughput(honoMock.url, honoMock.child);
-await stop(honoMock.child);
+const loads: { label: string; load: Load; target?: boolean }[] = [];
+if (throughputToo) {
+  log("throughput, 100 connections ...");
+  // One process under load at a time: the others sit idle.
+  loads.push({ label: "node:http server, everything on -> openai SDK -> fake", load: await throughput(nodeServer.url, nodeServer.child, undefined, undefined, fake), target: true });
+  loads.push({ label: "node:http server, nothing configured -> fake", load: await throughput(bareServer.url, bareServer.child, undefined, undefined, fake) });
+  loads.push({ label: "node floor relay -> fake", load: await throughput(floor.url, floor.child, "/chat/completions", BENCH_MODEL, fake) });
+}
+await Promise.all([stop(honoServer.child), stop(nodeServer.child), stop(bareServer.child), stop(floor.child)]);
+if (throughputToo) {
+  // The same servers over an in-process mock upstream: their own ceiling, without the openai
+  // SDK's per-call CPU that the upstream call costs inside the server.
+  const nodeMock = await startServer("node", "mock");
+  loads.push({ label: "node:http server, everything on -> mock upstream", load: await throughput(nodeMock.url, nodeMock.child) });
+  await stop(nodeMock.child);
+  const honoMock = await startServer("hono", "mock");
+  loads.push({ label: "Hono + @hono/node-server, everything on -> mock", load: await throughput(honoMock.url, honoMock.child) });
+  await stop(honoMock.child);
+}
 
 const ms = (us: number): string => `${(us / 1000).toFixed(3)} ms`;
 const lines: string[] = [];
-lines.push(`machine: ${cpus().length} cores, ${cpus()[0]?.model.trim()}; Node ${process.version}; load average ${loadavg().map((value) => value.toFixed(2)).join(" ")}${quick ? "; BENCH_QUICK" : ""}`);
+const shownLoad = (values: number[]): string => values.map((value) => value.toFixed(2)).join(" ");
+lines.push(`machine: ${cpus().length} cores, ${cpus()[0]?.model.trim()}; Node ${process.version}; load average at start ${shownLoad(loadAtStart)}, at end ${shownLoad(loadavg())}${quick ? "; BENCH_QUICK" : ""}; modelgate: ${modelgate.how}`);
 if (jsonRuns && streamRuns) {
   lines.push("", "| path | p50 | p99 | first chunk p50 |", "| --- | ---: | ---: | ---: |");
   for (const name of Object.keys(jsonCandidates)) {
@@ -143,23 +264,39 @@ if (jsonRuns && streamRuns) {
     lines.push(`| ${name} | ${ms(a.p50)} | ${ms(a.p99)} | ${ms(s.p50)} |`);
   }
   const p50 = (runs: typeof jsonRuns, name: string): number => summarize(runs[name]!).p50;
-  const hop = p50(jsonRuns, "server") - p50(jsonRuns, "in-process");
-  const hopHono = p50(jsonRuns, "server/hono") - p50(jsonRuns, "in-process");
-  const firstHop = p50(streamRuns, "server") - p50(streamRuns, "in-process");
+  const over = (runs: typeof jsonRuns, name: string, base: string): number => p50(runs, name) - p50(runs, base);
+  const hop = over(jsonRuns, "server", "in-process");
+  const firstHop = over(streamRuns, "server", "in-process");
   lines.push("");
-  lines.push(`hop (server p50 - in-process p50): ${ms(hop)} (target <= 0.35 ms) ${hop <= 350 ? "PASS" : "MISS"}; with Hono: ${ms(hopHono)}`);
-  if (!("reason" in portkey)) lines.push(`Portkey: ${ms(p50(jsonRuns, portkey.label) - p50(jsonRuns, "in-process"))} over in-process, ${ms(p50(jsonRuns, portkey.label) - p50(jsonRuns, "direct"))} over direct`);
-  lines.push(`first chunk (server - in-process): ${ms(firstHop)} (target <= 0.5 ms) ${firstHop <= 500 ? "PASS" : "MISS"}`);
+  lines.push(`node floor (relay p50 - direct p50): ${ms(over(jsonRuns, "node floor", "direct"))}; first chunk ${ms(over(streamRuns, "node floor", "direct"))}`);
+  lines.push(`hop (server p50 - in-process p50): ${ms(hop)} (target <= 0.35 ms) ${hop <= 350 ? "PASS" : "MISS"}`);
+  lines.push(`hop, nothing configured (server/bare - in-process/bare): ${ms(over(jsonRuns, "server/bare", "in-process/bare"))}; with Hono: ${ms(over(jsonRuns, "server/hono", "in-process"))}`);
+  lines.push(`gateway work (in-process - direct): ${ms(over(jsonRuns, "in-process", "direct"))}; nothing configured: ${ms(over(jsonRuns, "in-process/bare", "direct"))}`);
+  if (!("reason" in portkey)) lines.push(`Portkey: ${ms(over(jsonRuns, portkey.label, "direct"))} over direct (its hop), ${ms(over(jsonRuns, portkey.label, "in-process"))} over in-process; first chunk ${ms(over(streamRuns, portkey.label, "direct"))} over direct`);
+  lines.push(`first chunk (server - in-process): ${ms(firstHop)} (target <= 0.5 ms) ${firstHop <= 500 ? "PASS" : "MISS"}; nothing configured: ${ms(over(streamRuns, "server/bare", "in-process/bare"))}`);
 }
-const shown = (load: Awaited<ReturnType<typeof throughput>>): string =>
-  `${load.rps.toFixed(0)} req/s (p50 ${load.p50} ms, p99 ${load.p99} ms, errors ${load.errors}, non-2xx ${load.non2xx}; server CPU ${load.cpuPerRequestUs.toFixed(0)} µs/request = ${(2e6 / load.cpuPerRequestUs).toFixed(0)} req/s on 2 idle cores)`;
-lines.push(`throughput, 100 connections, everything on, target >= 3000 req/s:`);
-lines.push(`  node:http server -> openai SDK -> fake: ${shown(loadNode)} ${loadNode.rps >= 3000 ? "PASS" : "MISS"}`);
-lines.push(`  node:http server -> mock upstream:     ${shown(loadNodeMock)} ${loadNodeMock.rps >= 3000 ? "PASS" : "MISS"}`);
-lines.push(`  Hono + @hono/node-server -> mock:      ${shown(loadHonoMock)}`);
+if (cpuFigures.size > 0) {
+  const figure = (name: string): CpuFigure => cpuFigures.get(name)!;
+  const us = (value: number | undefined): string => `${(value ?? Number.NaN).toFixed(0)} µs`;
+  lines.push("", "CPU per non-streaming call, one path at a time (load-insensitive; the proxy's idle burn taken off):", "| path | this process (client) | proxy process | proxy idle |", "| --- | ---: | ---: | ---: |");
+  for (const name of cpuFigures.keys()) {
+    const { clientUs, proxyUs, idlePercent } = figure(name);
+    lines.push(`| ${name} | ${us(clientUs)} | ${proxyUs === undefined ? "-" : us(proxyUs)} | ${idlePercent === undefined ? "-" : `${idlePercent.toFixed(1)}% of a core`} |`);
+  }
+  const hopCpu = figure("server").clientUs + figure("server").proxyUs! - figure("in-process").clientUs;
+  const floorCpu = figure("node floor").clientUs + figure("node floor").proxyUs! - figure("direct").clientUs;
+  lines.push(`CPU the hop adds (client + server - in-process): ${us(hopCpu)}; nothing configured: ${us(figure("server/bare").clientUs + figure("server/bare").proxyUs! - figure("in-process/bare").clientUs)}; the floor relay adds ${us(floorCpu)} over direct`);
+}
+const percent = (share: number): string => `${(share * 100).toFixed(0)}%`;
+const shown = (load: Load): string =>
+  `${load.rps.toFixed(0)} req/s (p50 ${load.p50} ms, p99 ${load.p99} ms, errors ${load.errors}, non-2xx ${load.non2xx}); CPU per request: server ${load.serverUs.toFixed(0)} µs` +
+  `${load.fakeUs > 0 ? `, fake ${load.fakeUs.toFixed(0)} µs` : ""}, autocannon ${load.autocannonUs.toFixed(0)} µs; of one core: server ${percent(load.serverCores)}` +
+  `${load.fakeUs > 0 ? `, fake ${percent(load.fakeCores)}` : ""}, autocannon ${percent(load.autocannonCores)}; server alone on 2 idle cores ~${(2e6 / load.serverUs).toFixed(0)} req/s`;
+if (loads.length > 0) lines.push("", "throughput, 100 connections (target >= 3000 req/s with everything on):");
+for (const { label, load, target } of loads) lines.push(`  ${label}: ${shown(load)}${target ? (load.rps >= 3000 ? " PASS" : " MISS") : ""}`);
 console.log(lines.join("\n"));
 
-await gateway.close();
+await Promise.all([gateway.close(), bareGateway.close()]);
 if (!("reason" in portkey)) await portkey.portkey.stop();
 await stop(fake);
 process.exit(0);

@@ -64,6 +64,27 @@ function countingFetch(): { fetch: typeof fetch; count: () => number } {
 
 const messages = [{ role: "user" as const, content: "Hello there" }];
 
+/** POSTs `parts` to /v1/chat/completions over raw HTTP, `gapMs` apart: how a body arrives late or in pieces. */
+function rawPost(base: string, headers: Record<string, string>, parts: string[], gapMs = 0): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${base}/v1/chat/completions`, { method: "POST", headers }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (text: string) => (body += text));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("error", reject);
+    const send = (index: number): void => {
+      if (index === parts.length) return void req.end();
+      req.write(parts[index]!);
+      if (gapMs > 0) setTimeout(() => send(index + 1), gapMs);
+      else send(index + 1);
+    };
+    send(0);
+  });
+}
+
+
 describe("POST /v1/chat/completions over the openai SDK", () => {
   it("answers JSON with the gateway's headers and no `.gateway` field in the body", async () => {
     await start();
@@ -323,6 +344,29 @@ describe("limits and safety", () => {
     expect(fake.requestCount).toBe(0);
   });
 
+  it("413 for a chunked body (no content-length) past the limit, whether sent at once or in pieces", async () => {
+    await start({}, { maxBodyBytes: 1_024 });
+    const big = JSON.stringify({ model: "fast", messages: [{ role: "user", content: "x".repeat(4_096) }] });
+    const whole = await rawPost(server!.url, { "transfer-encoding": "chunked" }, [big]);
+    expect(whole.status).toBe(413);
+    expect(whole.body).toContain("request_too_large");
+    // In pieces: the limit is counted as they come, not only against a declared length.
+    const pieces = await rawPost(server!.url, { "transfer-encoding": "chunked" }, [big.slice(0, 100), big.slice(100)], 100);
+    expect(pieces.status).toBe(413);
+    expect(fake.requestCount).toBe(0);
+  });
+
+  it("reads a body that arrives after the headers, and one sent with them, the same way", async () => {
+    await start();
+    const body = JSON.stringify({ model: "fast", messages });
+    const late = await rawPost(server!.url, { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) }, [body.slice(0, 10), body.slice(10)], 100);
+    expect(late.status).toBe(200);
+    const together = await rawPost(server!.url, { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)) }, [body]);
+    expect(together.status).toBe(200);
+    expect(JSON.parse(late.body).choices[0].message.content).toBe(JSON.parse(together.body).choices[0].message.content);
+    expect(fake.requests.map((request) => request.body.messages)).toEqual([messages, messages]);
+  });
+
   it("414 past the URL limit and 431 past the header limit", async () => {
     await start({}, { maxUrlLength: 100, maxHeaderBytes: 2_048 });
     expect((await fetch(`${server!.url}/v1/models?${"q".repeat(200)}`)).status).toBe(414);
@@ -392,6 +436,21 @@ describe("probes and metrics", () => {
     expect(again).toMatch(/^modelgate_responses_total\{model="fast",key="",provider="openai",deployment="openai\/gpt-4o-mini",cache="miss"\} 2$/m);
     expect(again).toMatch(/^modelgate_requests_total\{model="fast",key=""\} 2$/m);
     expect(again).toContain('modelgate_http_requests_total{route="/metrics",status="200"} 1');
+  });
+
+  it("modelgate_http_in_flight counts the requests being served, streams included, at each scrape", async () => {
+    await start({ streamIdleTimeoutMs: 60_000 }, { adminToken: "admin-secret" });
+    const scrape = async (): Promise<string> => (await fetch(`${server!.url}/metrics`, { headers: { authorization: "Bearer admin-secret" } })).text();
+    // The scrape itself is a request being served.
+    expect(await scrape()).toMatch(/^modelgate_http_in_flight 1$/m);
+    fake.setDefault({ reply: "first second third", chunkDelayMs: 30_000, chunkDelayFrom: 2 });
+    const stream = await client().chat.completions.create({ model: "fast", messages, stream: true });
+    const reading = stream[Symbol.asyncIterator]();
+    await reading.next();
+    expect(await scrape()).toMatch(/^modelgate_http_in_flight 2$/m);
+    stream.controller.abort();
+    await expect.poll(() => server!.handler.inFlight, { timeout: 10_000 }).toBe(0);
+    expect(await scrape()).toMatch(/^modelgate_http_in_flight 1$/m);
   });
 
   it("/readyz is 503 when the shared store does not answer", async () => {

@@ -37,7 +37,7 @@ export function createHandler(gateway: Gateway, options: HandlerOptions = {}): H
     throw new ConfigError([{ path: "adminToken", message: "is required with `dashboard: true` (the spend it shows is not for everyone)" }]);
   }
   const inFlight = new InFlight();
-  const metrics = createServerMetrics(gateway);
+  const metrics = createServerMetrics(gateway, () => inFlight.size);
   const dispatch = createDispatch(gateway, options, inFlight, metrics);
   const limits = {
     maxBodyBytes: options.maxBodyBytes ?? HANDLER_DEFAULTS.maxBodyBytes,
@@ -46,13 +46,9 @@ export function createHandler(gateway: Gateway, options: HandlerOptions = {}): H
   };
   const node = createNodeHandler(dispatch, inFlight, limits);
   const fetch = createFetchHandler(dispatch, inFlight, limits);
-  const track = <T>(work: Promise<T>): Promise<T> => {
-    metrics.inFlight.inc();
-    return work.finally(() => metrics.inFlight.dec());
-  };
   return {
-    fetch: (request) => track(fetch(request)),
-    node: (req, res) => track(node(req, res)),
+    fetch,
+    node,
     get inFlight() {
       return inFlight.size;
     },

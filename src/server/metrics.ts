@@ -11,14 +11,18 @@ export interface ServerMetrics {
   readonly registry: Registry;
   /** Counts one HTTP answer. */
   observeHttp(route: string, status: number): void;
-  readonly inFlight: Gauge;
   /** Unsubscribes from the gateway. */
   stop(): void;
 }
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
-export function createServerMetrics(gateway: Gateway): ServerMetrics {
+/**
+ * `inFlightNow` is read when the registry is scraped (the handler already counts its calls):
+ * a gauge moved up and down on every request cost a label hash each way, for a value only a
+ * scrape looks at.
+ */
+export function createServerMetrics(gateway: Gateway, inFlightNow: () => number): ServerMetrics {
   const registry = new Registry();
   const registers = [registry];
   const label = (value: string | undefined): string => value ?? "";
@@ -30,7 +34,14 @@ export function createServerMetrics(gateway: Gateway): ServerMetrics {
     return tally;
   };
   const http = tallied("modelgate_http_requests_total", "HTTP requests answered, by route and status", ["route", "status"]);
-  const inFlight = new Gauge({ name: "modelgate_http_in_flight", help: "HTTP requests being served (streams included)", registers });
+  new Gauge({
+    name: "modelgate_http_in_flight",
+    help: "HTTP requests being served (streams included)",
+    registers,
+    collect() {
+      this.set(inFlightNow());
+    },
+  });
   const requests = tallied("modelgate_requests_total", "Gateway calls started", ["model", "key"]);
   const responses = tallied("modelgate_responses_total", "Gateway calls answered, by model, key, provider, deployment and cache outcome", [
     "model",
@@ -79,7 +90,6 @@ export function createServerMetrics(gateway: Gateway): ServerMetrics {
 
   return {
     registry,
-    inFlight,
     observeHttp: (route, status) => http.add([route, String(status)], 1),
     stop: () => {
       for (const off of unsubscribe) off();
