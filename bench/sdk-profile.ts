@@ -6,10 +6,11 @@
  * which a loaded machine disturbs far less than wall time; `--profile` adds the top frames by
  * self time (V8's sampling profiler, as `node --cpu-prof`).
  *
- *   npx tsx bench/sdk-profile.ts gateway-all 3000 --profile
+ *   npx tsx bench/sdk-profile.ts gateway-all 3000 --profile [--save=gateway.cpuprofile]
  */
 import OpenAI from "openai";
 import { Session } from "node:inspector/promises";
+import { writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawnTracked, stop, waitForLine } from "./children.js";
@@ -73,6 +74,8 @@ const out: string[] = [`${mode}: ${((cpu.user + cpu.system) / calls).toFixed(1)}
 if (session) {
   const { profile } = (await session.post("Profiler.stop")) as unknown as { profile: { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] } };
   session.disconnect();
+  const save = flags.find((flag) => flag.startsWith("--save="));
+  if (save) writeFileSync(save.slice("--save=".length), JSON.stringify(profile));
   for (const frame of selfTimes(profile, calls, 40)) out.push(`  ${frame.usPerCall.toFixed(2).padStart(7)} µs  ${(frame.share * 100).toFixed(1).padStart(5)}%  ${frame.name}  ${frame.where}`);
 }
 process.stdout.write(out.join("\n") + "\n");

@@ -13,6 +13,7 @@ import type {
 import { ProviderError } from "../../core/errors.js";
 import { providerLabel } from "./openai-errors.js";
 import { joinReasoning, readContent, stableToolCallId, toUsage } from "./vendor-quirks.js";
+import { readCommonChunk, readCommonCompletion } from "./read-common-payload.js";
 
 /*
  * Lenient schemas: they read what the gateway needs and ignore everything else, so a field
@@ -185,6 +186,10 @@ const chunkSchema = z.object({
   service_tier: z.string().nullish().catch(undefined),
 });
 
+/** What the schemas read: the fast path (read-common-payload.ts) returns the same. */
+export type WireCompletion = z.infer<typeof completionSchema>;
+export type WireChunk = z.infer<typeof chunkSchema>;
+
 const embeddingsSchema = z.object({
   data: z.array(
     z.object({
@@ -208,7 +213,7 @@ const FINISH_REASONS: ReadonlySet<string> = new Set<FinishReason>([
  * every documented field passes through; vendor quirks are normalised (vendor-quirks.ts).
  */
 export function fromOpenAIResponse(payload: unknown, fallbackModel: string, provider: string): ChatResponse {
-  const completion = parse(completionSchema, payload, provider, "chat completion");
+  const completion = readCommonCompletion(payload) ?? parse(completionSchema, payload, provider, "chat completion");
   const idSeed = completion.id || randomUUID();
   const choices = completion.choices.map((choice): ChatChoice => {
     const source = choice.message;
@@ -261,7 +266,7 @@ export function fromOpenAIResponse(payload: unknown, fallbackModel: string, prov
  * own; the stream passes the same seed for every chunk, so each call keeps one id.
  */
 export function fromOpenAIChunk(payload: unknown, fallbackModel: string, provider: string, idSeed = ""): ChatChunk | undefined {
-  const parsed = parse(chunkSchema, payload, provider, "stream chunk");
+  const parsed = readCommonChunk(payload) ?? parse(chunkSchema, payload, provider, "stream chunk");
   const choices = (parsed.choices ?? []).map((choice): ChunkChoice => {
     const delta: ChunkDelta = {};
     const source = choice.delta;
