@@ -88,7 +88,7 @@ candidates.sdk = { prepare: () => body2k(BENCH_MODEL, ++made), run: (body) => di
 streamCandidates.sdk = {
   prepare: () => body2k(BENCH_MODEL, ++made),
   selfTimed: true,
-  run: (body) => firstChunkUs(() => direct.chat.completions.create({ ...body, stream: true, stream_options: { include_usage: true } })),
+  run: (body: ReturnType<typeof body2k>) => firstChunkUs(() => direct.chat.completions.create({ ...body, stream: true, stream_options: { include_usage: true } })),
 };
 for (const [label, build] of [["base", base], ["head", head]] as const) {
   if (only !== "gateway") {

@@ -122,7 +122,7 @@ function* variants(payload: unknown): Generator<unknown> {
 }
 
 function withValue(payload: object, key: string | number, value: unknown): unknown {
-  const copy: Record<string | number, unknown> = Array.isArray(payload) ? [...payload] : { ...payload };
+  const copy = (Array.isArray(payload) ? [...payload] : { ...payload }) as Record<string | number, unknown>;
   if (value === REMOVED) {
     if (Array.isArray(copy)) (copy as unknown[]).splice(Number(key), 1);
     else delete copy[key];
