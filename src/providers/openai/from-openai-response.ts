@@ -186,10 +186,6 @@ const chunkSchema = z.object({
   service_tier: z.string().nullish().catch(undefined),
 });
 
-/** What the schemas read: the fast path (read-common-payload.ts) returns the same. */
-export type WireCompletion = z.infer<typeof completionSchema>;
-export type WireChunk = z.infer<typeof chunkSchema>;
-
 const embeddingsSchema = z.object({
   data: z.array(
     z.object({
@@ -213,7 +209,7 @@ const FINISH_REASONS: ReadonlySet<string> = new Set<FinishReason>([
  * every documented field passes through; vendor quirks are normalised (vendor-quirks.ts).
  */
 export function fromOpenAIResponse(payload: unknown, fallbackModel: string, provider: string): ChatResponse {
-  const completion = readCommonCompletion(payload) ?? parse(completionSchema, payload, provider, "chat completion");
+  const completion: z.infer<typeof completionSchema> = readCommonCompletion(payload) ?? parse(completionSchema, payload, provider, "chat completion");
   const idSeed = completion.id || randomUUID();
   const choices = completion.choices.map((choice): ChatChoice => {
     const source = choice.message;
@@ -266,7 +262,7 @@ export function fromOpenAIResponse(payload: unknown, fallbackModel: string, prov
  * own; the stream passes the same seed for every chunk, so each call keeps one id.
  */
 export function fromOpenAIChunk(payload: unknown, fallbackModel: string, provider: string, idSeed = ""): ChatChunk | undefined {
-  const parsed = readCommonChunk(payload) ?? parse(chunkSchema, payload, provider, "stream chunk");
+  const parsed: z.infer<typeof chunkSchema> = readCommonChunk(payload) ?? parse(chunkSchema, payload, provider, "stream chunk");
   const choices = (parsed.choices ?? []).map((choice): ChunkChoice => {
     const delta: ChunkDelta = {};
     const source = choice.delta;

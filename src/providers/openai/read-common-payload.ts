@@ -1,4 +1,3 @@
-import type { WireChunk, WireCompletion } from "./from-openai-response.js";
 
 /*
  * The fast path of reading an OpenAI answer: a hand-written check of the shape OpenAI (and most
@@ -14,6 +13,66 @@ import type { WireChunk, WireCompletion } from "./from-openai-response.js";
  * as an array). So an answer it accepts maps to the same response, and any other answer keeps
  * every quirk, `.catch` and error message of the schemas.
  */
+
+/*
+ * What the schemas return for the shapes read here. Declared apart (not inferred from the
+ * schemas, which would import them back): from-openai-response.ts assigns a reading to the
+ * schema's type, so the compiler checks the two agree.
+ */
+type Text = string | null | undefined;
+interface WireUsage {
+  prompt_tokens?: number | undefined;
+  completion_tokens?: number | undefined;
+  total_tokens?: number | undefined;
+  prompt_tokens_details?: { cached_tokens?: number | undefined; cache_write_tokens?: number | undefined; audio_tokens?: number | undefined } | null | undefined;
+  completion_tokens_details?:
+    | { reasoning_tokens?: number | undefined; audio_tokens?: number | undefined; accepted_prediction_tokens?: number | undefined; rejected_prediction_tokens?: number | undefined }
+    | null
+    | undefined;
+  prompt_cache_hit_tokens?: number | undefined;
+}
+interface WireToolCall {
+  id?: Text;
+  function: { name: string; arguments: string };
+}
+interface WireMessage {
+  content?: Text;
+  refusal?: Text;
+  tool_calls?: WireToolCall[] | null | undefined;
+  reasoning_content?: Text;
+  reasoning?: Text;
+  // Required keys in the schema's output type (they go through a transform).
+  reasoning_details: undefined;
+  audio?: undefined;
+  annotations: [] | undefined;
+}
+export interface WireCompletion {
+  id: string;
+  created: number;
+  model?: string | undefined;
+  choices: { index: number; message: WireMessage; finish_reason?: Text; logprobs?: undefined }[];
+  usage?: WireUsage | null | undefined;
+  system_fingerprint?: Text;
+  service_tier?: Text;
+}
+interface WireToolCallDelta {
+  index?: number | undefined;
+  id?: Text;
+  function?: { name?: Text; arguments?: Text } | null | undefined;
+}
+interface WireDelta extends Omit<WireMessage, "tool_calls"> {
+  role?: Text;
+  tool_calls?: WireToolCallDelta[] | null | undefined;
+}
+export interface WireChunk {
+  id: string;
+  created: number;
+  model?: string | undefined;
+  choices?: { index: number; delta?: WireDelta | null | undefined; finish_reason?: Text; logprobs?: undefined }[] | null | undefined;
+  usage?: WireUsage | null | undefined;
+  system_fingerprint?: Text;
+  service_tier?: Text;
+}
 
 /** Keys the schemas ignore (strip) at the top level; anything else not read is unknown. */
 const IGNORED_TOP_LEVEL = "object";
