@@ -47,6 +47,16 @@ if (mode === "direct") {
     if (++made % 1_000 === 0) mock.reset();
     return g.chat(body2k(BENCH_ROUTE, made) as Parameters<Gateway["chat"]>[0] & { stream?: false }, CALL_OPTIONS);
   };
+} else if (mode === "gateway-all-stream") {
+  // A stream read to its end: what the gateway adds around the adapter's stream.
+  gateway = modelgate.createGateway(withFeatures(baseConfig({ openai: modelgate.openai({ baseURL: fakeUrl, apiKey: "sk-bench" }) }, BENCH_MODEL, "openai"), featureList()));
+  const g = gateway;
+  call = async () => {
+    const stream = await g.chat({ ...body2k(BENCH_ROUTE, ++made), stream: true } as Parameters<Gateway["chat"]>[0] & { stream: true }, CALL_OPTIONS);
+    for await (const _chunk of stream) {
+      // drained
+    }
+  };
 } else {
   const features = mode === "gateway-all" ? featureList() : [];
   gateway = modelgate.createGateway(withFeatures(baseConfig({ openai: modelgate.openai({ baseURL: fakeUrl, apiKey: "sk-bench" }) }, BENCH_MODEL, "openai"), features));
