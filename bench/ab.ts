@@ -3,7 +3,8 @@
  * a git ref (both bundled as bench/modelgate.ts bundles them), each as the `openai()` adapter
  * alone and as `gateway.chat()` (nothing configured, and every feature on), beside the bare
  * `openai` SDK, all against the fake OpenAI server in its own process and interleaved in blocks
- * (bench/stats.ts), so load on a shared box hits every candidate alike. For commit messages:
+ * (bench/stats.ts) in blocks of 10 calls, so load bursts on a shared box hit every candidate
+ * alike. For commit messages:
  *
  *   npx tsx bench/ab.ts HEAD~1 [iterations] [--stream] [--only=adapter|gateway]
  */
@@ -113,8 +114,8 @@ for (const [label, build] of [["base", base], ["head", head]] as const) {
 
 const loadBefore = loadavg().map((value) => value.toFixed(2)).join(" ");
 const results = streaming
-  ? await measureInterleaved(streamCandidates, { iterations, warmup: 200, warmupMs: 1_000, block: 50 })
-  : await measureInterleaved(candidates, { iterations, warmup: 300, warmupMs: 1_000, block: 100 });
+  ? await measureInterleaved(streamCandidates, { iterations, warmup: 200, warmupMs: 1_000, block: 10 })
+  : await measureInterleaved(candidates, { iterations, warmup: 300, warmupMs: 1_000, block: 10 });
 const loadAfter = loadavg().map((value) => value.toFixed(2)).join(" ");
 
 const sdk = summarize(results.sdk!);
