@@ -6,7 +6,10 @@
  * (bench/stats.ts) in blocks of 10 calls, so load bursts on a shared box hit every candidate
  * alike. For commit messages:
  *
- *   npx tsx bench/ab.ts HEAD~1 [iterations] [--stream] [--only=adapter|gateway]
+ *   npx tsx bench/ab.ts HEAD~1 [iterations] [--stream] [--only=adapter|gateway] [--mock]
+ *
+ * `--mock`: gateway.chat() over the 0-latency mock instead (every feature on), for changes too
+ * small to see through the network's spread on a loaded box.
  */
 import OpenAI from "openai";
 import { execFileSync } from "node:child_process";
@@ -16,21 +19,24 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { loadavg } from "node:os";
 import { spawnTracked, stop, waitForLine } from "./children.js";
-import { body2k } from "./fixtures.js";
+import { body2k, REPLY } from "./fixtures.js";
 import { baseConfig, BENCH_MODEL, BENCH_ROUTE, CALL_OPTIONS, featureList, withFeatures } from "./features.js";
 import { measureInterleaved, summarize, type Candidate, type Sample } from "./stats.js";
 import type { Gateway } from "../src/index.js";
 
 type Core = typeof import("../src/index.js");
 type OpenAIEntry = typeof import("../src/openai.js");
+type Testing = typeof import("../src/testing.js");
 interface Build {
   createGateway: Core["createGateway"];
   openai: OpenAIEntry["openai"];
+  mockProvider: Testing["mockProvider"];
 }
 
 const [ref = "HEAD", iterationsText = "1500", ...flags] = process.argv.slice(2);
 const iterations = Number(iterationsText);
 const streaming = flags.includes("--stream");
+const overMock = flags.includes("--mock");
 const only = flags.find((flag) => flag.startsWith("--only="))?.slice("--only=".length);
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 
@@ -39,7 +45,7 @@ async function bundle(sourceRoot: string, outdir: string): Promise<Build> {
   const esbuild = (module as unknown as { default?: typeof module }).default ?? module;
   await esbuild.build({
     absWorkingDir: sourceRoot,
-    entryPoints: { index: "src/index.ts", openai: "src/openai.ts" },
+    entryPoints: { index: "src/index.ts", openai: "src/openai.ts", testing: "src/testing.ts" },
     outdir,
     bundle: true,
     splitting: true,
@@ -50,8 +56,12 @@ async function bundle(sourceRoot: string, outdir: string): Promise<Build> {
     logLevel: "silent",
   });
   const url = (name: string): string => pathToFileURL(join(outdir, `${name}.js`)).href;
-  const [core, openaiEntry] = await Promise.all([import(url("index")) as Promise<Core>, import(url("openai")) as Promise<OpenAIEntry>]);
-  return { createGateway: core.createGateway, openai: openaiEntry.openai };
+  const [core, openaiEntry, testing] = await Promise.all([
+    import(url("index")) as Promise<Core>,
+    import(url("openai")) as Promise<OpenAIEntry>,
+    import(url("testing")) as Promise<Testing>,
+  ]);
+  return { createGateway: core.createGateway, openai: openaiEntry.openai, mockProvider: testing.mockProvider };
 }
 
 const scratch = mkdtempSync(join(tmpdir(), "modelgate-ab-"));
@@ -85,13 +95,27 @@ async function firstChunkUs(open: () => Promise<AsyncIterable<unknown>>): Promis
   return first;
 }
 
-candidates.sdk = { prepare: () => body2k(BENCH_MODEL, ++made), run: (body) => direct.chat.completions.create(body) };
+if (!overMock) candidates.sdk = { prepare: () => body2k(BENCH_MODEL, ++made), run: (body) => direct.chat.completions.create(body) };
 streamCandidates.sdk = {
   prepare: () => body2k(BENCH_MODEL, ++made),
   selfTimed: true,
   run: (body: ReturnType<typeof body2k>) => firstChunkUs(() => direct.chat.completions.create({ ...body, stream: true, stream_options: { include_usage: true } })),
 };
 for (const [label, build] of [["base", base], ["head", head]] as const) {
+  if (overMock) {
+    const mock = build.mockProvider({ reply: REPLY });
+    const gateway = build.createGateway(withFeatures(baseConfig({ mock }), featureList()));
+    gateways.push(gateway);
+    let calls = 0;
+    candidates[`mock all-on ${label}`] = {
+      prepare: () => body2k(BENCH_ROUTE, ++made),
+      run: (body) => {
+        if (++calls % 1_000 === 0) mock.reset();
+        return gateway.chat(body as Body, CALL_OPTIONS);
+      },
+    };
+    continue;
+  }
   if (only !== "gateway") {
     const adapter = build.openai({ baseURL: fakeUrl, apiKey: "sk-bench" });
     const input = () => ({ body: body2k(BENCH_MODEL, ++made), context: { model: BENCH_MODEL, signal: new AbortController().signal, timeoutMs: 60_000 } });
@@ -118,7 +142,7 @@ const results = streaming
   : await measureInterleaved(candidates, { iterations, warmup: 300, warmupMs: 1_000, block: 10 });
 const loadAfter = loadavg().map((value) => value.toFixed(2)).join(" ");
 
-const sdk = summarize(results.sdk!);
+const sdk = summarize(results[overMock ? "mock all-on base" : "sdk"]!);
 const lines = [`${streaming ? "stream first chunk" : "non-streaming"}, base ${ref} vs working tree, ${iterations} per candidate; load ${loadBefore} -> ${loadAfter}`];
 lines.push(`${"candidate".padEnd(22)} ${"p50 µs".padStart(8)} ${"p99 µs".padStart(8)} ${"CPU µs".padStart(8)} ${"ratio".padStart(6)} ${"+p50 µs".padStart(8)}`);
 const row = (name: string, run: Sample): string => {
