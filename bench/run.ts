@@ -20,6 +20,8 @@ import { profileHotPath, type Frame } from "./profile.js";
 import { missingRow, renderMarkdown, renderTable, renderTargets, renderTargetsMarkdown, type Row, type Target } from "./stats.js";
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
+/** Where the remaining time goes on the real SDK path, written from profiles; appended to RESULTS.md. */
+const NOTES = join(dirname(fileURLToPath(import.meta.url)), "sdk-path-notes.md");
 const root = dirname(benchDir);
 const quick = process.env.BENCH_QUICK === "1";
 // An empty BENCH_ONLY (as from `BENCH_ONLY= npm run bench`) means every section.
@@ -227,28 +229,47 @@ function buildTargets(): Target[] {
         ? "a linear scan: time grows with entries (see the 1k/10k rows); 100k needs an approximate index (e.g. hnswlib-node) or smaller partitions"
         : undefined,
   });
+  // Issue 15's targets for the real SDK path: ratios of p50 against the bare SDK, same run.
   if (network?.ratioP50 !== undefined) {
     targets.push({
-      name: "gateway / direct SDK, p50, non-streaming",
-      limit: "<= 1.03",
+      name: "gateway (all on) / direct SDK, p50, non-streaming",
+      limit: "<= 1.10",
       measured: network.ratioP50,
       shown: `${network.ratioP50.toFixed(3)}×`,
-      pass: network.ratioP50 <= 1.03,
+      pass: network.ratioP50 <= 1.1,
       note:
-        network.ratioP50 > 1.03
-          ? `${network.breakdown}${overhead ? `; the same pipeline adds ${us(overhead.addedP50)} in a hot loop and ${us(overhead.coldAddedP50)} after 1 ms idle (section 1)` : ""}`
+        network.ratioP50 > 1.1
+          ? `${network.breakdown}${overhead ? `; the same pipeline adds ${us(overhead.addedP50)} in a hot loop and ${us(overhead.coldAddedP50)} after 1 ms idle (section 1)` : ""}; see "Where the remaining time goes"`
           : undefined,
+    });
+  }
+  if (network?.ratioNoneP50 !== undefined) {
+    targets.push({
+      name: "gateway (nothing configured) / direct SDK, p50",
+      limit: "<= 1.04",
+      measured: network.ratioNoneP50,
+      shown: `${network.ratioNoneP50.toFixed(3)}×`,
+      pass: network.ratioNoneP50 <= 1.04,
+    });
+  }
+  if (network?.adapterRatioP50 !== undefined) {
+    targets.push({
+      name: "openai() adapter alone / direct SDK, p50",
+      limit: "<= 1.03",
+      measured: network.adapterRatioP50,
+      shown: `${network.adapterRatioP50.toFixed(3)}×`,
+      pass: network.adapterRatioP50 <= 1.03,
     });
   }
   if (network?.ttfcAddedP50 !== undefined) {
     targets.push({
       name: "stream time to first chunk vs direct SDK",
-      limit: "<= direct + 50 µs",
+      limit: "<= direct + 100 µs",
       measured: network.ttfcAddedP50,
       shown: `${network.ttfcAddedP50 >= 0 ? "+" : ""}${us(network.ttfcAddedP50)}`,
-      pass: network.ttfcAddedP50 <= 50,
+      pass: network.ttfcAddedP50 <= 100,
       note:
-        network.ttfcAddedP50 > 50
+        network.ttfcAddedP50 > 100
           ? `${network.streamBreakdown}${overhead ? `; on the mock in a hot loop the gateway adds ${us(overhead.streamAddedP50)} to the first chunk` : ""}`
           : undefined,
     });
@@ -300,6 +321,8 @@ function markdown(): string {
     "",
     renderTargetsMarkdown(targets),
     "",
+    // Hand-written, profile-backed: kept beside the bench so a rerun keeps it.
+    ...(existsSync(NOTES) ? [readFileSync(NOTES, "utf8").trimEnd(), ""] : []),
     ...(profile
       ? [
           "## Profile",

@@ -19,8 +19,12 @@ import { measureInterleaved, missingRow, sample, summarize, timedRow, type Candi
 export interface NetworkResult {
   sdkRows: Row[];
   proxyRows: Row[];
-  /** gateway p50 / direct p50, non-streaming. */
+  /** gateway p50 / direct p50, non-streaming (every feature on). */
   ratioP50?: number;
+  /** The same with nothing configured. */
+  ratioNoneP50?: number;
+  /** The `openai()` adapter alone / direct p50. */
+  adapterRatioP50?: number;
   ratioP99?: number;
   /** Gateway TTFC p50 minus direct TTFC p50, µs. */
   ttfcAddedP50?: number;
@@ -120,6 +124,8 @@ export async function runNetwork(modelgate: Modelgate, quick: boolean, features:
   const direct = new OpenAI({ apiKey: "sk-bench", baseURL: fakeUrl, maxRetries: 0 });
   // The adapter alone (no pipeline), to split the gateway's cost into adapter and pipeline.
   const adapter = modelgate.openai({ baseURL: fakeUrl, apiKey: "sk-bench" });
+  // Nothing configured: validation, routing, the attempt, spend records (always on).
+  const bare: Gateway = modelgate.createGateway(baseConfig({ openai: modelgate.openai({ baseURL: fakeUrl, apiKey: "sk-bench" }) }, BENCH_MODEL, "openai"));
   const adapterInput = (): { body: ReturnType<typeof body2k>; context: AdapterContext } => ({
     body: body2k(BENCH_MODEL, ++made),
     context: { model: BENCH_MODEL, signal: new AbortController().signal, timeoutMs: 60_000 },
@@ -150,10 +156,12 @@ export async function runNetwork(modelgate: Modelgate, quick: boolean, features:
         },
       },
     };
+    candidates.bare = { prepare: gatewayBody, run: ({ body }) => bare.chat(body, CALL_OPTIONS) };
     if (!("reason" in proxy)) {
       candidates.proxy = { prepare: sdkBody, run: (body) => proxy.client.chat.completions.create(body), iterations: Math.ceil(iterations / 2) };
     }
-    const plain = await measureInterleaved(candidates, { iterations, warmup: quick ? 50 : 300, warmupMs: quick ? 300 : 1_000, block: 100, maxMs: quick ? 10_000 : 60_000 });
+    // Blocks of 10: with blocks of 100, a load burst on the shared box landed on one candidate.
+    const plain = await measureInterleaved(candidates, { iterations, warmup: quick ? 50 : 300, warmupMs: quick ? 300 : 1_000, block: 10, maxMs: quick ? 10_000 : 75_000 });
 
     const streamIterations = quick ? 100 : 1_500;
     const streamOptions: Streaming = { stream: true, stream_options: { include_usage: true } };
@@ -191,11 +199,12 @@ export async function runNetwork(modelgate: Modelgate, quick: boolean, features:
         run: (body: BenchBody) => firstChunkUs(() => proxy.client.chat.completions.create({ ...body, ...streamOptions })),
       };
     }
-    const streamed = await measureInterleaved(streamCandidates, { iterations: streamIterations, warmup: quick ? 20 : 150, block: 50, maxMs: quick ? 10_000 : 45_000 });
+    const streamed = await measureInterleaved(streamCandidates, { iterations: streamIterations, warmup: quick ? 20 : 150, block: 10, maxMs: quick ? 10_000 : 45_000 });
 
     const d = summarize(plain.direct!);
     const a = summarize(plain.adapter!);
     const g = summarize(plain.gateway!);
+    const n = summarize(plain.bare!);
     const ds = summarize(streamed.direct!);
     const as = summarize(streamed.adapter!);
     const gs = summarize(streamed.gateway!);
@@ -208,6 +217,10 @@ export async function runNetwork(modelgate: Modelgate, quick: boolean, features:
       timedRow("2 SDK path", `gateway.chat(), openai() adapter -> same server (${featureNames})`, plain.gateway!, {
         ratio: g.p50 / d.p50,
         note: `ratio at p50; p99 ratio ${(g.p99 / d.p99).toFixed(3)}; added p50 ${signed(g.p50 - d.p50)} µs`,
+      }),
+      timedRow("2 SDK path", "gateway.chat(), openai() adapter -> same server (nothing configured)", plain.bare!, {
+        ratio: n.p50 / d.p50,
+        note: `added p50 ${signed(n.p50 - d.p50)} µs (validation, routing, the attempt, spend record)`,
       }),
       splitRow("2 SDK path", "↳ gateway pipeline before the adapter", split.before, { note: "in situ: between network waits, not a hot loop" }),
       splitRow("2 SDK path", "↳ gateway pipeline after the adapter", split.after),
@@ -244,6 +257,8 @@ export async function runNetwork(modelgate: Modelgate, quick: boolean, features:
       sdkRows,
       proxyRows,
       ratioP50: g.p50 / d.p50,
+      ratioNoneP50: n.p50 / d.p50,
+      adapterRatioP50: a.p50 / d.p50,
       ratioP99: g.p99 / d.p99,
       ttfcAddedP50: gs.p50 - ds.p50,
       ttfcDirectP50: ds.p50,
@@ -252,6 +267,7 @@ export async function runNetwork(modelgate: Modelgate, quick: boolean, features:
     };
   } finally {
     await gateway.close();
+    await bare.close();
     if (!("reason" in proxy)) await proxy.portkey.stop();
     await stop(fakeChild);
   }

@@ -6,10 +6,11 @@
  * which a loaded machine disturbs far less than wall time; `--profile` adds the top frames by
  * self time (V8's sampling profiler, as `node --cpu-prof`).
  *
- *   npx tsx bench/sdk-profile.ts gateway-all 3000 --profile
+ *   npx tsx bench/sdk-profile.ts gateway-all 3000 --profile [--save=gateway.cpuprofile]
  */
 import OpenAI from "openai";
 import { Session } from "node:inspector/promises";
+import { writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawnTracked, stop, waitForLine } from "./children.js";
@@ -46,6 +47,16 @@ if (mode === "direct") {
     if (++made % 1_000 === 0) mock.reset();
     return g.chat(body2k(BENCH_ROUTE, made) as Parameters<Gateway["chat"]>[0] & { stream?: false }, CALL_OPTIONS);
   };
+} else if (mode === "gateway-all-stream") {
+  // A stream read to its end: what the gateway adds around the adapter's stream.
+  gateway = modelgate.createGateway(withFeatures(baseConfig({ openai: modelgate.openai({ baseURL: fakeUrl, apiKey: "sk-bench" }) }, BENCH_MODEL, "openai"), featureList()));
+  const g = gateway;
+  call = async () => {
+    const stream = await g.chat({ ...body2k(BENCH_ROUTE, ++made), stream: true } as Parameters<Gateway["chat"]>[0] & { stream: true }, CALL_OPTIONS);
+    for await (const _chunk of stream) {
+      // drained
+    }
+  };
 } else {
   const features = mode === "gateway-all" ? featureList() : [];
   gateway = modelgate.createGateway(withFeatures(baseConfig({ openai: modelgate.openai({ baseURL: fakeUrl, apiKey: "sk-bench" }) }, BENCH_MODEL, "openai"), features));
@@ -73,6 +84,8 @@ const out: string[] = [`${mode}: ${((cpu.user + cpu.system) / calls).toFixed(1)}
 if (session) {
   const { profile } = (await session.post("Profiler.stop")) as unknown as { profile: { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] } };
   session.disconnect();
+  const save = flags.find((flag) => flag.startsWith("--save="));
+  if (save) writeFileSync(save.slice("--save=".length), JSON.stringify(profile));
   for (const frame of selfTimes(profile, calls, 40)) out.push(`  ${frame.usPerCall.toFixed(2).padStart(7)} µs  ${(frame.share * 100).toFixed(1).padStart(5)}%  ${frame.name}  ${frame.where}`);
 }
 process.stdout.write(out.join("\n") + "\n");

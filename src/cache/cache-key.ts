@@ -1,6 +1,6 @@
-import { hash } from "node:crypto";
 import type { ChatMessage, ChatRequest } from "../core/chat-request.js";
 import { canonicalJson } from "./canonical-json.js";
+import { sha256Base64url } from "./sha256.js";
 
 /** Who may share cached answers: one virtual key, one end user of a key, or everyone. */
 export type CacheScope = "key" | "user" | "global";
@@ -80,7 +80,7 @@ function conversationFrame(messages: readonly ChatMessage[]): string {
 }
 
 function digest(material: string): string {
-  return hash("sha256", material, "base64url");
+  return sha256Base64url(material);
 }
 
 /**

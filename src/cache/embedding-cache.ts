@@ -1,4 +1,3 @@
-import { hash } from "node:crypto";
 import type { CallContext, Served } from "../core/call-context.js";
 import { embeddingUsageResponse, type EmbeddingCall, type EmbeddingResult } from "../core/embedding-request.js";
 import type { GatewayEvents } from "../core/events.js";
@@ -7,6 +6,7 @@ import { report } from "../core/report.js";
 import type { RouteTable } from "../core/route.js";
 import { whenSettled } from "../core/settle.js";
 import type { CacheStore } from "../stores/cache-store.js";
+import { sha256Base64url } from "./sha256.js";
 
 /** Bumped when the stored shape changes, so a shared tier never serves an old shape. */
 const FORMAT_VERSION = 1;
@@ -39,7 +39,7 @@ export interface EmbeddingCacheDependencies {
 export function embeddingCacheKey(call: EmbeddingCall, routeName: string, prefix: string): string {
   const { dimensions, encoding_format: encoding } = call.request;
   const material = `${prefix}\nembeddings\n${JSON.stringify(routeName)}\n${JSON.stringify([dimensions ?? null, encoding ?? null])}\n${JSON.stringify(call.inputs)}`;
-  return hash("sha256", material, "base64url");
+  return sha256Base64url(material);
 }
 
 /** Looks the call up, serves a hit, stores a miss's answer once the call settles. */

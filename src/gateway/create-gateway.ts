@@ -10,6 +10,7 @@ import {
   type EmbeddingResponse,
 } from "../core/embedding-request.js";
 import { chatRequestSchema, withoutNullDefaults, type ChatRequestInput } from "../core/chat-request.js";
+import { readCommonRequest } from "../core/common-request.js";
 import { chatOptionsSchema } from "../core/chat-options.js";
 import type { GatewayChatResponse, GatewayInfo } from "../core/chat-response.js";
 import { toIssues } from "../core/config-issues.js";
@@ -307,6 +308,10 @@ function parseRequest(body: unknown): ChatRequest {
   let parsed: ReturnType<typeof chatRequestSchema.safeParse>;
   let protoIssues: Issue[];
   try {
+    // The common request (text messages, scalar fields) is checked by hand; the rest, and
+    // every error, by the schema.
+    const common = readCommonRequest(body);
+    if (common) return common;
     protoIssues = protoKeyIssues(body);
     parsed = chatRequestSchema.safeParse(withoutNullDefaults(body));
   } catch (error) {

@@ -15,6 +15,7 @@ import type {
 import { ProviderError } from "../../core/errors.js";
 import { providerLabel } from "./openai-errors.js";
 import { joinReasoning, readContent, stableToolCallId, toUsage } from "./vendor-quirks.js";
+import { readCommonChunk, readCommonCompletion } from "./read-common-payload.js";
 
 /*
  * Lenient schemas: they read what the gateway needs and ignore everything else, so a field
@@ -266,7 +267,9 @@ const FINISH_REASONS: ReadonlySet<string> = new Set<FinishReason>([
  * every documented field passes through; vendor quirks are normalised (vendor-quirks.ts).
  */
 export function fromOpenAIResponse(payload: unknown, fallbackModel: string, provider: string): ChatResponse {
-  const completion = parse(completionSchema, payload, provider, "chat completion");
+  // The fast reader's result lacks the keys its payloads lack (citations, reasoning_details...):
+  // the schema's inferred type spells those as present-but-undefined, which is the same at runtime.
+  const completion = (readCommonCompletion(payload) as z.infer<typeof completionSchema> | undefined) ?? parse(completionSchema, payload, provider, "chat completion");
   const idSeed = completion.id || randomUUID();
   const choices = completion.choices.map((choice): ChatChoice => {
     const source = choice.message;
@@ -322,7 +325,7 @@ export function fromOpenAIResponse(payload: unknown, fallbackModel: string, prov
  * own; the stream passes the same seed for every chunk, so each call keeps one id.
  */
 export function fromOpenAIChunk(payload: unknown, fallbackModel: string, provider: string, idSeed = ""): ChatChunk | undefined {
-  const parsed = parse(chunkSchema, payload, provider, "stream chunk");
+  const parsed = (readCommonChunk(payload) as z.infer<typeof chunkSchema> | undefined) ?? parse(chunkSchema, payload, provider, "stream chunk");
   const choices = (parsed.choices ?? []).map((choice): ChunkChoice => {
     const delta: ChunkDelta = {};
     const source = choice.delta;

@@ -20,27 +20,31 @@ const MESSAGE_EXTENSIONS = ["cache_control", "reasoning_content", "reasoning_det
  * never sees a `null` it did not expect.
  */
 export function toOpenAIRequest(request: ChatRequest, model: string): ChatCompletionCreateParamsNonStreaming {
-  const {
-    model: _logicalModel,
-    stream: _stream,
-    stream_options: _streamOptions,
-    extra_body: extraBody,
-    messages,
-    tools,
-    ...fields
-  } = request;
-  const body: Record<string, unknown> = { ...fields, model, messages: messages.map(withoutExtensions) };
-  if (tools !== undefined) body.tools = tools.map(({ cache_control: _cacheControl, ...tool }) => tool);
-  for (const key of Object.keys(body)) {
-    if (body[key] === undefined) delete body[key];
+  const { extra_body: extraBody, messages, tools } = request;
+  // Copied key by key rather than by rest-spread and `delete`: V8 builds those on slow paths
+  // (a dictionary-mode body the SDK then serializes), measured ~20 µs a call in situ.
+  const body: Record<string, unknown> = {};
+  const fields = request as Record<string, unknown>;
+  for (const key of Object.keys(fields)) {
+    const value = fields[key];
+    if (value !== undefined && !SET_HERE.has(key)) body[key] = value;
   }
+  body.model = model;
+  body.messages = messages.map(withoutExtensions);
+  if (tools !== undefined) body.tools = tools.map(({ cache_control: _cacheControl, ...tool }) => tool);
   if (extraBody !== undefined) mergeExtraBody(body, extraBody);
   return body as unknown as ChatCompletionCreateParamsNonStreaming;
 }
 
+/** Fields the body takes from elsewhere, or not at all; the others pass through in their order. */
+const SET_HERE: ReadonlySet<string> = new Set(["model", "stream", "stream_options", "extra_body", "messages", "tools"]);
+
 /** The streaming form: usage arrives in a last chunk with `choices: []`. */
 export function toOpenAIStreamRequest(request: ChatRequest, model: string): ChatCompletionCreateParamsStreaming {
-  return { ...toOpenAIRequest(request, model), stream: true, stream_options: { include_usage: true } };
+  const body = toOpenAIRequest(request, model) as unknown as ChatCompletionCreateParamsStreaming;
+  body.stream = true;
+  body.stream_options = { include_usage: true };
+  return body;
 }
 
 /**
