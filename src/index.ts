@@ -4,12 +4,19 @@ export { ChatStream } from "./gateway/chat-stream.js";
 export type { ChatOptions, CacheMode } from "./core/call-context.js";
 export type {
   ChatRequest,
+  ChatRequestInput,
   ChatMessage,
   TextPart,
   ImagePart,
   ToolCall,
+  FunctionToolCall,
+  CustomToolCall,
+  Tool,
   FunctionTool,
+  CustomTool,
   ToolChoice,
+  AssistantContentPart,
+  RefusalPart,
   ResponseFormat,
 } from "./core/chat-request.js";
 export type {
@@ -22,6 +29,11 @@ export type {
   FinishReason,
   AssistantMessage,
   ChatChoice,
+  ResponseSources,
+  SearchResult,
+  ResponseModeration,
+  ModerationOutcome,
+  ModerationResult,
 } from "./core/chat-response.js";
 export type { ChatChunk, ChunkChoice, ChunkDelta, ToolCallDelta } from "./core/chat-chunk.js";
 export type { ProviderAdapter, AdapterContext, AdapterOptions, AdapterEmbedding, EmbedContext } from "./core/provider-adapter.js";

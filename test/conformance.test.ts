@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { toolCallInput, toolCallName } from "../src/core/chat-request.js";
 import {
   InvalidRequestError,
   createGateway,
@@ -575,7 +576,7 @@ describe.each(ALL_DRIVERS)("conformance: $name", (driver) => {
     const call = message.tool_calls![0]!;
     expect(call).toMatchObject({ type: "function", function: { name: "get_weather" } });
     expect(call.id).toMatch(/\S/);
-    expect(JSON.parse(call.function.arguments)).toEqual({ city: "Paris" });
+    expect(JSON.parse(toolCallInput(call))).toEqual({ city: "Paris" });
     expectUsage(first.usage, { prompt: 40, completion: 9 });
     expect(sent()[0]!.tools).toEqual(["get_weather"]);
 
@@ -613,8 +614,8 @@ describe.each(ALL_DRIVERS)("conformance: $name", (driver) => {
 
     expect(first.choices[0]!.finish_reason).toBe("tool_calls");
     const calls = first.choices[0]!.message.tool_calls ?? [];
-    expect(calls.map((call) => call.function.name)).toEqual(["get_weather", "get_weather"]);
-    expect(calls.map((call) => JSON.parse(call.function.arguments) as unknown)).toEqual([{ city: "Paris" }, { city: "Rome" }]);
+    expect(calls.map((call) => toolCallName(call))).toEqual(["get_weather", "get_weather"]);
+    expect(calls.map((call) => JSON.parse(toolCallInput(call)) as unknown)).toEqual([{ city: "Paris" }, { city: "Rome" }]);
     expect(calls.every((call) => call.id.length > 0)).toBe(true);
     expect(new Set(calls.map((call) => call.id)).size).toBe(2);
     expectUsage(first.usage, { prompt: 42, completion: 18 });
@@ -819,8 +820,8 @@ describe.each(ALL_DRIVERS)("conformance: $name", (driver) => {
     expect(collected.toolCallChunks).toBeGreaterThan(0);
     expect(collected.text).toBe("");
     const calls = final.choices[0]!.message.tool_calls ?? [];
-    expect(calls.map((call) => call.function.name)).toEqual(["get_weather", "get_time"]);
-    expect(calls.map((call) => JSON.parse(call.function.arguments) as unknown)).toEqual([
+    expect(calls.map((call) => toolCallName(call))).toEqual(["get_weather", "get_time"]);
+    expect(calls.map((call) => JSON.parse(toolCallInput(call)) as unknown)).toEqual([
       { city: "Paris" },
       { city: "Paris", format: "24h" },
     ]);

@@ -279,6 +279,59 @@ describe("the semantic cache's own embeddings", () => {
     expect((await gateway.budgets.get({ key: "app" }))?.spentUsd).toBe(row!.costUsd);
   });
 
+  it("reserves the lookup's embedding with the call: a budget at the edge is never overspent, and settles to the actual", async () => {
+    // Output at $1 per 1M, input free, max_tokens 10: the answer costs exactly its worst case, $0.00001.
+    // The embedding model at $1 per 1M input; the fake bills one token per byte of the text, the most
+    // a byte-level tokenizer can, so the reservation's bound (bytes + 8 tokens) covers it.
+    const question = "What is the tallest mountain on Earth?";
+    const bytes = Buffer.byteLength(question, "utf8");
+    embedder.setDefault({ usage: { promptTokens: bytes, completionTokens: 0 } });
+    const answerUsd = 0.00001;
+    const embedUsd = bytes / 1e6;
+    const boundUsd = (bytes + 8) / 1e6;
+    const edgeGateway = (usd: number): Gateway =>
+      semanticGateway({
+        providers: { p: mockProvider({ reply: "Everest", usage: { completion_tokens: 10 } }), openai: openai({ baseURL: embedder.url, apiKey: SECRET }) },
+        prices: { "model-x": { input: 0, output: 1 }, "text-embedding-3-small": { input: 1, output: 0 } },
+        keys: { app: { budget: { usd, period: "day" } } },
+      });
+    const body = { ...ask(question), max_tokens: 10 };
+
+    // A budget that fits the answer but not its lookup: refused up front, nothing embedded or spent.
+    const tight = edgeGateway(answerUsd);
+    await expect(tight.chat(body, { key: "app" })).rejects.toBeInstanceOf(BudgetExceededError);
+    expect(embedder.requestCount).toBe(0);
+    expect(await tight.spend.report({ by: "key" })).toEqual([]);
+    expect((await tight.budgets.get({ key: "app" }))?.spentUsd ?? 0).toBe(0);
+
+    // Exactly the answer plus the lookup's bound: served, settled to the actual cost, counted once.
+    const edge = edgeGateway(Math.round((answerUsd + boundUsd) * 1e12) / 1e12);
+    const served = await edge.chat(body, { key: "app" });
+    expect(embedder.requestCount).toBe(1);
+    const spentUsd = Math.round((answerUsd + embedUsd) * 1e12) / 1e12;
+    expect(served.gateway.costUsd).toBe(spentUsd);
+    const [row] = await edge.spend.report({ by: "key" });
+    expect(row).toMatchObject({ requests: 1, costUsd: spentUsd });
+    expect(await edge.budgets.get({ key: "app" })).toMatchObject({ spentUsd, reservedUsd: 0 });
+    // What is left cannot hold another answer and lookup: refused, and the budget is not passed.
+    await expect(edge.chat({ ...ask("Which peak is the highest?"), max_tokens: 10 }, { key: "app" })).rejects.toBeInstanceOf(BudgetExceededError);
+    expect(embedder.requestCount).toBe(1);
+    expect((await edge.budgets.get({ key: "app" }))?.spentUsd).toBeLessThanOrEqual(answerUsd + boundUsd);
+  });
+
+  it("a call that fails after its lookup was embedded still records and spends that embedding", async () => {
+    const gateway = semanticGateway({
+      providers: { p: mockProvider({ reply: "an answer", fail: { status: 500, times: Infinity } }), openai: openai({ baseURL: embedder.url, apiKey: SECRET }) },
+      keys: { app: { budget: { usd: 10, period: "day" } } },
+    });
+    await expect(gateway.chat(ask("What is the capital of Peru?"), { key: "app" })).rejects.toMatchObject({ code: "all_failed" });
+    expect(embedder.requestCount).toBe(1);
+    // The provider billed nothing; the embedding ($0.00002) was paid: one record, in the budget too.
+    const [row] = await gateway.spend.report({ by: "key" });
+    expect(row).toMatchObject({ requests: 1, costUsd: 0.00002 });
+    expect(await gateway.budgets.get({ key: "app" })).toMatchObject({ spentUsd: 0.00002, reservedUsd: 0 });
+  });
+
   it("embeds only once limits and budgets admitted the call", async () => {
     const limited = semanticGateway({ keys: { app: { rpm: 1 } } });
     await limited.chat(ask("first question"), { key: "app" });

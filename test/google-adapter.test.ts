@@ -3,7 +3,7 @@ import { GoogleGenAI } from "@google/genai";
 import { GoogleGenerativeAI } from "@google/generative-ai";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ChatChunk } from "../src/core/chat-chunk.js";
-import type { ChatRequest } from "../src/core/chat-request.js";
+import { toolCallInput, toolCallName, type ChatRequest } from "../src/core/chat-request.js";
 import { embeddedVectors } from "../src/core/provider-adapter.js";
 import { ChunkAccumulator } from "../src/core/chunk-accumulator.js";
 import { AbortError, ConfigError, InvalidRequestError, ProviderError, TimeoutError } from "../src/core/errors.js";
@@ -447,7 +447,7 @@ describe.each(["@google/genai", "@google/generative-ai"] as const)("on %s", (cur
       const message = first.choices[0]?.message;
       expect(first.choices[0]?.finish_reason).toBe("tool_calls");
       expect(message?.content).toBeNull();
-      expect(message?.tool_calls?.map((call) => call.function)).toEqual([
+      expect(message?.tool_calls?.map((call) => ({ name: toolCallName(call), arguments: toolCallInput(call) }))).toEqual([
         { name: "get_weather", arguments: '{"city":"Paris"}' },
         { name: "get_weather", arguments: '{"city":"Rome"}' },
       ]);
@@ -567,7 +567,7 @@ describe.each(["@google/genai", "@google/generative-ai"] as const)("on %s", (cur
       for (const chunk of chunks) accumulator.add(chunk);
       const response = accumulator.toResponse();
       expect(response.choices[0]?.finish_reason).toBe("tool_calls");
-      expect(response.choices[0]?.message.tool_calls?.map((call) => call.function.name)).toEqual(["get_weather", "get_time"]);
+      expect(response.choices[0]?.message.tool_calls?.map((call) => toolCallName(call))).toEqual(["get_weather", "get_time"]);
       expect(response.usage).toEqual({ prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 });
     });
 

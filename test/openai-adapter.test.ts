@@ -1,7 +1,7 @@
 import OpenAI from "openai";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ChatChunk } from "../src/core/chat-chunk.js";
-import type { ChatRequest } from "../src/core/chat-request.js";
+import { toolCallInput, toolCallName, type ChatRequest } from "../src/core/chat-request.js";
 import { ChunkAccumulator } from "../src/core/chunk-accumulator.js";
 import { ProviderError } from "../src/core/errors.js";
 import { openai, type OpenAIAdapterOptions } from "../src/openai.js";
@@ -175,8 +175,8 @@ describe("openai adapter: chat", () => {
 
     expect(fake.lastRequest?.body.parallel_tool_calls).toBe(true);
     const calls = response.choices[0]?.message.tool_calls ?? [];
-    expect(calls.map((call) => call.function.name)).toEqual(["get_weather", "get_time"]);
-    expect(calls.map((call) => JSON.parse(call.function.arguments))).toEqual([{ city: "Paris" }, { zone: "CET" }]);
+    expect(calls.map((call) => toolCallName(call))).toEqual(["get_weather", "get_time"]);
+    expect(calls.map((call) => JSON.parse(toolCallInput(call)))).toEqual([{ city: "Paris" }, { zone: "CET" }]);
     expect(new Set(calls.map((call) => call.id)).size).toBe(2);
   });
 

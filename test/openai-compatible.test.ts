@@ -4,6 +4,9 @@ import { createGateway } from "../src/index.js";
 import { openai } from "../src/openai.js";
 import { startFakeCompatible, type CompatibleReply, type FakeCompatible } from "./fakes/compatible-server.js";
 import {
+  MOONSHOT_USAGE,
+  PERPLEXITY_CITATIONS,
+  PERPLEXITY_SEARCH_RESULTS,
   XAI_USAGE,
   deepseekReasonerEvents,
   geminiOpenAIToolCallEvents,
@@ -11,9 +14,13 @@ import {
   groqReasoningEvents,
   mistralThinkingEvents,
   mistralThinkingJson,
+  moonshotCachedEvents,
+  moonshotCachedJson,
   noUsageEvents,
   openaiFullEvents,
   openaiFullJson,
+  perplexityEvents,
+  perplexityJson,
   xaiReasoningEvents,
   xaiReasoningJson,
 } from "./fakes/vendor-payloads.js";
@@ -40,6 +47,8 @@ const PRICES = {
   "gemini-2.5-flash": { input: 0.3, output: 2.5 },
   "deepseek-reasoner": { input: 0.28, output: 0.42, cachedInput: 0.028 },
   llama: { input: 1, output: 1 },
+  "kimi-k2.6": { input: 0.95, output: 4, cachedInput: 0.16 },
+  sonar: { input: 1, output: 1 },
   "gpt-4o-audio-preview": { input: 2.5, output: 10, cachedInput: 1.25, cacheWrite: 3, audioInput: 40, audioOutput: 80 },
 };
 
@@ -103,7 +112,7 @@ describe("xAI: reasoning counted outside completion_tokens", () => {
       prompt_tokens: 20,
       completion_tokens: 503,
       total_tokens: 523,
-      prompt_tokens_details: { cached_tokens: 8, audio_tokens: 0 },
+      prompt_tokens_details: { cached_tokens: 8, audio_tokens: 0, text_tokens: 20, image_tokens: 0 },
       completion_tokens_details: { reasoning_tokens: 500, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
     });
     expect(res.gateway.costUsd).toBeCloseTo(expectedUsd, 12);
@@ -152,6 +161,130 @@ describe("Groq and DeepSeek: reasoning fields, usage on the finish chunk", () =>
     expect(final.choices[0]?.message.content).toBe("Hi");
     expect(final.choices[0]?.finish_reason).toBe("stop");
     expect(final.gateway.costUsd).toBeGreaterThan(0);
+  });
+});
+
+describe("openai 7.x response fields: metadata, moderation, text and image token details", () => {
+  const moderation = {
+    input: {
+      type: "moderation_results",
+      model: "omni-moderation-latest",
+      results: [
+        {
+          type: "moderation_result",
+          model: "omni-moderation-latest",
+          flagged: false,
+          categories: { violence: false },
+          category_scores: { violence: 0.0001 },
+          category_applied_input_types: { violence: ["text"] },
+        },
+      ],
+    },
+    output: { type: "error", code: "moderation_unavailable", message: "The moderation model did not answer." },
+  };
+  const usage = {
+    prompt_tokens: 30,
+    completion_tokens: 5,
+    total_tokens: 35,
+    prompt_tokens_details: { cached_tokens: 0, text_tokens: 10, image_tokens: 20 },
+    completion_tokens_details: { reasoning_tokens: 0, text_tokens: 5 },
+  };
+
+  it("passes them through (JSON), costing image tokens as input once", async () => {
+    const res = await ask("llama", {
+      json: {
+        id: "chatcmpl-7x",
+        object: "chat.completion",
+        created: 1_767_000_000,
+        model: "llama",
+        choices: [{ index: 0, message: { role: "assistant", content: "ok", refusal: null }, finish_reason: "stop", logprobs: null }],
+        usage,
+        metadata: { team: "search" },
+        moderation,
+      },
+    });
+    expect(res.metadata).toEqual({ team: "search" });
+    expect(res.moderation).toEqual(moderation);
+    expect(res.usage).toEqual(usage);
+    expect(res.gateway.costUsd).toBeCloseTo(35 / 1e6, 12);
+  });
+
+  it.each(SEEDS)("streamed: the chunk's moderation reaches finalResponse (seed %i)", async (seed) => {
+    const base = { id: "chatcmpl-7s", object: "chat.completion.chunk", created: 1_767_000_000, model: "llama" };
+    const { final } = await stream("llama", {
+      seed,
+      events: [
+        { ...base, choices: [{ index: 0, delta: { role: "assistant", content: "ok" }, finish_reason: null }], obfuscation: "xyz" },
+        { ...base, choices: [{ index: 0, delta: {}, finish_reason: "stop" }], moderation },
+        { ...base, choices: [], usage },
+      ],
+    });
+    expect(final.moderation).toEqual(moderation);
+    expect(final.usage?.prompt_tokens_details).toEqual(usage.prompt_tokens_details);
+  });
+});
+
+describe("Moonshot: cache reads at the top level of usage", () => {
+  // 20 uncached prompt tokens at input, 80 cached at the cached price, 10 output tokens.
+  const expectedUsd = (20 * 0.95 + 80 * 0.16 + 10 * 4) / 1e6;
+
+  it("reads usage.cached_tokens as prompt_tokens_details.cached_tokens and costs them at the cached price (JSON)", async () => {
+    const res = await ask("kimi-k2.6", { json: moonshotCachedJson() });
+    expect(res.usage).toEqual({ prompt_tokens: 100, completion_tokens: 10, total_tokens: 110, prompt_tokens_details: { cached_tokens: 80 } });
+    expect(res.gateway.costUsd).toBeCloseTo(expectedUsd, 12);
+  });
+
+  it.each(SEEDS)("does the same from the finish chunk's usage (seed %i)", async (seed) => {
+    const { chunks, final } = await stream("kimi-k2.6", { events: moonshotCachedEvents(), seed });
+    expectOpenAIStreamShape(chunks);
+    expect(final.choices[0]?.message.content).toBe("Hello, world!");
+    expect(final.usage?.prompt_tokens).toBe(MOONSHOT_USAGE.prompt_tokens);
+    expect(final.usage?.prompt_tokens_details?.cached_tokens).toBe(MOONSHOT_USAGE.cached_tokens);
+    expect(final.gateway.costUsd).toBeCloseTo(expectedUsd, 12);
+  });
+});
+
+describe("Perplexity: citations and search_results beside choices", () => {
+  it("passes both lists through on the response (JSON)", async () => {
+    const res = await ask("sonar", { json: perplexityJson() });
+    expect(res.citations).toEqual(PERPLEXITY_CITATIONS);
+    expect(res.search_results).toEqual(PERPLEXITY_SEARCH_RESULTS);
+    expect(res.choices[0]?.message.content).toBe("Everest is the highest.[1] K2 is second.[2]");
+    expect(res.usage).toEqual({ prompt_tokens: 10, completion_tokens: 12, total_tokens: 22 });
+  });
+
+  it.each(SEEDS)("passes them through on the chunks, and finalResponse keeps the last lists sent (seed %i)", async (seed) => {
+    const { chunks, final } = await stream("sonar", { events: perplexityEvents(), seed });
+    expectOpenAIStreamShape(chunks);
+    const withChoices = chunks.filter((chunk) => chunk.choices.length > 0);
+    expect(withChoices.every((chunk) => chunk.citations?.length === 2 && chunk.search_results?.length === 2)).toBe(true);
+    expect(final.citations).toEqual(PERPLEXITY_CITATIONS);
+    expect(final.search_results).toEqual(PERPLEXITY_SEARCH_RESULTS);
+    expect(final.choices[0]?.message.content).toBe("Everest is the highest.[1]");
+    expect(final.usage).toEqual({ prompt_tokens: 10, completion_tokens: 7, total_tokens: 17 });
+  });
+
+  it("keeps them on a cache hit, plain and streamed", async () => {
+    const cached = createGateway({
+      providers: { vendor: openai({ baseURL: vendor.url, apiKey: "unused", name: "vendor" }) },
+      prices: PRICES,
+      retry: { retries: 0 },
+      cache: {},
+    });
+    try {
+      vendor.enqueue({ json: perplexityJson() });
+      await cached.chat({ model: "vendor/sonar", messages });
+      const hit = await cached.chat({ model: "vendor/sonar", messages });
+      expect(hit.gateway.cache).toBe("exact");
+      expect(hit.citations).toEqual(PERPLEXITY_CITATIONS);
+      const replay = await cached.chat({ model: "vendor/sonar", messages, stream: true });
+      for await (const _chunk of replay) {
+        // drained
+      }
+      expect((await replay.finalResponse()).search_results).toEqual(PERPLEXITY_SEARCH_RESULTS);
+    } finally {
+      await cached.close();
+    }
   });
 });
 

@@ -184,7 +184,7 @@ describe("OpenAI receives the whole body", () => {
         messages,
         top_logprobs: 21,
         n: 0,
-        service_tier: "fast",
+        service_tier: "turbo",
         reasoning_effort: "ultra",
         logit_bias: { "50256": 101 },
       } as unknown as Body),

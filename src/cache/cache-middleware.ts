@@ -52,7 +52,8 @@ export interface CacheLayer {
   readonly middleware: Middleware<CallContext>;
   /**
    * The semantic tier: inside limits and budgets, since its lookup calls an embedding model
-   * that bills; the embedding's cost joins the call's (`extraCostUsd`), hit or miss.
+   * that bills; budgets reserve the embedding's bound (`reserveExtraUsd`, set by the exact tier)
+   * and its actual cost joins the call's (`extraCostUsd`), hit or miss.
    */
   readonly semanticMiddleware: Middleware<CallContext>;
   stats(): CacheStats;
@@ -189,6 +190,10 @@ export function createCache(config: CacheConfig, dependencies: CacheDependencies
       ctx.stream || flights.current(keys.exact, performance.now()) ? undefined : flights.lead(keys.exact, ctx.deadline);
     const state: CallCacheState = { partition: keys.partition, semanticText, mode, embedCostUsd: 0 };
     calls.set(ctx, state);
+    // The semantic tier will embed this text inside the limits: budgets reserve its cost up front.
+    if (semantic && semanticText !== undefined && keys.partition !== undefined) {
+      ctx.reserveExtraUsd = addUsd(ctx.reserveExtraUsd ?? 0, semantic.embedder.maxCostUsd(semanticText));
+    }
     try {
       await next();
     } catch (error) {

@@ -1,11 +1,14 @@
 import { echo, echoList } from "../core/echo.js";
 import { ConfigError, TimeoutError } from "../core/errors.js";
 import type { ProviderAdapter } from "../core/provider-adapter.js";
-import { computeCostUsd } from "../core/cost.js";
+import { computeCostUsd, estimateMaxCostUsd } from "../core/cost.js";
 import type { RouteTable } from "../core/route.js";
 import { estimateTextTokens } from "../core/token-estimate.js";
 import type { EmbedFunction } from "./cache-config.js";
 import { normalizeVector } from "./semantic-index.js";
+
+/** Tokens an embedding model may add around the text (begin / end of sequence), for the cost bound. */
+const SPECIAL_TOKENS = 8;
 
 /** After this many embedding failures in a row, the semantic tier rests... */
 const FAILURES_BEFORE_REST = 3;
@@ -18,6 +21,12 @@ const REST_MS = 10_000;
  */
 export interface Embedder {
   embed(text: string, signal: AbortSignal): Promise<EmbeddedText | undefined>;
+  /**
+   * The most embedding `text` can bill: its UTF-8 bytes (a byte-level tokenizer never makes more
+   * tokens than bytes) plus a few special tokens, at the embedding model's input price; 0 for a
+   * user function or an unpriced model, whose cost is 0 too. For budget reservations.
+   */
+  maxCostUsd(text: string): number;
   /** Failed embedding calls so far (not counting those skipped while resting). */
   readonly failures: number;
 }
@@ -53,6 +62,9 @@ export function createEmbedder(
   return {
     get failures() {
       return failures;
+    },
+    maxCostUsd(text) {
+      return price ? estimateMaxCostUsd(Buffer.byteLength(text, "utf8") + SPECIAL_TOKENS, 0, price) : 0;
     },
     async embed(text, signal) {
       if (failuresInARow >= FAILURES_BEFORE_REST && performance.now() < restUntil) return undefined;

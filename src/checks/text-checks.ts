@@ -1,3 +1,4 @@
+import { toolCallName } from "../core/chat-request.js";
 import type { AcceptCheck } from "../core/cascade-types.js";
 import type { ChatResponse } from "../core/chat-response.js";
 
@@ -30,7 +31,7 @@ export function minLength(characters: number): AcceptCheck {
 /** Accepts an answer that calls a tool (the one named, when a name is given). */
 export function hasToolCall(name?: string): AcceptCheck {
   return (response) =>
-    (response.choices[0]?.message.tool_calls ?? []).some((call) => name === undefined || call.function.name === name);
+    (response.choices[0]?.message.tool_calls ?? []).some((call) => name === undefined || toolCallName(call) === name);
 }
 
 export const NOT_JSON: unique symbol = Symbol("not JSON");

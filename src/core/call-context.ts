@@ -99,6 +99,12 @@ export interface CallContext {
    * a hedge that lost): the cost step adds it to the served answer's cost, so one record holds all.
    */
   extraCostUsd?: number;
+  /**
+   * The most a step inside the limits will bill this call beyond the answer (the semantic
+   * cache's lookup embedding), set before the limits run: budgets reserve it with the answer's
+   * worst case, then settle to what was actually spent (`extraCostUsd` included once).
+   */
+  reserveExtraUsd?: number;
   /** Set by a cascade route: each tier's verdict and cost. */
   cascade?: CascadeInfo;
   /**

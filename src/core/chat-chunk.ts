@@ -1,11 +1,17 @@
 import type { ReasoningDetail } from "./chat-request.js";
-import type { ChoiceLogprobs, FinishReason, UrlCitationAnnotation, Usage } from "./chat-response.js";
+import type { ChoiceLogprobs, FinishReason, ResponseModeration, ResponseSources, UrlCitationAnnotation, Usage } from "./chat-response.js";
 
+/**
+ * A piece of a tool call: the first piece of a call carries `id` and `type`; `function.name` /
+ * `function.arguments` (a function call) or `custom.name` / `custom.input` (a custom tool call)
+ * arrive in pieces that are appended.
+ */
 export interface ToolCallDelta {
   index: number;
   id?: string;
-  type?: "function";
+  type?: "function" | "custom";
   function?: { name?: string; arguments?: string };
+  custom?: { name?: string; input?: string };
 }
 
 export interface ChunkDelta {
@@ -33,7 +39,7 @@ export interface ChunkChoice {
  * An OpenAI `chat.completion.chunk`. The last chunk of a stream carries `usage` and
  * an empty `choices` array, as OpenAI sends it with `stream_options.include_usage`.
  */
-export interface ChatChunk {
+export interface ChatChunk extends ResponseSources {
   id: string;
   object: "chat.completion.chunk";
   created: number;
@@ -42,4 +48,6 @@ export interface ChatChunk {
   usage?: Usage | null;
   system_fingerprint?: string | null;
   service_tier?: string | null;
+  /** The moderation verdicts, on the chunk that carries them (`moderation` requested). */
+  moderation?: ResponseModeration | null;
 }

@@ -28,8 +28,14 @@ const cacheControl = z
   .strict()
   .optional();
 
-/** OpenAI's own explicit cache breakpoint on a content part (gpt-5.6 and later). */
-const promptCacheBreakpoint = z.object({ mode: z.literal("explicit") }).strict().optional();
+/**
+ * OpenAI's own explicit cache breakpoint on a content part (gpt-5.6 and later); `ttl` is the
+ * breakpoint's minimum lifetime, the request's `prompt_cache_options.ttl` when absent.
+ */
+const promptCacheBreakpoint = z
+  .object({ mode: z.literal("explicit"), ttl: z.enum(["30m", "12h"]).optional() })
+  .strict()
+  .optional();
 
 const textPart = z
   .object({ type: z.literal("text"), text: z.string(), cache_control: cacheControl, prompt_cache_breakpoint: promptCacheBreakpoint })
@@ -41,7 +47,7 @@ const imagePart = z
     image_url: z
       .object({
         url: z.string().min(1, "expected a data: URL or an https URL"),
-        detail: z.enum(["auto", "low", "high"]).optional(),
+        detail: z.enum(["auto", "low", "high", "original"]).optional(),
       })
       .strict(),
     cache_control: cacheControl,
@@ -74,13 +80,29 @@ const filePart = z
 
 const userContentPart = z.discriminatedUnion("type", [textPart, imagePart, inputAudioPart, filePart]);
 
-const toolCall = z
+/** A refusal the model gave in an earlier turn, as a part of that assistant message's content. */
+const refusalPart = z.object({ type: z.literal("refusal"), refusal: z.string() }).strict();
+
+const assistantContentPart = z.discriminatedUnion("type", [textPart, refusalPart]);
+
+const functionToolCall = z
   .object({
     id: z.string().min(1),
     type: z.literal("function"),
     function: z.object({ name: z.string().min(1), arguments: z.string() }).strict(),
   })
   .strict();
+
+/** A call of a `custom` tool: free-form text `input` rather than JSON arguments. */
+const customToolCall = z
+  .object({
+    id: z.string().min(1),
+    type: z.literal("custom"),
+    custom: z.object({ name: z.string().min(1), input: z.string() }).strict(),
+  })
+  .strict();
+
+const toolCall = z.discriminatedUnion("type", [functionToolCall, customToolCall]);
 
 /**
  * Reasoning a provider returned, carried back on the assistant message of the next turn
@@ -127,7 +149,7 @@ const userMessage = z
 const assistantMessage = z
   .object({
     role: z.literal("assistant"),
-    content: z.union([z.string(), z.array(textPart), z.null()]).optional(),
+    content: z.union([z.string(), z.array(assistantContentPart), z.null()]).optional(),
     tool_calls: z.array(toolCall).optional(),
     refusal: z.string().nullable().optional(),
     name,
@@ -179,16 +201,65 @@ const functionTool = z
   })
   .strict();
 
+/**
+ * A tool the model calls with free-form text (`format` text, the default) or text matching a
+ * grammar (Lark or a regex), answered by a `custom` tool call.
+ */
+const customTool = z
+  .object({
+    type: z.literal("custom"),
+    custom: z
+      .object({
+        name: functionName,
+        description: z.string().optional(),
+        format: z
+          .discriminatedUnion("type", [
+            z.object({ type: z.literal("text") }).strict(),
+            z
+              .object({
+                type: z.literal("grammar"),
+                grammar: z.object({ definition: z.string().min(1), syntax: z.enum(["lark", "regex"]) }).strict(),
+              })
+              .strict(),
+          ])
+          .optional(),
+      })
+      .strict(),
+    cache_control: cacheControl,
+  })
+  .strict();
+
+const tool = z.discriminatedUnion("type", [functionTool, customTool]);
+
 /** Deprecated by OpenAI in favour of `tools`; still accepted by its API. */
 const legacyFunction = z
   .object({ name: functionName, description: z.string().optional(), parameters: jsonSchemaObject.optional() })
   .strict();
 
+/**
+ * `allowed_tools` narrows what the model may call without changing `tools` (so the prompt cache
+ * holds). Its entries are tool references in OpenAI's loose shape (`{type:"function",
+ * function:{name}}`, `{type:"custom", custom:{name}}`, ...), passed through as given.
+ */
+const allowedToolsChoice = z
+  .object({
+    type: z.literal("allowed_tools"),
+    allowed_tools: z
+      .object({
+        mode: z.enum(["auto", "required"]),
+        tools: z.array(z.custom<Record<string, unknown>>(isPlainObject, "expected a tool reference object")).min(1),
+      })
+      .strict(),
+  })
+  .strict();
+
 const toolChoice = z.union([
   z.enum(["auto", "none", "required"]),
-  z
-    .object({ type: z.literal("function"), function: z.object({ name: z.string().min(1) }).strict() })
-    .strict(),
+  z.discriminatedUnion("type", [
+    z.object({ type: z.literal("function"), function: z.object({ name: z.string().min(1) }).strict() }).strict(),
+    z.object({ type: z.literal("custom"), custom: z.object({ name: z.string().min(1) }).strict() }).strict(),
+    allowedToolsChoice,
+  ]),
 ]);
 
 const responseFormat = z.discriminatedUnion("type", [
@@ -250,7 +321,7 @@ export const chatRequestSchema = z
   .object({
     model: z.string().min(1, "expected a logical model name or 'provider/model'"),
     messages: z.array(chatMessageSchema).min(1, "expected at least one message"),
-    tools: z.array(functionTool).optional(),
+    tools: z.array(tool).optional(),
     tool_choice: toolChoice.optional(),
     parallel_tool_calls: z.boolean().optional(),
     functions: z.array(legacyFunction).min(1).max(128).optional(),
@@ -283,10 +354,10 @@ export const chatRequestSchema = z
     prediction: z.object({ type: z.literal("content"), content: textContent }).strict().optional(),
     web_search_options: webSearchOptions.optional(),
     user: z.string().optional(),
-    safety_identifier: z.string().max(64, "expected at most 64 characters").optional(),
+    safety_identifier: z.string().max(128, "expected at most 128 characters").optional(),
     metadata: metadata.optional(),
     store: z.boolean().optional(),
-    service_tier: z.enum(["auto", "default", "flex", "scale", "priority"]).optional(),
+    service_tier: z.enum(["auto", "default", "flex", "scale", "priority", "fast"]).optional(),
     prompt_cache_key: z.string().optional(),
     prompt_cache_retention: z.enum(["in_memory", "24h"]).optional(),
     prompt_cache_options: z
@@ -314,6 +385,59 @@ export const chatRequestSchema = z
   .strict();
 
 export type ChatRequest = z.infer<typeof chatRequestSchema>;
+
+/**
+ * The top-level fields OpenAI's API (and its SDK's types) take as `null`, meaning "the default":
+ * the same as leaving the field out. `null` is dropped before validation, so no adapter ever
+ * sees one; on any other field `null` stays an error.
+ */
+export const NULL_MEANS_DEFAULT = [
+  "audio",
+  "frequency_penalty",
+  "logit_bias",
+  "logprobs",
+  "max_completion_tokens",
+  "max_tokens",
+  "metadata",
+  "modalities",
+  "moderation",
+  "n",
+  "prediction",
+  "presence_penalty",
+  "prompt_cache_key",
+  "prompt_cache_retention",
+  "reasoning_effort",
+  "safety_identifier",
+  "seed",
+  "service_tier",
+  "stop",
+  "store",
+  "stream",
+  "stream_options",
+  "temperature",
+  "top_logprobs",
+  "top_p",
+  "verbosity",
+] as const satisfies readonly (keyof ChatRequest)[];
+
+type NullMeansDefault = (typeof NULL_MEANS_DEFAULT)[number];
+
+/** The request as a caller writes it: `ChatRequest`, with `null` accepted where OpenAI's API takes it. */
+export type ChatRequestInput = Omit<ChatRequest, NullMeansDefault> & { [Field in NullMeansDefault]?: ChatRequest[Field] | null };
+
+const NULLABLE: ReadonlySet<string> = new Set(NULL_MEANS_DEFAULT);
+
+/** The body without its `null`-means-default fields; anything that is not such a body is returned as it is. */
+export function withoutNullDefaults(body: unknown): unknown {
+  if (!isPlainObject(body)) return body;
+  let copy: Record<string, unknown> | undefined;
+  for (const key of Object.keys(body)) {
+    if (body[key] !== null || !NULLABLE.has(key)) continue;
+    copy ??= { ...body };
+    delete copy[key];
+  }
+  return copy ?? body;
+}
 export type ChatMessage = z.infer<typeof chatMessageSchema>;
 export type TextPart = z.infer<typeof textPart>;
 export type ImagePart = z.infer<typeof imagePart>;
@@ -323,12 +447,34 @@ export type UserContentPart = z.infer<typeof userContentPart>;
 export type CacheControl = NonNullable<z.infer<typeof cacheControl>>;
 export type ReasoningDetail = z.infer<typeof reasoningDetail>;
 export type ReasoningEffort = (typeof REASONING_EFFORTS)[number];
+export type RefusalPart = z.infer<typeof refusalPart>;
+export type AssistantContentPart = z.infer<typeof assistantContentPart>;
+/** A tool call on an assistant message: a function call (JSON arguments) or a custom tool call (text input). */
 export type ToolCall = z.infer<typeof toolCall>;
+export type FunctionToolCall = z.infer<typeof functionToolCall>;
+export type CustomToolCall = z.infer<typeof customToolCall>;
+export type Tool = z.infer<typeof tool>;
 export type FunctionTool = z.infer<typeof functionTool>;
+export type CustomTool = z.infer<typeof customTool>;
 export type ToolChoice = z.infer<typeof toolChoice>;
 export type ResponseFormat = z.infer<typeof responseFormat>;
 
 /** The output cap a request asks for, whichever of the two OpenAI fields carries it. */
 export function requestedMaxTokens(request: ChatRequest): number | undefined {
   return request.max_completion_tokens ?? request.max_tokens;
+}
+
+/** The name a tool call invokes, whichever kind of tool it calls. */
+export function toolCallName(call: ToolCall): string {
+  return call.type === "custom" ? call.custom.name : call.function.name;
+}
+
+/** What a tool call passes: a function's JSON arguments, or a custom tool's free-form input. */
+export function toolCallInput(call: ToolCall): string {
+  return call.type === "custom" ? call.custom.input : call.function.arguments;
+}
+
+/** The text of an assistant content part: a text part's text, or a refusal part's refusal. */
+export function assistantPartText(part: AssistantContentPart): string {
+  return part.type === "refusal" ? part.refusal : part.text;
 }

@@ -31,6 +31,10 @@ export interface Usage {
     cache_write_1h_tokens?: number;
     /** Audio input tokens (billed at the audio-input price when the route has one). */
     audio_tokens?: number;
+    /** Text input tokens, as OpenAI breaks them out (already in `prompt_tokens`; informational). */
+    text_tokens?: number;
+    /** Image input tokens, as OpenAI breaks them out (already in `prompt_tokens`, billed as input). */
+    image_tokens?: number;
   };
   completion_tokens_details?: {
     /** Output tokens spent on hidden reasoning, billed as output (once: they are inside `completion_tokens`). */
@@ -41,6 +45,8 @@ export interface Usage {
     accepted_prediction_tokens?: number;
     /** Predicted-output tokens that did not; OpenAI bills them as output, and counts them in `completion_tokens`. */
     rejected_prediction_tokens?: number;
+    /** Text output tokens, as OpenAI breaks them out (already in `completion_tokens`; informational). */
+    text_tokens?: number;
   };
 }
 
@@ -74,6 +80,28 @@ export interface UrlCitationAnnotation {
   url_citation: { start_index: number; end_index: number; url: string; title: string };
 }
 
+/**
+ * A web page a search-backed vendor (Perplexity) consulted, as it sent it: `url` always, `title`,
+ * `date`, `last_updated` and `snippet` when given, any other field kept.
+ */
+export interface SearchResult {
+  url: string;
+  title?: string;
+  date?: string | null;
+  last_updated?: string | null;
+  snippet?: string;
+  [field: string]: unknown;
+}
+
+/**
+ * Sources a search-backed vendor attached to the whole response (not OpenAI fields): Perplexity's
+ * `citations` (the URLs its `[n]` markers point at, in order) and `search_results`.
+ */
+export interface ResponseSources {
+  citations?: string[];
+  search_results?: SearchResult[];
+}
+
 export interface AssistantMessage {
   role: "assistant";
   content: string | null;
@@ -94,8 +122,29 @@ export interface ChatChoice {
   logprobs: ChoiceLogprobs | null;
 }
 
+/** One moderation verdict on the input or the output, as OpenAI's `moderation` option returns it. */
+export interface ModerationResult {
+  type: "moderation_result";
+  model: string;
+  flagged: boolean;
+  categories: Record<string, boolean>;
+  category_scores: Record<string, number>;
+  category_applied_input_types: Record<string, ("text" | "image")[]>;
+}
+
+/** The verdicts of a moderation model, or why it could not give them. */
+export type ModerationOutcome =
+  | { type: "moderation_results"; model: string; results: ModerationResult[] }
+  | { type: "error"; code: string; message: string };
+
+/** `moderation` on a response: what the moderation model requested with `moderation` said of the input and the output. */
+export interface ResponseModeration {
+  input: ModerationOutcome;
+  output: ModerationOutcome;
+}
+
 /** An OpenAI `chat.completion` object, as an adapter returns it. */
-export interface ChatResponse {
+export interface ChatResponse extends ResponseSources {
   id: string;
   object: "chat.completion";
   created: number;
@@ -105,6 +154,10 @@ export interface ChatResponse {
   system_fingerprint?: string | null;
   /** The processing tier that served the call (`default`, `flex`, `priority`, ...), as the provider said. */
   service_tier?: string | null;
+  /** The `metadata` the request stored with the completion, echoed back by OpenAI. */
+  metadata?: Record<string, string> | null;
+  /** The verdicts of the moderation model the request asked for (`moderation`). */
+  moderation?: ResponseModeration | null;
 }
 
 /** One try at one deployment, as `res.gateway.attempts` lists it. */

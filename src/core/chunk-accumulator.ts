@@ -1,6 +1,6 @@
-import type { ChatChunk } from "./chat-chunk.js";
+import type { ChatChunk, ToolCallDelta } from "./chat-chunk.js";
 import type { ReasoningDetail, ToolCall } from "./chat-request.js";
-import type { AssistantAudio, ChatResponse, ChoiceLogprobs, FinishReason, UrlCitationAnnotation, Usage } from "./chat-response.js";
+import type { AssistantAudio, ChatResponse, ChoiceLogprobs, FinishReason, ResponseModeration, SearchResult, UrlCitationAnnotation, Usage } from "./chat-response.js";
 
 /** Assembles stream chunks into the `ChatResponse` the same call would have returned unstreamed. */
 export class ChunkAccumulator {
@@ -19,6 +19,10 @@ export class ChunkAccumulator {
   private logprobs: ChoiceLogprobs | undefined;
   private audio: Partial<AssistantAudio> | undefined;
   private readonly annotations: UrlCitationAnnotation[] = [];
+  /** Perplexity repeats the whole list on every chunk: the last one sent is kept. */
+  private citations: string[] | undefined;
+  private searchResults: SearchResult[] | undefined;
+  private moderation: ResponseModeration | null | undefined;
   private readonly toolCalls: ToolCall[] = [];
   private chunkCount = 0;
 
@@ -30,6 +34,9 @@ export class ChunkAccumulator {
     if (chunk.usage) this.usage = chunk.usage;
     if (chunk.system_fingerprint !== undefined) this.systemFingerprint = chunk.system_fingerprint;
     if (chunk.service_tier !== undefined) this.serviceTier = chunk.service_tier;
+    if (chunk.citations) this.citations = chunk.citations;
+    if (chunk.search_results) this.searchResults = chunk.search_results;
+    if (chunk.moderation !== undefined) this.moderation = chunk.moderation;
     for (const choice of chunk.choices) {
       if (choice.index !== 0) continue;
       const delta = choice.delta;
@@ -40,20 +47,34 @@ export class ChunkAccumulator {
       if (typeof delta.refusal === "string") this.refusal = (this.refusal ?? "") + delta.refusal;
       if (typeof delta.reasoning_content === "string") this.reasoningContent = (this.reasoningContent ?? "") + delta.reasoning_content;
       for (const detail of delta.reasoning_details ?? []) this.addReasoningDetail(detail);
-      for (const call of delta.tool_calls ?? []) {
-        let target = this.toolCalls[call.index];
-        if (!target) {
-          target = { id: "", type: "function", function: { name: "", arguments: "" } };
-          this.toolCalls[call.index] = target;
-        }
-        if (call.id) target.id = call.id;
-        if (call.function?.name) target.function.name += call.function.name;
-        if (call.function?.arguments) target.function.arguments += call.function.arguments;
-      }
+      for (const call of delta.tool_calls ?? []) this.addToolCall(call);
       if (choice.logprobs) this.addLogprobs(choice.logprobs);
       if (delta.audio) this.addAudio(delta.audio);
       if (delta.annotations) this.annotations.push(...delta.annotations);
       if (choice.finish_reason) this.finishReason = choice.finish_reason;
+    }
+  }
+
+  /**
+   * A call's first piece says its kind (`type`, or a `custom` field); later pieces append to its
+   * name and to its arguments (a function call) or its input (a custom tool call).
+   */
+  private addToolCall(call: ToolCallDelta): void {
+    let target = this.toolCalls[call.index];
+    if (!target) {
+      target =
+        call.type === "custom" || (call.type === undefined && call.custom !== undefined)
+          ? { id: "", type: "custom", custom: { name: "", input: "" } }
+          : { id: "", type: "function", function: { name: "", arguments: "" } };
+      this.toolCalls[call.index] = target;
+    }
+    if (call.id) target.id = call.id;
+    if (target.type === "custom") {
+      if (call.custom?.name) target.custom.name += call.custom.name;
+      if (call.custom?.input) target.custom.input += call.custom.input;
+    } else {
+      if (call.function?.name) target.function.name += call.function.name;
+      if (call.function?.arguments) target.function.arguments += call.function.arguments;
     }
   }
 
@@ -125,6 +146,9 @@ export class ChunkAccumulator {
     if (this.usage) response.usage = this.usage;
     if (this.systemFingerprint !== undefined) response.system_fingerprint = this.systemFingerprint;
     if (this.serviceTier !== undefined) response.service_tier = this.serviceTier;
+    if (this.citations) response.citations = this.citations;
+    if (this.searchResults) response.search_results = this.searchResults;
+    if (this.moderation !== undefined) response.moderation = this.moderation;
     return response;
   }
 }

@@ -148,6 +148,31 @@ export function settleCall(ctx: SettlementHost, end: CallEnd): Settlement {
   return settled;
 }
 
+/**
+ * The outcome of a call that threw before any answer: no usage, and a cost of only what it had
+ * already paid on the way (a semantic lookup's embedding, earlier cascade tiers, judge checks),
+ * so budgets settle to that and the ledger records it, rather than the money going unrecorded.
+ * The same first-computed, frozen outcome as `settleCall`.
+ */
+export function settleFailedCall(ctx: SettlementHost, error: unknown): Settlement {
+  if (ctx.settled) return ctx.settled;
+  const costUsd = ctx.extraCostUsd ?? 0;
+  ctx.costUsd = costUsd;
+  const settled: Settlement = Object.freeze({
+    response: undefined,
+    error,
+    abandoned: false,
+    usage: undefined,
+    costUsd,
+    costEstimated: false,
+    cache: ctx.cache,
+    savedUsd: 0,
+    served: ctx.served,
+  });
+  ctx.settled = settled;
+  return settled;
+}
+
 function priceAnswer(ctx: SettlementHost, response: ChatResponse | undefined): { usage: Usage; costUsd: number; costEstimated: boolean } {
   let usage = response?.usage;
   let estimated = false;

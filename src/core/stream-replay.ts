@@ -9,7 +9,12 @@ import type { ChatResponse } from "./chat-response.js";
 export function responseToChunks(response: ChatResponse): ChatChunk[] {
   const base = { id: response.id, object: "chat.completion.chunk" as const, created: response.created, model: response.model };
   const fingerprint = response.system_fingerprint !== undefined ? { system_fingerprint: response.system_fingerprint } : {};
-  const chunk = (choices: ChunkChoice[]): ChatChunk => ({ ...base, choices, ...fingerprint });
+  // A search-backed vendor's sources ride on every chunk, as Perplexity streams them.
+  const sources = {
+    ...(response.citations ? { citations: response.citations } : {}),
+    ...(response.search_results ? { search_results: response.search_results } : {}),
+  };
+  const chunk = (choices: ChunkChoice[]): ChatChunk => ({ ...base, choices, ...fingerprint, ...sources });
   const chunks: ChatChunk[] = [];
   for (const choice of response.choices) {
     const message = choice.message;
@@ -24,7 +29,13 @@ export function responseToChunks(response: ChatResponse): ChatChunk[] {
         chunk([
           {
             index,
-            delta: { tool_calls: [{ index: callIndex, id: call.id, type: "function", function: { name: call.function.name, arguments: call.function.arguments } }] },
+            delta: {
+              tool_calls: [
+                call.type === "custom"
+                  ? { index: callIndex, id: call.id, type: "custom", custom: { name: call.custom.name, input: call.custom.input } }
+                  : { index: callIndex, id: call.id, type: "function", function: { name: call.function.name, arguments: call.function.arguments } },
+              ],
+            },
             finish_reason: null,
           },
         ]),

@@ -1,4 +1,4 @@
-import type { ChatRequest } from "./chat-request.js";
+import { toolCallInput, toolCallName, type ChatRequest } from "./chat-request.js";
 import type { ChatResponse } from "./chat-response.js";
 
 /** Counts the tokens of a text: a real tokenizer, or `estimateTextTokens`. */
@@ -71,10 +71,10 @@ export function estimatePromptTokens(request: ChatRequest, countText: TextTokenC
     const content = "content" in message ? message.content : undefined;
     if (typeof content === "string") tokens += countText(content);
     else if (Array.isArray(content)) {
-      for (const part of content) tokens += part.type === "text" ? countText(part.text) : IMAGE_TOKENS;
+      for (const part of content) tokens += part.type === "text" ? countText(part.text) : part.type === "refusal" ? countText(part.refusal) : IMAGE_TOKENS;
     }
     if (message.role === "assistant" && message.tool_calls) {
-      for (const call of message.tool_calls) tokens += countText(call.function.name) + countText(call.function.arguments);
+      for (const call of message.tool_calls) tokens += countText(toolCallName(call)) + countText(toolCallInput(call));
     }
   }
   if (request.tools) tokens += countText(JSON.stringify(request.tools));
@@ -88,7 +88,7 @@ export function estimateCompletionTokens(response: ChatResponse, countText: Text
     const message = choice.message;
     if (message.content) tokens += countText(message.content);
     if (message.refusal) tokens += countText(message.refusal);
-    for (const call of message.tool_calls ?? []) tokens += countText(call.function.name) + countText(call.function.arguments);
+    for (const call of message.tool_calls ?? []) tokens += countText(toolCallName(call)) + countText(toolCallInput(call));
   }
   return tokens;
 }

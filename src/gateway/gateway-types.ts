@@ -1,4 +1,4 @@
-import type { ChatRequest } from "../core/chat-request.js";
+import type { ChatRequestInput } from "../core/chat-request.js";
 import type { EmbeddingRequest, EmbeddingResponse } from "../core/embedding-request.js";
 import type { GatewayChatResponse, GatewayInfo } from "../core/chat-response.js";
 import type { GatewayEventListener, GatewayEventName } from "../core/events.js";
@@ -14,8 +14,11 @@ import type { GatewayKeys } from "./gateway-keys.js";
 /** The config `createGateway` takes; see the README's config reference. */
 export type GatewayConfig = GatewayConfigInput;
 
-/** A request body: the OpenAI chat-completions request. */
-export type ChatBody = ChatRequest;
+/**
+ * A request body: the OpenAI chat-completions request, `null` accepted on the fields OpenAI's
+ * API types as nullable (it means the default, as if the field were left out).
+ */
+export type ChatBody = ChatRequestInput;
 
 /** The body of `gateway.embed()`: OpenAI's embeddings request, text input. */
 export type EmbeddingBody = EmbeddingRequest;
@@ -32,7 +35,7 @@ export interface Gateway {
    * when `stream: true`.
    */
   chat(body: ChatBody & { stream: true }, options?: ChatOptions): Promise<ChatStream>;
-  chat(body: ChatBody & { stream?: false | undefined }, options?: ChatOptions): Promise<GatewayChatResponse>;
+  chat(body: ChatBody & { stream?: false | null | undefined }, options?: ChatOptions): Promise<GatewayChatResponse>;
   chat(body: ChatBody, options?: ChatOptions): Promise<GatewayChatResponse | ChatStream>;
   /**
    * Serves an OpenAI embeddings request (`{ model, input, dimensions?, encoding_format? }`)

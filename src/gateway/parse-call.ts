@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import { chatOptionsSchema } from "../core/chat-options.js";
-import { chatRequestSchema, type ChatRequest } from "../core/chat-request.js";
+import { chatRequestSchema, withoutNullDefaults, type ChatRequest } from "../core/chat-request.js";
 import type { ChatOptions } from "../core/call-context.js";
 import { toIssues } from "../core/config-issues.js";
 import { embeddingInputListSchema, embeddingRequestSchema, type EmbeddingCall } from "../core/embedding-request.js";
@@ -16,7 +16,7 @@ export function parseRequest(body: unknown): ChatRequest {
   let protoIssues: Issue[];
   try {
     protoIssues = protoKeyIssues(body);
-    parsed = chatRequestSchema.safeParse(body);
+    parsed = chatRequestSchema.safeParse(withoutNullDefaults(body));
   } catch (error) {
     throw new InvalidRequestError([{ path: "", message: unreadable(error) }]);
   }

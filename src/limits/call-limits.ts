@@ -1,6 +1,6 @@
 import { requestedMaxTokens } from "../core/chat-request.js";
 import type { Deployment, Route, RouteTable } from "../core/route.js";
-import { estimateMaxCostUsd } from "../core/cost.js";
+import { addUsd, estimateMaxCostUsd } from "../core/cost.js";
 import { BudgetExceededError, UnpricedModelError } from "../core/errors.js";
 import type { GatewayEvents } from "../core/events.js";
 import { BudgetGuard, type BudgetHold, type BudgetScope } from "./budget-guard.js";
@@ -13,7 +13,7 @@ import { reportLimit } from "./report-limit.js";
 import { DEFAULT_MAX_OUTPUT_TOKENS } from "../core/token-estimate.js";
 import type { Middleware } from "../core/compose.js";
 import type { CallContext } from "../core/call-context.js";
-import { promptTokensOf, whenSettled } from "../core/settle.js";
+import { promptTokensOf, settleFailedCall, whenSettled } from "../core/settle.js";
 import type { StateStore } from "../stores/store.js";
 
 export interface LimitsOptions {
@@ -161,7 +161,10 @@ export function createLimits(options: LimitsOptions): Middleware<CallContext> {
       const prompt = promptTokensOf(ctx);
       const requested = requestedMaxTokens(ctx.request);
       reservedTokens = prompt + (requested ?? reach.maxOutputTokens);
-      if (usesBudget) worstCaseUsd = worstCase(reach.deployments, ctx.request, requested, ctx.route.strategy === "cascade");
+      if (usesBudget) {
+        // Plus what a step inside the limits bills beyond the answer (the semantic lookup's embedding).
+        worstCaseUsd = addUsd(worstCase(reach.deployments, ctx.request, requested, ctx.route.strategy === "cascade"), ctx.reserveExtraUsd ?? 0);
+      }
     }
 
     const draws: LimitDraw[] = [];
@@ -202,7 +205,8 @@ export function createLimits(options: LimitsOptions): Middleware<CallContext> {
       // No answer: tokens go back; requests too unless a provider was actually asked.
       const attempted = ctx.attempts.length > 0;
       limiter.refund(attempted ? draws.filter((draw) => draw.kind === "tpm") : draws);
-      if (hold) budgets.settle(hold, 0);
+      // What it paid before failing (a semantic lookup's embedding, earlier cascade tiers) stays spent.
+      if (hold) budgets.settle(hold, settleFailedCall(ctx, error).costUsd);
       throw error;
     }
 

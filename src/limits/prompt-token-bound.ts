@@ -1,4 +1,4 @@
-import type { ChatRequest } from "../core/chat-request.js";
+import { toolCallInput, toolCallName, type ChatRequest } from "../core/chat-request.js";
 import type { Deployment } from "../core/route.js";
 
 /**
@@ -26,12 +26,13 @@ export function promptTokenBound(request: ChatRequest): PromptBound {
       for (const part of content) {
         tokens += PART_OVERHEAD;
         if (part.type === "text") tokens += bytes(part.text);
+        else if (part.type === "refusal") tokens += bytes(part.refusal);
         else images++;
       }
     }
     if (message.role === "assistant") {
       if (message.refusal) tokens += bytes(message.refusal);
-      for (const call of message.tool_calls ?? []) tokens += PART_OVERHEAD + bytes(call.id) + bytes(call.function.name) + bytes(call.function.arguments);
+      for (const call of message.tool_calls ?? []) tokens += PART_OVERHEAD + bytes(call.id) + bytes(toolCallName(call)) + bytes(toolCallInput(call));
     }
     if (message.role === "tool") tokens += bytes(message.tool_call_id);
   }

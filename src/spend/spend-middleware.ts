@@ -1,7 +1,7 @@
 import { uniqueIds } from "../core/unique-ids.js";
 import type { Middleware } from "../core/compose.js";
 import type { CallContext } from "../core/call-context.js";
-import { whenSettled, type Settlement } from "../core/settle.js";
+import { settleFailedCall, whenSettled, type Settlement } from "../core/settle.js";
 import { SpendLedger, type SpendReporter } from "./spend-ledger.js";
 import type { SpendRecord } from "./spend-record.js";
 import type { SpendConfig } from "./spend-schema.js";
@@ -32,12 +32,22 @@ export function createSpend(
   const nextId = uniqueIds();
   return {
     middleware: async function spend(ctx, next) {
-      await next();
-      whenSettled(ctx, (settlement) => {
+      const write = (settlement: Settlement): void => {
         const record = toRecord(ctx, settlement, nextId(), now());
         ledger.add(record);
         onSettled?.(record);
-      });
+      };
+      try {
+        await next();
+      } catch (error) {
+        // A call that failed after paying for something on the way (a semantic lookup's
+        // embedding, earlier cascade tiers, judge checks) is recorded with that cost; one that
+        // paid nothing leaves no record, as before.
+        const settlement = settleFailedCall(ctx, error);
+        if (settlement.costUsd > 0) write(settlement);
+        throw error;
+      }
+      whenSettled(ctx, write);
     },
     reporter: { report: (query) => ledger.report(query) },
     close: () => ledger.close(),

@@ -1,4 +1,4 @@
-import type { ChatMessage, ChatRequest } from "../core/chat-request.js";
+import type { ChatMessage, ChatRequest, ToolCall } from "../core/chat-request.js";
 import type { ChatResponse, FinishReason } from "../core/chat-response.js";
 
 /**
@@ -31,7 +31,7 @@ export function outputMessagesJson(response: ChatResponse): string {
     const parts: Part[] = [];
     if (choice.message.content) parts.push({ type: "text", content: choice.message.content });
     for (const call of choice.message.tool_calls ?? []) {
-      parts.push({ type: "tool_call", id: call.id, name: call.function.name, arguments: parseArguments(call.function.arguments) });
+      parts.push(toolCallPart(call));
     }
     return { role: "assistant", parts, finish_reason: finishReasonOf(choice.finish_reason) };
   });
@@ -66,7 +66,7 @@ function toPartsMessage(message: ChatMessage): PartsMessage {
       const parts: Part[] = [];
       if (message.content) parts.push({ type: "text", content: textOf(message.content) });
       for (const call of message.tool_calls ?? []) {
-        parts.push({ type: "tool_call", id: call.id, name: call.function.name, arguments: parseArguments(call.function.arguments) });
+        parts.push(toolCallPart(call));
       }
       return named({ role: "assistant", parts }, message.name);
     }
@@ -94,8 +94,14 @@ function named(message: PartsMessage, name: string | undefined): PartsMessage {
   return message;
 }
 
-function textOf(content: string | readonly { text: string }[]): string {
-  return typeof content === "string" ? content : content.map((part) => part.text).join("");
+function textOf(content: string | readonly ({ type: "text"; text: string } | { type: "refusal"; refusal: string })[]): string {
+  return typeof content === "string" ? content : content.map((part) => (part.type === "refusal" ? part.refusal : part.text)).join("");
+}
+
+/** A function call's arguments read as JSON; a custom tool's input is free text, kept as it is. */
+function toolCallPart(call: ToolCall): Part {
+  if (call.type === "custom") return { type: "tool_call", id: call.id, name: call.custom.name, arguments: call.custom.input };
+  return { type: "tool_call", id: call.id, name: call.function.name, arguments: parseArguments(call.function.arguments) };
 }
 
 function imagePart(url: string): Part {

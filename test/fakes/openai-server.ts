@@ -52,11 +52,15 @@ export interface RecordedRequest {
   closedEarly: boolean;
 }
 
-/** A tool call the fake model makes. `arguments` objects are JSON-encoded. */
+/**
+ * A tool call the fake model makes. `arguments` objects are JSON-encoded. With `custom: true` it
+ * is a custom tool call (`{ type: "custom", custom: { name, input } }`), `arguments` its input.
+ */
 export interface FakeToolCall {
   id?: string;
   name: string;
   arguments?: string | Record<string, unknown>;
+  custom?: boolean;
 }
 
 /** Token counts to report; unset ones are estimated from the text (about 4 characters a token). */
@@ -355,7 +359,7 @@ interface BuiltCompletion {
   model: string;
   content: string | null;
   refusal: string | null;
-  toolCalls: { id: string; name: string; arguments: string }[];
+  toolCalls: { id: string; name: string; arguments: string; custom: boolean }[];
   finishReason: string;
   usage: Record<string, unknown>;
 }
@@ -365,6 +369,7 @@ function buildCompletion(body: Record<string, unknown>, behaviour: FakeOpenAIBeh
     id: call.id ?? `call_fake_${number}_${index}`,
     name: call.name,
     arguments: typeof call.arguments === "string" ? call.arguments : JSON.stringify(call.arguments ?? {}),
+    custom: call.custom === true,
   }));
   const refusal = behaviour.refusal ?? null;
   const content =
@@ -394,11 +399,11 @@ function buildCompletion(body: Record<string, unknown>, behaviour: FakeOpenAIBeh
 
   const message: Record<string, unknown> = { role: "assistant", content, refusal, annotations: [] };
   if (toolCalls.length > 0) {
-    message.tool_calls = toolCalls.map((call) => ({
-      id: call.id,
-      type: "function",
-      function: { name: call.name, arguments: call.arguments },
-    }));
+    message.tool_calls = toolCalls.map((call) =>
+      call.custom
+        ? { id: call.id, type: "custom", custom: { name: call.name, input: call.arguments } }
+        : { id: call.id, type: "function", function: { name: call.name, arguments: call.arguments } },
+    );
   }
   const json = {
     id,
@@ -440,6 +445,14 @@ function buildChunks(
   for (const piece of split(completion.content ?? "", behaviour.chunkSize)) chunks.push(chunk({ content: piece }));
   for (const piece of split(completion.refusal ?? "", behaviour.chunkSize)) chunks.push(chunk({ refusal: piece }));
   completion.toolCalls.forEach((call, index) => {
+    if (call.custom) {
+      // A custom tool call streams its name first, then its free-form input in pieces.
+      chunks.push(chunk({ tool_calls: [{ index, id: call.id, type: "custom", custom: { name: call.name, input: "" } }] }));
+      for (const piece of split(call.arguments, behaviour.chunkSize ?? 8)) {
+        chunks.push(chunk({ tool_calls: [{ index, custom: { input: piece } }] }));
+      }
+      return;
+    }
     chunks.push(
       chunk({ tool_calls: [{ index, id: call.id, type: "function", function: { name: call.name, arguments: "" } }] }),
     );

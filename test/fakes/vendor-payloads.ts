@@ -245,3 +245,71 @@ export function openaiFullEvents(): unknown[] {
     chunk(id, model, [], { ...extra, usage: (openaiFullJson().usage as Record<string, unknown>) }),
   ];
 }
+
+/**
+ * Moonshot (Kimi, automatic context caching): cache reads as `usage.cached_tokens` at the top
+ * level of usage, counted inside `prompt_tokens`, on the finish chunk (as Moonshot streams usage).
+ */
+export const MOONSHOT_USAGE = { prompt_tokens: 100, completion_tokens: 10, total_tokens: 110, cached_tokens: 80 };
+
+export function moonshotCachedJson(): Record<string, unknown> {
+  return {
+    id: "chatcmpl-moonshot-1",
+    object: "chat.completion",
+    created,
+    model: "kimi-k2.6",
+    choices: [{ index: 0, message: { role: "assistant", content: "Hello, world!" }, finish_reason: "stop" }],
+    usage: MOONSHOT_USAGE,
+  };
+}
+
+export function moonshotCachedEvents(): unknown[] {
+  const id = "chatcmpl-moonshot-2";
+  const model = "kimi-k2.6";
+  return [
+    chunk(id, model, [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }], { usage: null }),
+    chunk(id, model, [{ index: 0, delta: { content: "Hello" }, finish_reason: null }], { usage: null }),
+    chunk(id, model, [{ index: 0, delta: { content: ", world!" }, finish_reason: null }], { usage: null }),
+    chunk(id, model, [{ index: 0, delta: {}, finish_reason: "stop" }], { usage: MOONSHOT_USAGE }),
+  ];
+}
+
+/**
+ * Perplexity (sonar): the sources the answer's `[n]` markers point at, as top-level `citations`
+ * (URLs) and `search_results` (`title`, `url`, `date`, ...) beside `choices`. Streamed, every chunk
+ * repeats both lists and the usage so far, and the last chunk's `object` is
+ * `chat.completion.done`.
+ */
+export const PERPLEXITY_CITATIONS = ["https://example.org/everest", "https://example.com/k2"];
+export const PERPLEXITY_SEARCH_RESULTS = [
+  { title: "Mount Everest", url: "https://example.org/everest", date: "2025-05-29", last_updated: "2025-06-01", snippet: "8,849 m" },
+  { title: "K2", url: "https://example.com/k2", date: null },
+];
+
+export function perplexityJson(): Record<string, unknown> {
+  return {
+    id: "pplx-1",
+    model: "sonar",
+    created,
+    usage: { prompt_tokens: 10, completion_tokens: 12, total_tokens: 22, search_context_size: "low", citation_tokens: 300, num_search_queries: 1 },
+    citations: PERPLEXITY_CITATIONS,
+    search_results: PERPLEXITY_SEARCH_RESULTS,
+    object: "chat.completion",
+    choices: [{ index: 0, finish_reason: "stop", message: { role: "assistant", content: "Everest is the highest.[1] K2 is second.[2]" } }],
+  };
+}
+
+export function perplexityEvents(): unknown[] {
+  const id = "pplx-2";
+  const model = "sonar";
+  const sources = (completion: number): Record<string, unknown> => ({
+    usage: { prompt_tokens: 10, completion_tokens: completion, total_tokens: 10 + completion },
+    citations: PERPLEXITY_CITATIONS,
+    search_results: PERPLEXITY_SEARCH_RESULTS,
+  });
+  return [
+    chunk(id, model, [{ index: 0, delta: { role: "assistant", content: "Everest is the highest." } }], sources(5)),
+    chunk(id, model, [{ index: 0, delta: { role: "assistant", content: "[1]" } }], sources(7)),
+    { ...chunk(id, model, [{ index: 0, delta: { role: "assistant", content: "" }, finish_reason: "stop" }], sources(7)), object: "chat.completion.done" },
+  ];
+}

@@ -2,6 +2,9 @@ import type { ChatRequest } from "../../core/chat-request.js";
 import type { Issue } from "../../core/errors.js";
 import { textOnly, unsupportedIssues, type UnsupportedRules } from "../../providers/shared/unsupported-fields.js";
 
+/** Free-form (grammar-constrained) tool input has no Anthropic counterpart: its tools take JSON arguments. */
+const CUSTOM_TOOLS = "Anthropic tools take JSON arguments, not free-form custom tool input";
+
 const NO_LOGPROBS = "the Messages API returns no log probabilities";
 
 /**
@@ -47,6 +50,9 @@ export const ANTHROPIC_UNSUPPORTED: UnsupportedRules = {
   },
   partFields: [],
   toolFields: [],
+  toolTypes: { custom: CUSTOM_TOOLS },
+  toolCallTypes: { custom: CUSTOM_TOOLS },
+  toolChoiceTypes: { custom: CUSTOM_TOOLS },
 };
 
 /** Issues for every field of `request` the Messages API cannot express (empty when it can serve it). */

@@ -18,6 +18,7 @@ import { requestedMaxTokens } from "../../core/chat-request.js";
 import { lookupModel } from "../../core/model-catalog.js";
 import { InvalidRequestError, type Issue } from "../../core/errors.js";
 import { DEFAULT_MAX_OUTPUT_TOKENS } from "../../core/token-estimate.js";
+import { narrowToAllowedTools } from "../../providers/shared/allowed-tools.js";
 import { anthropicUnsupported } from "./anthropic-unsupported.js";
 
 /**
@@ -77,6 +78,8 @@ type ImageMediaType = "image/jpeg" | "image/png" | "image/gif" | "image/webp";
  * | `image_url` data URL | base64 image source (jpeg, png, gif, webp); parameters before `;base64` (`;name=x.png`) are read past |
  * | `image_url` http(s) URL | url image source; `detail` other than `auto` is rejected |
  * | `tools` | `{ name, description, input_schema }` (`{ type: "object" }` by default), `strict` kept |
+ * | `tool_choice` allowed_tools | `tools` narrowed to the allowed functions, `tool_choice` its mode (auto / required) |
+ * | assistant `refusal` content parts | text blocks |
  * | `tool_choice` auto / required / named / none | `{type:"auto"}` / `{type:"any"}` / `{type:"tool",name}` / `{type:"none"}`; without `tools`, auto and none are no-ops, the others rejected |
  * | `parallel_tool_calls: false` | `disable_parallel_tool_use: true` on `tool_choice` (auto when none given) |
  * | `max_completion_tokens` / `max_tokens` | `max_tokens`; else the catalog's output cap for the model; else 4096 |
@@ -93,8 +96,10 @@ type ImageMediaType = "image/jpeg" | "image/png" | "image/gif" | "image/webp";
  * | what `ANTHROPIC_UNSUPPORTED` lists, message `name` | rejected |
  * | `stream`, `stream_options` | transport: the adapter decides; usage is always reported |
  */
-export function toAnthropicRequest(request: ChatRequest, model: string): AnthropicRequestPlan {
-  const issues: Issue[] = anthropicUnsupported(request);
+export function toAnthropicRequest(original: ChatRequest, model: string): AnthropicRequestPlan {
+  const issues: Issue[] = anthropicUnsupported(original);
+  const { request, issues: narrowing } = narrowToAllowedTools(original, PROVIDER);
+  issues.push(...narrowing);
 
   const { system, messages } = convertMessages(request.messages, issues);
   const params: AnthropicParams = {
@@ -202,18 +207,25 @@ function applyTools(request: ChatRequest, params: AnthropicParams, issues: Issue
     }
     return undefined;
   }
-  params.tools = request.tools.map((tool) => ({
-    name: tool.function.name,
-    ...(tool.function.description !== undefined ? { description: tool.function.description } : {}),
-    input_schema: objectSchema(tool.function.parameters),
-    ...(tool.function.strict ? { strict: true } : {}),
-    ...(tool.cache_control !== undefined ? { cache_control: cacheControl(tool.cache_control) } : {}),
-  }));
+  // Custom tools are refused by anthropicUnsupported.
+  params.tools = request.tools.flatMap((tool): Tool[] =>
+    tool.type === "function"
+      ? [
+          {
+            name: tool.function.name,
+            ...(tool.function.description !== undefined ? { description: tool.function.description } : {}),
+            input_schema: objectSchema(tool.function.parameters),
+            ...(tool.function.strict ? { strict: true } : {}),
+            ...(tool.cache_control !== undefined ? { cache_control: cacheControl(tool.cache_control) } : {}),
+          },
+        ]
+      : [],
+  );
   const single = request.parallel_tool_calls === false;
   let toolChoice: ToolChoice | undefined;
   if (choice === "none") toolChoice = { type: "none" };
   else if (choice === "required") toolChoice = { type: "any" };
-  else if (typeof choice === "object") toolChoice = { type: "tool", name: choice.function.name };
+  else if (typeof choice === "object" && choice.type === "function") toolChoice = { type: "tool", name: choice.function.name };
   else if (choice === "auto" || single) toolChoice = { type: "auto" };
   if (toolChoice && single && toolChoice.type !== "none") toolChoice.disable_parallel_tool_use = true;
   if (toolChoice) params.tool_choice = toolChoice;
@@ -316,10 +328,16 @@ function assistantBlocks(
   if (typeof content === "string") {
     if (content !== "") blocks.push(text(content));
   } else if (Array.isArray(content)) {
-    for (const part of content) if (part.text !== "") blocks.push(textBlock(part));
+    // A refusal part is what the model said in that turn: replayed as text, like `refusal`.
+    for (const part of content) {
+      if (part.type === "refusal") {
+        if (part.refusal !== "") blocks.push(text(part.refusal));
+      } else if (part.text !== "") blocks.push(textBlock(part));
+    }
   }
   if (typeof message.refusal === "string" && message.refusal !== "") blocks.push(text(message.refusal));
   message.tool_calls?.forEach((call, callIndex) => {
+    if (call.type !== "function") return; // refused by anthropicUnsupported
     const input = parseToolArguments(call.function.arguments);
     if (input === undefined) {
       issues.push({

@@ -2,6 +2,9 @@ import type { ChatRequest } from "../../core/chat-request.js";
 import type { Issue } from "../../core/errors.js";
 import { textOnly, unsupportedIssues, type UnsupportedRules } from "../../providers/shared/unsupported-fields.js";
 
+/** Free-form (grammar-constrained) tool input has no Gemini counterpart: its tools take JSON arguments. */
+const CUSTOM_TOOLS = "Gemini tools take JSON arguments, not free-form custom tool input";
+
 const CONTEXT_CACHING = "Gemini caches through its separate context-caching API, not per-message breakpoints";
 
 /**
@@ -43,6 +46,9 @@ export const GOOGLE_UNSUPPORTED: UnsupportedRules = {
   },
   partFields: [{ field: "cache_control", why: CONTEXT_CACHING }],
   toolFields: [{ field: "cache_control", why: CONTEXT_CACHING }],
+  toolTypes: { custom: CUSTOM_TOOLS },
+  toolCallTypes: { custom: CUSTOM_TOOLS },
+  toolChoiceTypes: { custom: CUSTOM_TOOLS },
 };
 
 /** Issues for every field of `request` Gemini cannot express (empty when it can serve it). */

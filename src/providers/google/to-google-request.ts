@@ -1,10 +1,20 @@
-import type { ChatMessage, ChatRequest, ImagePart, ReasoningDetail, TextPart, ToolChoice } from "../../core/chat-request.js";
+import {
+  assistantPartText,
+  type AssistantContentPart,
+  type ChatMessage,
+  type ChatRequest,
+  type ImagePart,
+  type ReasoningDetail,
+  type TextPart,
+  type ToolChoice,
+} from "../../core/chat-request.js";
 import { requestedMaxTokens } from "../../core/chat-request.js";
 import { InvalidRequestError, type Issue } from "../../core/errors.js";
 import { parseBase64DataUrl } from "../../providers/shared/data-url.js";
 import { liftSystemMessages } from "../../providers/shared/lift-system.js";
 import { parseToolArguments } from "../../providers/shared/parse-tool-arguments.js";
 import { toGoogleSchema, type GoogleSchema } from "./to-google-schema.js";
+import { narrowToAllowedTools } from "../../providers/shared/allowed-tools.js";
 import { googleUnsupported } from "./google-unsupported.js";
 
 /** One part of a Gemini turn, as the REST API takes it. */
@@ -91,8 +101,9 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function joinText(content: string | TextPart[]): string {
-  return typeof content === "string" ? content : content.map((part) => part.text).join("");
+/** The text of a message's content; an assistant's refusal parts are what it said, so they read as text. */
+function joinText(content: string | readonly (TextPart | AssistantContentPart)[]): string {
+  return typeof content === "string" ? content : content.map(assistantPartText).join("");
 }
 
 /**
@@ -108,8 +119,10 @@ function joinText(content: string | TextPart[]): string {
  * - `n` > 1 is `candidateCount` (unstreamed only), `logprobs` / `top_logprobs` are `responseLogprobs` / `logprobs`.
  * - Everything else Gemini cannot express (`GOOGLE_UNSUPPORTED`) is an `InvalidRequestError` listing each path.
  */
-export function toGoogleRequest(request: ChatRequest, provider: string): GoogleGenerateRequest {
-  const issues: Issue[] = googleUnsupported(request);
+export function toGoogleRequest(original: ChatRequest, provider: string): GoogleGenerateRequest {
+  const issues: Issue[] = googleUnsupported(original);
+  const { request, issues: narrowing } = narrowToAllowedTools(original, "google");
+  issues.push(...narrowing);
   const body: GoogleGenerateRequest = { contents: convertMessages(request.messages, issues) };
   const system = systemParts(request.messages, issues);
   if (system.length > 0) body.systemInstruction = { role: "system", parts: system };
@@ -117,7 +130,9 @@ export function toGoogleRequest(request: ChatRequest, provider: string): GoogleG
   if (request.tools && request.tools.length > 0) {
     body.tools = [
       {
-        functionDeclarations: request.tools.map((tool, index) => {
+        // Custom tools are refused by googleUnsupported.
+        functionDeclarations: request.tools.flatMap((tool, index) => {
+          if (tool.type !== "function") return [];
           const declaration: GoogleFunctionDeclaration = { name: tool.function.name };
           if (tool.function.description !== undefined) declaration.description = tool.function.description;
           const parameters = tool.function.parameters;
@@ -125,7 +140,7 @@ export function toGoogleRequest(request: ChatRequest, provider: string): GoogleG
           if (parameters !== undefined && !hasNoProperties(parameters)) {
             declaration.parameters = toGoogleSchema(parameters, `tools[${index}].function.parameters`, issues);
           }
-          return declaration;
+          return [declaration];
         }),
       },
     ];
@@ -201,6 +216,7 @@ function convertMessages(messages: readonly ChatMessage[], issues: Issue[]): Goo
         if (message.refusal) parts.push({ text: message.refusal });
         const signatures = geminiSignatures(message.reasoning_details);
         message.tool_calls?.forEach((call, callIndex) => {
+          if (call.type !== "function") return; // refused by googleUnsupported
           functionNames.set(call.id, call.function.name);
           const args = parseArguments(call.function.arguments, `${path}.tool_calls[${callIndex}].function.arguments`, issues);
           const signature = signatures.byCall.get(call.id);
@@ -301,7 +317,8 @@ function toFunctionCallingConfig(choice: ToolChoice): NonNullable<GoogleGenerate
   if (choice === "auto") return { mode: "AUTO" };
   if (choice === "none") return { mode: "NONE" };
   if (choice === "required") return { mode: "ANY" };
-  return { mode: "ANY", allowedFunctionNames: [choice.function.name] };
+  // A custom choice is refused by googleUnsupported; allowed_tools was narrowed to its mode.
+  return choice.type === "function" ? { mode: "ANY", allowedFunctionNames: [choice.function.name] } : { mode: "AUTO" };
 }
 
 function generationConfig(request: ChatRequest, issues: Issue[]): GoogleGenerationConfig {

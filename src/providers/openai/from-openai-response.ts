@@ -8,6 +8,8 @@ import type {
   ChatResponse,
   ChoiceLogprobs,
   FinishReason,
+  ResponseModeration,
+  SearchResult,
   TokenLogprob,
 } from "../../core/chat-response.js";
 import { ProviderError } from "../../core/errors.js";
@@ -27,14 +29,21 @@ const usageSchema = z.object({
   completion_tokens: count,
   total_tokens: count,
   prompt_tokens_details: z
-    .object({ cached_tokens: count, cache_write_tokens: count, audio_tokens: count })
+    .object({ cached_tokens: count, cache_write_tokens: count, audio_tokens: count, text_tokens: count, image_tokens: count })
     .nullish()
     .catch(undefined),
   completion_tokens_details: z
-    .object({ reasoning_tokens: count, audio_tokens: count, accepted_prediction_tokens: count, rejected_prediction_tokens: count })
+    .object({
+      reasoning_tokens: count,
+      audio_tokens: count,
+      accepted_prediction_tokens: count,
+      rejected_prediction_tokens: count,
+      text_tokens: count,
+    })
     .nullish()
     .catch(undefined),
   prompt_cache_hit_tokens: count,
+  cached_tokens: count,
 });
 
 // Some compatible servers send arguments as a parsed object; OpenAI's shape is a JSON string.
@@ -43,11 +52,22 @@ const toolArguments = z
   .nullish()
   .transform((value) => (value == null ? "" : typeof value === "string" ? value : JSON.stringify(value)));
 
-const toolCallSchema = z.object({
-  // Gemini's OpenAI endpoint sends "", some servers none: the adapter gives such calls an id.
-  id: z.string().nullish().catch(undefined),
+// Gemini's OpenAI endpoint sends "", some servers none: the adapter gives such calls an id.
+const toolCallId = z.string().nullish().catch(undefined);
+
+/** A call of a `custom` tool: free-form `input` text instead of JSON arguments. */
+const customToolCallSchema = z.object({
+  id: toolCallId,
+  type: z.literal("custom"),
+  custom: z.object({ name: z.string(), input: z.string().nullish().transform((value) => value ?? "") }),
+});
+
+const functionToolCallSchema = z.object({
+  id: toolCallId,
   function: z.object({ name: z.string(), arguments: toolArguments }),
 });
+
+const toolCallSchema = z.union([customToolCallSchema, functionToolCallSchema]);
 
 const topLogprobSchema = z.object({ token: z.string(), logprob: z.number(), bytes: z.array(z.number()).nullish() });
 const tokenLogprobSchema = topLogprobSchema.extend({ top_logprobs: z.array(topLogprobSchema).nullish() });
@@ -136,6 +156,32 @@ const choiceSchema = z.object({
   logprobs: logprobsSchema,
 });
 
+/** Perplexity's `citations`: URLs in the order its `[n]` markers count them. */
+const citationsSchema = z.array(z.string()).nullish().catch(undefined);
+
+/** Perplexity's `search_results`: each kept as sent when it has a `url`; one without is skipped. */
+const searchResultsSchema = z
+  .array(z.unknown())
+  .nullish()
+  .catch(undefined)
+  .transform((items) =>
+    items?.flatMap((item) =>
+      typeof item === "object" && item !== null && !Array.isArray(item) && typeof (item as { url?: unknown }).url === "string"
+        ? [item as SearchResult]
+        : [],
+    ),
+  );
+
+/** OpenAI's `moderation` verdicts: passed on as sent when both sides carry a `type`, else left out. */
+const moderationSchema = z
+  .object({ input: z.looseObject({ type: z.string() }), output: z.looseObject({ type: z.string() }) })
+  .nullish()
+  .catch(undefined)
+  .transform((value) => value as ResponseModeration | null | undefined);
+
+/** The request's `metadata` echoed back: string values only, as OpenAI stores them. */
+const metadataSchema = z.record(z.string(), z.string()).nullish().catch(undefined);
+
 const completionSchema = z.object({
   id: z.string().catch(""),
   created: z.number().catch(0),
@@ -144,11 +190,20 @@ const completionSchema = z.object({
   usage: usageSchema.nullish().catch(undefined),
   system_fingerprint: z.string().nullish().catch(undefined),
   service_tier: z.string().nullish().catch(undefined),
+  citations: citationsSchema,
+  search_results: searchResultsSchema,
+  metadata: metadataSchema,
+  moderation: moderationSchema,
 });
 
 const toolCallDeltaSchema = z.object({
   index: z.number().int().nonnegative().optional().catch(undefined),
   id: z.string().nullish().catch(undefined),
+  type: z.string().nullish().catch(undefined),
+  custom: z
+    .object({ name: z.string().nullish().catch(undefined), input: z.string().nullish().catch(undefined) })
+    .nullish()
+    .catch(undefined),
   function: z
     .object({ name: z.string().nullish().catch(undefined), arguments: z.string().nullish().catch(undefined) })
     .nullish()
@@ -183,6 +238,9 @@ const chunkSchema = z.object({
   usage: usageSchema.nullish().catch(undefined),
   system_fingerprint: z.string().nullish().catch(undefined),
   service_tier: z.string().nullish().catch(undefined),
+  citations: citationsSchema,
+  search_results: searchResultsSchema,
+  moderation: moderationSchema,
 });
 
 const embeddingsSchema = z.object({
@@ -212,13 +270,12 @@ export function fromOpenAIResponse(payload: unknown, fallbackModel: string, prov
   const idSeed = completion.id || randomUUID();
   const choices = completion.choices.map((choice): ChatChoice => {
     const source = choice.message;
-    const toolCalls = (source.tool_calls ?? []).map(
-      (call, position): ToolCall => ({
-        id: call.id || stableToolCallId(idSeed, choice.index, position),
-        type: "function",
-        function: { name: call.function.name, arguments: call.function.arguments },
-      }),
-    );
+    const toolCalls = (source.tool_calls ?? []).map((call, position): ToolCall => {
+      const id = call.id || stableToolCallId(idSeed, choice.index, position);
+      return "custom" in call
+        ? { id, type: "custom", custom: { name: call.custom.name, input: call.custom.input } }
+        : { id, type: "function", function: { name: call.function.name, arguments: call.function.arguments } };
+    });
     const content = readContent(source.content);
     const reasoning = joinReasoning(source.reasoning_content ?? source.reasoning, content.reasoning);
     const message: AssistantMessage = {
@@ -249,6 +306,10 @@ export function fromOpenAIResponse(payload: unknown, fallbackModel: string, prov
   if (completion.usage) response.usage = toUsage(completion.usage);
   if (completion.system_fingerprint != null) response.system_fingerprint = completion.system_fingerprint;
   if (completion.service_tier != null) response.service_tier = completion.service_tier;
+  if (completion.citations) response.citations = completion.citations;
+  if (completion.search_results) response.search_results = completion.search_results;
+  if (completion.metadata !== undefined) response.metadata = completion.metadata;
+  if (completion.moderation !== undefined) response.moderation = completion.moderation;
   return response;
 }
 
@@ -278,19 +339,20 @@ export function fromOpenAIChunk(payload: unknown, fallbackModel: string, provide
       delta.tool_calls = source.tool_calls.map((call, position): ToolCallDelta => {
         const index = call.index ?? position;
         const mapped: ToolCallDelta = { index };
-        const name = call.function?.name;
-        const args = call.function?.arguments;
+        // A custom tool call streams `custom.name` then pieces of `custom.input`; later pieces may omit `type`.
+        const custom = call.type === "custom" || (call.custom != null && call.function == null);
+        const name = custom ? call.custom?.name : call.function?.name;
+        const piece = custom ? call.custom?.input : call.function?.arguments;
         // The delta that names the call starts it: it must carry an id, made up if the server sent none.
         const id = call.id || (typeof name === "string" && name !== "" ? stableToolCallId(parsed.id || idSeed, choice.index, index) : undefined);
         if (id) {
           mapped.id = id;
-          mapped.type = "function";
+          mapped.type = custom ? "custom" : "function";
         }
-        if (typeof name === "string" || typeof args === "string") {
-          mapped.function = {
-            ...(typeof name === "string" ? { name } : {}),
-            ...(typeof args === "string" ? { arguments: args } : {}),
-          };
+        if (typeof name === "string" || typeof piece === "string") {
+          const named = typeof name === "string" ? { name } : {};
+          if (custom) mapped.custom = { ...named, ...(typeof piece === "string" ? { input: piece } : {}) };
+          else mapped.function = { ...named, ...(typeof piece === "string" ? { arguments: piece } : {}) };
         }
         return mapped;
       });
@@ -310,6 +372,9 @@ export function fromOpenAIChunk(payload: unknown, fallbackModel: string, provide
   if (parsed.usage) chunk.usage = toUsage(parsed.usage);
   if (parsed.system_fingerprint != null) chunk.system_fingerprint = parsed.system_fingerprint;
   if (parsed.service_tier != null) chunk.service_tier = parsed.service_tier;
+  if (parsed.citations) chunk.citations = parsed.citations;
+  if (parsed.search_results) chunk.search_results = parsed.search_results;
+  if (parsed.moderation !== undefined) chunk.moderation = parsed.moderation;
   return chunk;
 }
 

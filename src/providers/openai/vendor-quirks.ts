@@ -59,7 +59,13 @@ export interface WireUsage {
   completion_tokens?: number | undefined;
   total_tokens?: number | undefined;
   prompt_tokens_details?:
-    | { cached_tokens?: number | undefined; cache_write_tokens?: number | undefined; audio_tokens?: number | undefined }
+    | {
+        cached_tokens?: number | undefined;
+        cache_write_tokens?: number | undefined;
+        audio_tokens?: number | undefined;
+        text_tokens?: number | undefined;
+        image_tokens?: number | undefined;
+      }
     | null
     | undefined;
   completion_tokens_details?:
@@ -68,11 +74,14 @@ export interface WireUsage {
         audio_tokens?: number | undefined;
         accepted_prediction_tokens?: number | undefined;
         rejected_prediction_tokens?: number | undefined;
+        text_tokens?: number | undefined;
       }
     | null
     | undefined;
   /** DeepSeek's own name for cache reads (it sends `prompt_tokens_details.cached_tokens` too). */
   prompt_cache_hit_tokens?: number | undefined;
+  /** Moonshot's cache reads at the top level of `usage` (its context caching), inside `prompt_tokens`. */
+  cached_tokens?: number | undefined;
 }
 
 /**
@@ -92,12 +101,16 @@ export function toUsage(usage: WireUsage): Usage {
   const result: Usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: total ?? prompt + completion };
 
   const promptDetails: NonNullable<Usage["prompt_tokens_details"]> = {};
-  const cached = usage.prompt_tokens_details?.cached_tokens ?? usage.prompt_cache_hit_tokens;
+  const cached = usage.prompt_tokens_details?.cached_tokens ?? usage.prompt_cache_hit_tokens ?? usage.cached_tokens;
   if (cached !== undefined) promptDetails.cached_tokens = cached;
   const written = usage.prompt_tokens_details?.cache_write_tokens;
   if (written !== undefined) promptDetails.cache_write_tokens = written;
   const audioIn = usage.prompt_tokens_details?.audio_tokens;
   if (audioIn !== undefined) promptDetails.audio_tokens = audioIn;
+  const textIn = usage.prompt_tokens_details?.text_tokens;
+  if (textIn !== undefined) promptDetails.text_tokens = textIn;
+  const imageIn = usage.prompt_tokens_details?.image_tokens;
+  if (imageIn !== undefined) promptDetails.image_tokens = imageIn;
   if (Object.keys(promptDetails).length > 0) result.prompt_tokens_details = promptDetails;
 
   const completionDetails: NonNullable<Usage["completion_tokens_details"]> = {};
@@ -106,6 +119,7 @@ export function toUsage(usage: WireUsage): Usage {
   if (source?.audio_tokens !== undefined) completionDetails.audio_tokens = source.audio_tokens;
   if (source?.accepted_prediction_tokens !== undefined) completionDetails.accepted_prediction_tokens = source.accepted_prediction_tokens;
   if (source?.rejected_prediction_tokens !== undefined) completionDetails.rejected_prediction_tokens = source.rejected_prediction_tokens;
+  if (source?.text_tokens !== undefined) completionDetails.text_tokens = source.text_tokens;
   if (Object.keys(completionDetails).length > 0) result.completion_tokens_details = completionDetails;
   return result;
 }

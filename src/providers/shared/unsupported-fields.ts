@@ -24,6 +24,12 @@ export interface UnsupportedRules {
   readonly partFields: readonly FieldRule[];
   /** Fields of any tool beside `type` and `function`. */
   readonly toolFields: readonly FieldRule[];
+  /** Tool types the provider cannot declare (`custom`), with why. */
+  readonly toolTypes: Readonly<Record<string, string>>;
+  /** Kinds of assistant `tool_calls` the provider cannot replay (`custom`), with why. */
+  readonly toolCallTypes: Readonly<Record<string, string>>;
+  /** Object `tool_choice` types the provider cannot express (`custom`), with why. */
+  readonly toolChoiceTypes: Readonly<Record<string, string>>;
 }
 
 /**
@@ -41,6 +47,14 @@ export function unsupportedIssues(request: ChatRequest, rules: UnsupportedRules)
       return;
     }
     check(message as unknown as Record<string, unknown>, `${path}.`, rules.messageFields, rules.provider, issues);
+    if (message.role === "assistant") {
+      message.tool_calls?.forEach((call, callIndex) => {
+        const callWhy = rules.toolCallTypes[call.type];
+        if (callWhy !== undefined) {
+          issues.push({ path: `${path}.tool_calls[${callIndex}].type`, message: `${rules.provider} cannot serve '${call.type}' tool calls: ${callWhy}` });
+        }
+      });
+    }
     if (!Array.isArray(message.content)) return;
     message.content.forEach((part, partIndex) => {
       const partPath = `${path}.content[${partIndex}]`;
@@ -53,8 +67,20 @@ export function unsupportedIssues(request: ChatRequest, rules: UnsupportedRules)
     });
   });
   request.tools?.forEach((tool, index) => {
+    const toolWhy = rules.toolTypes[tool.type];
+    if (toolWhy !== undefined) {
+      issues.push({ path: `tools[${index}].type`, message: `${rules.provider} cannot serve '${tool.type}' tools: ${toolWhy}` });
+      return;
+    }
     check(tool as unknown as Record<string, unknown>, `tools[${index}].`, rules.toolFields, rules.provider, issues);
   });
+  const choice = request.tool_choice;
+  if (typeof choice === "object") {
+    const choiceWhy = rules.toolChoiceTypes[choice.type];
+    if (choiceWhy !== undefined) {
+      issues.push({ path: "tool_choice.type", message: `${rules.provider} cannot serve tool_choice '${choice.type}': ${choiceWhy}` });
+    }
+  }
   return issues;
 }
 
