@@ -82,7 +82,7 @@ type ImageMediaType = "image/jpeg" | "image/png" | "image/gif" | "image/webp";
  * | assistant `refusal` content parts | text blocks |
  * | `tool_choice` auto / required / named / none | `{type:"auto"}` / `{type:"any"}` / `{type:"tool",name}` / `{type:"none"}`; without `tools`, auto and none are no-ops, the others rejected |
  * | `parallel_tool_calls: false` | `disable_parallel_tool_use: true` on `tool_choice` (auto when none given) |
- * | `max_completion_tokens` / `max_tokens` | `max_tokens`; else the catalog's output cap for the model; else 4096 |
+ * | `max_completion_tokens` / `max_tokens` | `max_tokens`; else the catalog's output cap for the model; else `DEFAULT_MAX_OUTPUT_TOKENS` (4096, core/token-estimate.ts, the one output default) |
  * | `stop` | `stop_sequences` |
  * | `temperature` | `temperature` (Anthropic's range is 0..1: above 1 is rejected; models that no longer take it answer 400) |
  * | `top_p` | `top_p` (likewise) |
