@@ -10,6 +10,9 @@ import type {
   ToolResultBlockParam,
   ToolUseBlockParam,
 } from "@anthropic-ai/sdk/resources/messages/messages";
+import { parseBase64DataUrl } from "../../providers/shared/data-url.js";
+import { liftSystemMessages } from "../../providers/shared/lift-system.js";
+import { parseToolArguments } from "../../providers/shared/parse-tool-arguments.js";
 import type { CacheControl, ChatMessage, ChatRequest, ImagePart, TextPart } from "../../core/chat-request.js";
 import { requestedMaxTokens } from "../../core/chat-request.js";
 import { lookupModel } from "../../core/model-catalog.js";
@@ -72,14 +75,14 @@ type ImageMediaType = "image/jpeg" | "image/png" | "image/gif" | "image/webp";
  * | `tool` messages | user-role `tool_result` blocks (consecutive results share one user turn, placed before any text of that turn, as Anthropic requires) |
  * | assistant `tool_calls` | `tool_use` blocks; `arguments` JSON-parsed (must be an object; `""` reads as `{}`) |
  * | assistant `refusal` | a text block |
- * | `image_url` data URL | base64 image source (jpeg, png, gif, webp) |
+ * | `image_url` data URL | base64 image source (jpeg, png, gif, webp); parameters before `;base64` (`;name=x.png`) are read past |
  * | `image_url` http(s) URL | url image source; `detail` other than `auto` is rejected |
  * | `tools` | `{ name, description, input_schema }` (`{ type: "object" }` by default), `strict` kept |
  * | `tool_choice` allowed_tools | `tools` narrowed to the allowed functions, `tool_choice` its mode (auto / required) |
  * | assistant `refusal` content parts | text blocks |
  * | `tool_choice` auto / required / named / none | `{type:"auto"}` / `{type:"any"}` / `{type:"tool",name}` / `{type:"none"}`; without `tools`, auto and none are no-ops, the others rejected |
  * | `parallel_tool_calls: false` | `disable_parallel_tool_use: true` on `tool_choice` (auto when none given) |
- * | `max_completion_tokens` / `max_tokens` | `max_tokens`; else the catalog's output cap for the model; else 4096 |
+ * | `max_completion_tokens` / `max_tokens` | `max_tokens`; else the catalog's output cap for the model; else `DEFAULT_MAX_OUTPUT_TOKENS` (4096, core/token-estimate.ts, the one output default) |
  * | `stop` | `stop_sequences` |
  * | `temperature` | `temperature` (Anthropic's range is 0..1: above 1 is rejected; models that no longer take it answer 400) |
  * | `top_p` | `top_p` (likewise) |
@@ -242,9 +245,16 @@ function convertMessages(
   input: readonly ChatMessage[],
   issues: Issue[],
 ): { system: string | TextBlockParam[] | undefined; messages: MessageParam[] } {
-  const systemTexts: string[] = [];
+  // Anthropic has one top-level `system` and no mid-conversation system turn: a late one is
+  // hoisted, in order among the others (Gemini refuses it instead; see lift-system.ts).
+  const lifted = liftSystemMessages(input, { late: "hoist" }, issues);
+  const systemTexts = lifted.map((entry) => entry.text);
   /** The system messages as blocks, kept apart in case one carries `cache_control`. */
   const systemBlocks: TextBlockParam[] = [];
+  for (const { message } of lifted) {
+    const blocks = typeof message.content === "string" ? [text(message.content)] : message.content.map(textBlock);
+    systemBlocks.push(...markLast(blocks.filter((block) => block.text !== ""), message.cache_control));
+  }
   const turns: Turn[] = [];
   const push = (role: Turn["role"], blocks: ContentBlockParam[]): void => {
     if (blocks.length === 0) return;
@@ -260,12 +270,8 @@ function convertMessages(
     }
     switch (message.role) {
       case "system":
-      case "developer": {
-        systemTexts.push(textOf(message.content));
-        const blocks = typeof message.content === "string" ? [text(message.content)] : message.content.map(textBlock);
-        systemBlocks.push(...markLast(blocks.filter((block) => block.text !== ""), message.cache_control));
-        return;
-      }
+      case "developer":
+        return; // lifted above
       case "user":
         push(
           "user",
@@ -332,7 +338,7 @@ function assistantBlocks(
   if (typeof message.refusal === "string" && message.refusal !== "") blocks.push(text(message.refusal));
   message.tool_calls?.forEach((call, callIndex) => {
     if (call.type !== "function") return; // refused by anthropicUnsupported
-    const input = parseArguments(call.function.arguments);
+    const input = parseToolArguments(call.function.arguments);
     if (input === undefined) {
       issues.push({
         path: `${path}.tool_calls[${callIndex}].function.arguments`,
@@ -378,16 +384,6 @@ function markLast<T extends ContentBlockParam>(blocks: T[], marker: CacheControl
   return [...blocks.slice(0, -1), { ...last, cache_control: cacheControl(marker) }];
 }
 
-function parseArguments(source: string): Record<string, unknown> | undefined {
-  if (source.trim() === "") return {};
-  try {
-    const value: unknown = JSON.parse(source);
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function text(value: string): TextBlockParam {
   return { type: "text", text: value };
 }
@@ -395,12 +391,6 @@ function text(value: string): TextBlockParam {
 function textBlock(part: TextPart): TextBlockParam {
   return part.cache_control !== undefined ? { type: "text", text: part.text, cache_control: cacheControl(part.cache_control) } : text(part.text);
 }
-
-function textOf(content: string | readonly TextPart[]): string {
-  return typeof content === "string" ? content : content.map((part) => part.text).join("");
-}
-
-const DATA_URL = /^data:([^;,]+);base64,(.*)$/s;
 
 function image(part: ImagePart, path: string, issues: Issue[]): ImageBlockParam {
   const block = imageSource(part, path, issues);
@@ -412,16 +402,16 @@ function imageSource(part: ImagePart, path: string, issues: Issue[]): ImageBlock
   if (detail !== undefined && detail !== "auto") {
     issues.push({ path: `${path}.image_url.detail`, message: `not supported by ${PROVIDER}: only "auto" can be honoured` });
   }
-  const data = DATA_URL.exec(url);
+  const data = parseBase64DataUrl(url);
   if (data) {
-    const mediaType = data[1]!.toLowerCase() === "image/jpg" ? "image/jpeg" : data[1]!.toLowerCase();
+    const mediaType = data.mediaType.toLowerCase() === "image/jpg" ? "image/jpeg" : data.mediaType.toLowerCase();
     if (!IMAGE_MEDIA_TYPES.has(mediaType)) {
       issues.push({
         path: `${path}.image_url.url`,
         message: `${PROVIDER} accepts image/jpeg, image/png, image/gif or image/webp, got ${mediaType}`,
       });
     }
-    return { type: "image", source: { type: "base64", media_type: mediaType as ImageMediaType, data: data[2]! } };
+    return { type: "image", source: { type: "base64", media_type: mediaType as ImageMediaType, data: data.data } };
   }
   if (!/^https?:\/\//i.test(url)) {
     issues.push({ path: `${path}.image_url.url`, message: `${PROVIDER} needs a base64 data: URL or an http(s) URL` });

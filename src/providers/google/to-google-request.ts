@@ -10,6 +10,9 @@ import {
 } from "../../core/chat-request.js";
 import { requestedMaxTokens } from "../../core/chat-request.js";
 import { InvalidRequestError, type Issue } from "../../core/errors.js";
+import { parseBase64DataUrl } from "../../providers/shared/data-url.js";
+import { liftSystemMessages } from "../../providers/shared/lift-system.js";
+import { parseToolArguments } from "../../providers/shared/parse-tool-arguments.js";
 import { toGoogleSchema, type GoogleSchema } from "./to-google-schema.js";
 import { narrowToAllowedTools } from "../../providers/shared/allowed-tools.js";
 import { googleUnsupported } from "./google-unsupported.js";
@@ -90,8 +93,6 @@ const IMAGE_TYPES: Readonly<Record<string, string>> = {
   heif: "image/heif",
 };
 
-const DATA_URL = /^data:([^;,]+)((?:;[^;,]*)*?);base64,(.*)$/s;
-
 function unsupported(path: string, what: string): Issue {
   return { path, message: `${what} is not supported by Google Gemini` };
 }
@@ -164,25 +165,17 @@ function hasNoProperties(schema: Record<string, unknown>): boolean {
   return schema.type === "object" && (properties === undefined || (isPlainObject(properties) && Object.keys(properties).length === 0));
 }
 
+/**
+ * Gemini's `systemInstruction` precedes the conversation: a system message after it is refused,
+ * not moved (Anthropic hoists it instead; see lift-system.ts). Empty texts are left out.
+ */
 function systemParts(messages: readonly ChatMessage[], issues: Issue[]): { text: string }[] {
-  const parts: { text: string }[] = [];
-  let conversationStarted = false;
-  messages.forEach((message, index) => {
-    if (message.role !== "system" && message.role !== "developer") {
-      conversationStarted = true;
-      return;
-    }
-    if (conversationStarted) {
-      issues.push({
-        path: `messages[${index}].role`,
-        message: "Google Gemini takes system instructions only before the conversation: move this message first",
-      });
-      return;
-    }
-    const text = joinText(message.content);
-    if (text.length > 0) parts.push({ text });
-  });
-  return parts;
+  const lifted = liftSystemMessages(
+    messages,
+    { late: "refuse", message: "Google Gemini takes system instructions only before the conversation: move this message first" },
+    issues,
+  );
+  return lifted.filter((entry) => entry.text.length > 0).map((entry) => ({ text: entry.text }));
 }
 
 function convertMessages(messages: readonly ChatMessage[], issues: Issue[]): GoogleContent[] {
@@ -270,14 +263,10 @@ function geminiSignatures(details: readonly ReasoningDetail[] | undefined): { by
   return { byCall, unattached };
 }
 
+/** The call's arguments; anything but a JSON object is an issue (and `{}`, so the translation goes on to list the others). */
 function parseArguments(text: string, path: string, issues: Issue[]): Record<string, unknown> {
-  if (text.trim() === "") return {};
-  try {
-    const parsed: unknown = JSON.parse(text);
-    if (isPlainObject(parsed)) return parsed;
-  } catch {
-    // reported below
-  }
+  const args = parseToolArguments(text);
+  if (args !== undefined) return args;
   issues.push({ path, message: "expected a JSON object (Google Gemini takes function arguments as an object)" });
   return {};
 }
@@ -296,8 +285,8 @@ function toolResult(text: string): Record<string, unknown> {
 function imagePart(part: ImagePart, path: string, issues: Issue[]): GooglePart {
   const { url, detail } = part.image_url;
   if (detail !== undefined && detail !== "auto") issues.push(unsupported(`${path}.image_url.detail`, `detail '${detail}'`));
-  const data = DATA_URL.exec(url);
-  if (data?.[1] !== undefined && data[3] !== undefined) return { inlineData: { mimeType: data[1], data: data[3] } };
+  const data = parseBase64DataUrl(url);
+  if (data) return { inlineData: { mimeType: data.mediaType, data: data.data } };
   if (url.startsWith("data:")) {
     issues.push({ path: `${path}.image_url.url`, message: "expected a base64 data: URL (data:<type>;base64,...) for Google Gemini" });
     return { text: "" };
