@@ -204,6 +204,16 @@ describe("createNodeFetch", () => {
     expect(nodeFetch.stats.socketsOpened).toBe(2);
   });
 
+  it("keeps a busy socket open past the idle timeout (a slow answer is not cut)", async () => {
+    handler = (_request, response) => setTimeout(() => response.end("late"), 1_500);
+    const nodeFetch = createNodeFetch({ idleSocketTimeoutMs: 200 });
+    expect(await (await nodeFetch(`${base}/slow`)).text()).toBe("late");
+    // Idle, the socket is closed after the timeout: the next call opens a new one.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    await (await nodeFetch(`${base}/again`)).text();
+    expect(nodeFetch.stats.socketsOpened).toBe(2);
+  });
+
   it("does not keep an idle process alive", async () => {
     const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", "test/fakes/idle-exit-child.ts", `${base}/child`], { timeout: 40_000 });
     expect(stdout.trim()).toBe("status 200 sockets 1");

@@ -20,6 +20,10 @@ const GLOBAL_DISPATCHER = Symbol.for("undici.globalDispatcher.1");
  * it is skipped when the process routes `fetch` somewhere on purpose: a user's undici
  * dispatcher (`setGlobalDispatcher(new ProxyAgent(...))`, a `MockAgent`, custom TLS) or
  * Node's env-proxy support, neither of which `node:http` would honour.
+ *
+ * Used by `openai()` and `anthropic()`, whose SDKs take a `fetch` client option. Google's
+ * SDKs (`@google/genai`, `@google/generative-ai`) take none (only `RequestInit` options for
+ * the global `fetch`), so `google()` stays on the global `fetch`.
  */
 export function sdkFetch(options: TransportOptions): typeof fetch | undefined {
   if (options.fetch) return options.fetch;

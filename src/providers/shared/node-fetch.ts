@@ -104,7 +104,7 @@ export function createNodeFetch(options: NodeFetchOptions = {}): NodeFetch {
         throw new TypeError("fetch failed", { cause: new Error(`unexpected redirect (${response.statusCode}) with redirect: "error"`) });
       }
       if (mode === "follow") {
-        response.resume();
+        discard(response);
         return globalThis.fetch(input, init);
       }
     }
@@ -185,7 +185,9 @@ function send(
       signal?.removeEventListener("abort", onAbort);
       resolve(response);
     });
-    request.once("error", (error: NodeJS.ErrnoException) => {
+    // `on`, not `once`: a socket error after the response still reaches the request (the
+    // response's stream reports it), and an unheard second "error" would crash the process.
+    request.on("error", (error: NodeJS.ErrnoException) => {
       if (settled) return;
       settled = true;
       signal?.removeEventListener("abort", onAbort);
@@ -213,7 +215,7 @@ function toResponse(response: IncomingMessage, url: URL, signal: AbortSignal | u
   }
   let body: ReadableStream<Uint8Array> | null = null;
   if (NULL_BODY_STATUSES.has(status) || status < 200) {
-    response.resume();
+    discard(response);
   } else {
     body = streamBody(response, signal);
   }
@@ -227,7 +229,7 @@ function toResponse(response: IncomingMessage, url: URL, signal: AbortSignal | u
 function streamBody(response: IncomingMessage, signal: AbortSignal | undefined): ReadableStream<Uint8Array> {
   const decoder = decoderFor(response.headers["content-encoding"]);
   const source: NodeJS.ReadableStream & { destroy(error?: Error): void } = decoder ? response.pipe(decoder) : response;
-  if (decoder) response.once("error", (error) => decoder.destroy(error));
+  if (decoder) response.on("error", (error) => decoder.destroy(error));
   let finished = false;
   return new ReadableStream<Uint8Array>(
     {
@@ -253,7 +255,7 @@ function streamBody(response: IncomingMessage, signal: AbortSignal | undefined):
           signal?.removeEventListener("abort", onAbort);
           controller.close();
         });
-        source.once("error", (error) => fail(new TypeError("terminated", { cause: error })));
+        source.on("error", (error) => fail(new TypeError("terminated", { cause: error })));
         // A socket closed before the end without an error event (seen on some Node versions).
         response.once("close", () => {
           if (!response.complete) fail(new TypeError("terminated", { cause: new Error("other side closed") }));
@@ -270,6 +272,12 @@ function streamBody(response: IncomingMessage, signal: AbortSignal | undefined):
     // Buffers a few chunks at most: an SSE consumer sees each one as it arrives.
     { highWaterMark: 4 },
   );
+}
+
+/** Reads a body nobody will see to its end, so the socket goes back to the pool; its errors go nowhere. */
+function discard(response: IncomingMessage): void {
+  response.on("error", () => {});
+  response.resume();
 }
 
 function decoderFor(encoding: string | undefined): Transform | undefined {
