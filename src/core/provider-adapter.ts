@@ -67,6 +67,19 @@ export interface AdapterOptions<Client> {
   headers?: Record<string, string>;
   /** Overrides the adapter's `name`. */
   name?: string;
+  /**
+   * The `fetch` the SDK client sends with (a test double, an instrumented `fetch`); when
+   * given, `transport` is ignored. Ignored with `client`, like `apiKey`.
+   */
+  fetch?: typeof fetch;
+  /**
+   * How the SDK client sends HTTP: `"node"` (a keep-alive `node:http` transport, about half
+   * the CPU per call of the built-in `fetch`) or `"fetch"` (the SDK's default, the runtime's
+   * `fetch`). By default `"node"`, unless the process routes `fetch` itself (an undici
+   * `setGlobalDispatcher`, e.g. a `ProxyAgent`, or `NODE_USE_ENV_PROXY`): then `"fetch"`, so
+   * proxies keep working. Ignored with `client` or `fetch`.
+   */
+  transport?: "fetch" | "node";
 }
 
 /** The vectors of what an adapter's `embed` returned, whichever of its two shapes. */

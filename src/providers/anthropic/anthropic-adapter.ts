@@ -7,6 +7,7 @@ import type { GatewayError } from "../../core/errors.js";
 import type { AdapterContext, AdapterOptions, ProviderAdapter } from "../../core/provider-adapter.js";
 import { credentialHeaderValues } from "../../core/scrub-secrets.js";
 import { missingApiKey, readApiKey } from "../../providers/shared/api-key.js";
+import { sdkFetch } from "../../providers/shared/fetch-transport.js";
 import { hostOf } from "../../providers/shared/host.js";
 import { loadPeer } from "../../providers/shared/load-peer.js";
 import { fromAnthropicError } from "./anthropic-errors.js";
@@ -106,6 +107,7 @@ export class AnthropicAdapter implements ProviderAdapter {
       // The gateway's attempt span is the one CLIENT span per provider call; the SDK's own
       // would duplicate it (trace context still propagates).
       openTelemetry: false,
+      fetch: sdkFetch(this.options),
       ...(this.options.baseURL !== undefined ? { baseURL: this.options.baseURL } : {}),
       ...(this.options.headers !== undefined ? { defaultHeaders: this.options.headers } : {}),
     });

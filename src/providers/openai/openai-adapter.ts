@@ -6,6 +6,7 @@ import type { GatewayError } from "../../core/errors.js";
 import type { AdapterContext, AdapterEmbedding, AdapterOptions, EmbedContext, ProviderAdapter } from "../../core/provider-adapter.js";
 import { credentialHeaderValues } from "../../core/scrub-secrets.js";
 import { missingApiKey, readApiKey } from "../../providers/shared/api-key.js";
+import { sdkFetch } from "../../providers/shared/fetch-transport.js";
 import { hostOf } from "../../providers/shared/host.js";
 import { loadPeer } from "../../providers/shared/load-peer.js";
 import { fromOpenAIEmbeddings, fromOpenAIResponse } from "./from-openai-response.js";
@@ -135,6 +136,7 @@ export class OpenAIAdapter implements ProviderAdapter {
       baseURL: this.options.baseURL,
       defaultHeaders: this.options.headers,
       maxRetries: 0,
+      fetch: sdkFetch(this.options),
     });
   }
 
