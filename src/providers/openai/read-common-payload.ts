@@ -254,63 +254,64 @@ function readChoices(value: unknown): Choice[] | undefined {
 
 function readMessage(value: unknown): Message | undefined {
   if (!isObject(value)) return undefined;
-  let content: string | null | undefined;
-  let refusal: string | null | undefined;
-  let toolCalls: ToolCall[] | null | undefined;
-  let reasoningContent: string | null | undefined;
-  let reasoning: string | null | undefined;
-  let annotations: [] | undefined;
+  const message: Message = {
+    content: undefined,
+    refusal: undefined,
+    tool_calls: undefined,
+    reasoning_content: undefined,
+    reasoning: undefined,
+    reasoning_details: undefined,
+    audio: undefined,
+    annotations: undefined,
+  };
   for (const key in value) {
     const field = value[key];
     switch (key) {
+      // The schema does not read a message's role.
       case "role":
         break;
-      case "content":
-        if (!isNullishString(field)) return undefined;
-        content = field;
-        break;
-      case "refusal":
-        if (!isNullishString(field)) return undefined;
-        refusal = field;
-        break;
       case "tool_calls":
-        if (field == null) toolCalls = field;
+        if (field == null) message.tool_calls = field;
         else {
-          toolCalls = readToolCalls(field);
-          if (toolCalls === undefined) return undefined;
+          const calls = readToolCalls(field);
+          if (calls === undefined) return undefined;
+          message.tool_calls = calls;
         }
         break;
-      case "reasoning_content":
-        if (!isNullishString(field)) return undefined;
-        reasoningContent = field;
-        break;
-      case "reasoning":
-        if (!isNullishString(field)) return undefined;
-        reasoning = field;
-        break;
-      // Only "none": citations are read by the schema, item by item.
-      case "annotations":
-        if (Array.isArray(field) && field.length === 0) annotations = [];
-        else if (field != null) return undefined;
-        break;
-      case "audio":
-      case "reasoning_details":
-        if (field != null) return undefined;
-        break;
       default:
-        return undefined;
+        if (!readAnswerField(key, field, message)) return undefined;
     }
   }
-  return {
-    content,
-    refusal,
-    tool_calls: toolCalls,
-    reasoning_content: reasoningContent,
-    reasoning,
-    reasoning_details: undefined,
-    audio: undefined,
-    annotations,
-  };
+  return message;
+}
+
+/** The fields a completion's message and a chunk's delta have alike. */
+type AnswerFields = Pick<WireMessage, "content" | "refusal" | "reasoning_content" | "reasoning" | "annotations">;
+
+/**
+ * Reads one field a message and a delta share into `into`; false when the key is not one of
+ * them or its value is not the common shape (the schema then reads the whole payload).
+ */
+function readAnswerField(key: string, field: unknown, into: AnswerFields): boolean {
+  switch (key) {
+    case "content":
+    case "refusal":
+    case "reasoning_content":
+    case "reasoning":
+      if (!isNullishString(field)) return false;
+      into[key] = field;
+      return true;
+    // Only "none": citations are read by the schema, item by item.
+    case "annotations":
+      if (Array.isArray(field) && field.length === 0) into.annotations = [];
+      else if (field != null) return false;
+      return true;
+    case "audio":
+    case "reasoning_details":
+      return field == null;
+    default:
+      return false;
+  }
 }
 
 function readToolCalls(value: unknown): ToolCall[] | undefined {
@@ -392,66 +393,37 @@ function readChunkChoices(value: unknown): ChunkChoice[] | null | undefined | ty
 
 function readDelta(value: unknown): Delta | undefined {
   if (!isObject(value)) return undefined;
-  let role: string | null | undefined;
-  let content: string | null | undefined;
-  let refusal: string | null | undefined;
-  let toolCalls: ToolCallDelta[] | null | undefined;
-  let reasoningContent: string | null | undefined;
-  let reasoning: string | null | undefined;
-  let annotations: [] | undefined;
+  const delta: Delta = {
+    role: undefined,
+    content: undefined,
+    refusal: undefined,
+    tool_calls: undefined,
+    reasoning_content: undefined,
+    reasoning: undefined,
+    reasoning_details: undefined,
+    audio: undefined,
+    annotations: undefined,
+  };
   for (const key in value) {
     const field = value[key];
     switch (key) {
       case "role":
         if (!isNullishString(field)) return undefined;
-        role = field;
-        break;
-      case "content":
-        if (!isNullishString(field)) return undefined;
-        content = field;
-        break;
-      case "refusal":
-        if (!isNullishString(field)) return undefined;
-        refusal = field;
+        delta.role = field;
         break;
       case "tool_calls":
-        if (field == null) toolCalls = field;
+        if (field == null) delta.tool_calls = field;
         else {
-          toolCalls = readToolCallDeltas(field);
-          if (toolCalls === undefined) return undefined;
+          const calls = readToolCallDeltas(field);
+          if (calls === undefined) return undefined;
+          delta.tool_calls = calls;
         }
         break;
-      case "reasoning_content":
-        if (!isNullishString(field)) return undefined;
-        reasoningContent = field;
-        break;
-      case "reasoning":
-        if (!isNullishString(field)) return undefined;
-        reasoning = field;
-        break;
-      case "annotations":
-        if (Array.isArray(field) && field.length === 0) annotations = [];
-        else if (field != null) return undefined;
-        break;
-      case "audio":
-      case "reasoning_details":
-        if (field != null) return undefined;
-        break;
       default:
-        return undefined;
+        if (!readAnswerField(key, field, delta)) return undefined;
     }
   }
-  return {
-    role,
-    content,
-    refusal,
-    tool_calls: toolCalls,
-    reasoning_content: reasoningContent,
-    reasoning,
-    reasoning_details: undefined,
-    audio: undefined,
-    annotations,
-  };
+  return delta;
 }
 
 function readToolCallDeltas(value: unknown): ToolCallDelta[] | undefined {
