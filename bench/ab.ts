@@ -18,6 +18,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { loadavg } from "node:os";
+import { bundleSources } from "./bundle.js";
 import { spawnTracked, stop, waitForLine } from "./children.js";
 import { body2k, REPLY } from "./fixtures.js";
 import { baseConfig, BENCH_MODEL, BENCH_ROUTE, CALL_OPTIONS, featureList, withFeatures } from "./features.js";
@@ -41,20 +42,7 @@ const only = flags.find((flag) => flag.startsWith("--only="))?.slice("--only=".l
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 
 async function bundle(sourceRoot: string, outdir: string): Promise<Build> {
-  const module = await import("esbuild");
-  const esbuild = (module as unknown as { default?: typeof module }).default ?? module;
-  await esbuild.build({
-    absWorkingDir: sourceRoot,
-    entryPoints: { index: "src/index.ts", openai: "src/openai.ts", testing: "src/testing.ts" },
-    outdir,
-    bundle: true,
-    splitting: true,
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    packages: "external",
-    logLevel: "silent",
-  });
+  await bundleSources(sourceRoot, outdir);
   const url = (name: string): string => pathToFileURL(join(outdir, `${name}.js`)).href;
   const [core, openaiEntry, testing] = await Promise.all([
     import(url("index")) as Promise<Core>,

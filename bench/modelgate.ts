@@ -9,6 +9,7 @@
 import { existsSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { bundleSources } from "./bundle.js";
 
 type Core = typeof import("../src/index.js");
 type Testing = typeof import("../src/testing.js");
@@ -74,24 +75,8 @@ async function load(prebuilt: string | undefined): Promise<Modelgate> {
 }
 
 async function build(): Promise<void> {
-  // esbuild comes with tsup and tsx (dev dependencies).
-  const module = await import("esbuild");
-  const esbuild = (module as unknown as { default?: typeof module }).default ?? module;
   rmSync(BUILD_DIR, { recursive: true, force: true });
-  await esbuild.build({
-    absWorkingDir: root,
-    // server: for child processes that serve the bundle (bench/server-child.ts), as `modelgate serve` does from dist/.
-    entryPoints: { index: "src/index.ts", testing: "src/testing.ts", openai: "src/openai.ts", server: "src/server.ts" },
-    outdir: BUILD_DIR,
-    bundle: true,
-    splitting: true,
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    packages: "external",
-    sourcemap: true,
-    logLevel: "silent",
-  });
+  await bundleSources(root, BUILD_DIR, { sourcemap: true });
 }
 
 /** `modelgate/server` from the bundle in `dir` (made by `loadModelgate()`), or from src/ without one. */

@@ -11,6 +11,7 @@ import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import OpenAI from "openai";
+import { bundleSources } from "./bundle.js";
 import { spawnTracked, stop, waitForLine } from "./children.js";
 import { BENCH_ROUTE } from "./features.js";
 import { smallBody } from "./fixtures.js";
@@ -25,24 +26,8 @@ rmSync(work, { recursive: true, force: true });
 mkdirSync(join(work, "before-src"), { recursive: true });
 execFileSync("sh", ["-c", `git archive ${JSON.stringify(ref)} src | tar -x -C ${JSON.stringify(join(work, "before-src"))}`], { cwd: root });
 
-async function bundle(from: string, out: string): Promise<void> {
-  const module = await import("esbuild");
-  const esbuild = (module as unknown as { default?: typeof module }).default ?? module;
-  await esbuild.build({
-    absWorkingDir: from,
-    entryPoints: { index: "src/index.ts", testing: "src/testing.ts", openai: "src/openai.ts", server: "src/server.ts" },
-    outdir: out,
-    bundle: true,
-    splitting: true,
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    packages: "external",
-    logLevel: "silent",
-  });
-}
-await bundle(join(work, "before-src"), join(work, "before"));
-await bundle(root, join(work, "after"));
+await bundleSources(join(work, "before-src"), join(work, "before"));
+await bundleSources(root, join(work, "after"));
 
 const fake = spawnTracked(process.execPath, ["--import", "tsx", "bench/fake-server-child.ts"], { cwd: root });
 fake.stderr?.resume();
