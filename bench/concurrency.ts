@@ -27,6 +27,8 @@ import { measureInterleaved, missingRow, sample, summarize, timedRow, type Row }
 
 const SECTION = "8 concurrency";
 const STREAMS = 1_000;
+/** BENCH_QUICK: a smoke run, not a figure. */
+const QUICK_STREAMS = 200;
 /** Calls in flight for the throughput row: enough to keep the loop busy, few enough to be a real app's. */
 const IN_FLIGHT = 64;
 /**
@@ -57,7 +59,7 @@ export async function runConcurrency(modelgate: Modelgate, quick: boolean, featu
     iterations: throughput.calls,
     unit: "calls/s",
     value: throughput.perSecond,
-    note: `${(throughput.ms / 1000).toFixed(1)} s after ${quick ? 0.3 : 0.7} s warm-up; one process`,
+    note: `${(throughput.ms / 1000).toFixed(1)} s after ${quick ? 0.3 : 1} s warm-up (JIT, tokenizer); one process`,
   });
 
   const fake = await startFakeChild(root);
@@ -108,7 +110,7 @@ async function measureThroughput(modelgate: Modelgate, quick: boolean, features:
     return calls;
   };
   try {
-    await runFor(quick ? 300 : 700);
+    await runFor(quick ? 300 : 1_000);
     const started = performance.now();
     const calls = await runFor(quick ? 700 : 2_000);
     const ms = performance.now() - started;
@@ -174,16 +176,19 @@ async function measureStreams(modelgate: Modelgate, quick: boolean, features: re
   const viaAdapter: StreamOpen = async (n) => adapter.stream({ ...body2k(BENCH_MODEL, n), ...streaming } as Parameters<ProviderAdapter["stream"]>[0], context());
   let made = 0;
   const next = (): number => ++made;
-  const rounds = quick ? 1 : 3;
+  // Two measured rounds (4 waves of ~1-3 s each) keep the section inside its time budget.
+  const rounds = quick ? 1 : 2;
+  const streams = quick ? QUICK_STREAMS : STREAMS;
+  const count = streams.toLocaleString("en-US");
   const result = { gateway: [] as Wave[], adapter: [] as Wave[] };
   try {
-    // Warm-up: JIT, sockets (the keep-alive pool grows to ~1,000 connections), tokenizer load.
-    await wave(viaAdapter, quick ? 200 : STREAMS, next);
-    await wave(viaGateway, quick ? 200 : STREAMS, next);
+    // Warm-up: JIT, sockets (the keep-alive pool grows to one connection per stream), tokenizer
+    // load. The gateway wraps the same adapter code, so one gateway wave warms both.
+    await wave(viaGateway, streams, next);
     for (let round = 0; round < rounds; round++) {
       // Alternate which goes first, so a drift on the shared box hits both alike.
       const order: ("gateway" | "adapter")[] = round % 2 === 0 ? ["adapter", "gateway"] : ["gateway", "adapter"];
-      for (const name of order) result[name].push(await wave(name === "gateway" ? viaGateway : viaAdapter, STREAMS, next));
+      for (const name of order) result[name].push(await wave(name === "gateway" ? viaGateway : viaAdapter, streams, next));
     }
 
     // Heap per in-flight stream: all 1,000 held open after their first chunk, minus idle.
@@ -195,13 +200,13 @@ async function measureStreams(modelgate: Modelgate, quick: boolean, features: re
       let release!: () => void;
       const allAtFirst = new Promise<void>((resolve) => (reached = resolve));
       const released = new Promise<void>((resolve) => (release = resolve));
-      const running = wave(open, STREAMS, next, { reached, release: released });
+      const running = wave(open, streams, next, { reached, release: released });
       await allAtFirst;
       gc();
       const held = process.memoryUsage().heapUsed;
       release();
       await running;
-      return (held - idle) / STREAMS;
+      return (held - idle) / streams;
     };
     const adapterHeap = await heldHeap(viaAdapter);
     const gatewayHeap = await heldHeap(viaGateway);
@@ -214,18 +219,18 @@ async function measureStreams(modelgate: Modelgate, quick: boolean, features: re
       const p99 = waves.map((w) => w.loopP99Ms).sort((x, y) => x - y);
       const max = Math.max(...waves.map((w) => w.loopMaxMs));
       const wall = waves.map((w) => w.wallMs).sort((x, y) => x - y);
-      return `event-loop delay p99 ${p99[Math.floor(p99.length / 2)]!.toFixed(1)} ms (median of ${waves.length} waves), max ${max.toFixed(1)} ms; a wave of ${STREAMS.toLocaleString("en-US")} takes ${wall[Math.floor(wall.length / 2)]!.toFixed(0)} ms`;
+      return `event-loop delay p99 ${p99[Math.floor(p99.length / 2)]!.toFixed(1)} ms (median of ${waves.length} waves), max ${max.toFixed(1)} ms; a wave of ${count} takes ${wall[Math.floor(wall.length / 2)]!.toFixed(0)} ms`;
     };
     const loopP99 = (waves: Wave[]): number => waves.map((w) => w.loopP99Ms).sort((x, y) => x - y)[Math.floor(waves.length / 2)]!;
     return [
-      timedRow(SECTION, `${STREAMS.toLocaleString("en-US")} concurrent streams, openai() adapter.stream() alone (baseline): call -> last chunk`, a, { ratio: 1, note: loop(result.adapter) }, "ms"),
-      timedRow(SECTION, `${STREAMS.toLocaleString("en-US")} concurrent streams, gateway.chat({stream: true}) (${featureNames}): call -> last chunk`, g, {
+      timedRow(SECTION, `${count} concurrent streams, openai() adapter.stream() alone (baseline): call -> last chunk`, a, { ratio: 1, note: loop(result.adapter) }, "ms"),
+      timedRow(SECTION, `${count} concurrent streams, gateway.chat({stream: true}) (${featureNames}): call -> last chunk`, g, {
         ratio: gs.p50 / as.p50,
         note: `added p99 ${signed((gs.p99 - as.p99) / 1000, 1)} ms, p50 ${signed((gs.p50 - as.p50) / 1000, 1)} ms; ${loop(result.gateway)}`,
       }, "ms"),
       {
         section: SECTION,
-        name: `event-loop delay p99 during ${STREAMS.toLocaleString("en-US")} gateway streams (adapter alone in note)`,
+        name: `event-loop delay p99 during ${count} gateway streams (adapter alone in note)`,
         iterations: result.gateway.length,
         unit: "ms",
         value: loopP99(result.gateway),
@@ -233,8 +238,8 @@ async function measureStreams(modelgate: Modelgate, quick: boolean, features: re
       },
       {
         section: SECTION,
-        name: `heap per in-flight stream, gateway.chat() (${STREAMS.toLocaleString("en-US")} held after their first chunk, minus idle)`,
-        iterations: STREAMS,
+        name: `heap per in-flight stream, gateway.chat() (${count} held after their first chunk, minus idle)`,
+        iterations: streams,
         unit: "KB",
         value: gatewayHeap / 1024,
         note: `adapter.stream() alone ${(adapterHeap / 1024).toFixed(1)} KB; heapUsed after a forced GC; sockets and their buffers live outside the JS heap`,
@@ -262,7 +267,7 @@ async function measurePeer(modelgate: Modelgate, quick: boolean, features: reado
   const gateway: Gateway = modelgate.createGateway(withFeatures(baseConfig({ openai: modelgate.openai({ baseURL: url, apiKey: "sk-bench" }) }, BENCH_MODEL, "openai"), features));
   let made = 0;
   try {
-    const iterations = quick ? 150 : 800;
+    const iterations = quick ? 150 : 500;
     const runs = await measureInterleaved(
       {
         direct: { prepare: () => body2k(BENCH_MODEL, ++made), run: (body: BenchBody) => direct.chat.completions.create(body) },
