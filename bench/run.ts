@@ -5,13 +5,14 @@
  *
  *   npm run bench                 full run (~2-3 min on 2 cores)
  *   BENCH_QUICK=1 npm run bench   smoke run (~30 s), RESULTS.md untouched
- *   BENCH_ONLY=overhead,memory    run only these sections (overhead, sdk, cache, memory, redis, profile)
+ *   BENCH_ONLY=overhead,memory    run only these sections (overhead, sdk, cache, memory, redis, concurrency, profile)
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { featureList } from "./features.js";
+import { runConcurrency, type ConcurrencyResult } from "./concurrency.js";
 import { runMemory, LEAK_BYTES_PER_10K, type MemoryOutcome } from "./memory.js";
 import { loadModelgate } from "./modelgate.js";
 import { runOverhead, type OverheadResult } from "./overhead.js";
@@ -89,6 +90,15 @@ if (wanted("memory")) {
   memory = await guarded("6 memory", () => runMemory(modelgate, quick, featuresOn, root));
 }
 
+// 8: 1,000 concurrent streams, throughput on the mock, start-up time, the AI SDK as a peer.
+let concurrency: ConcurrencyResult | undefined;
+if (wanted("concurrency")) {
+  log("8 concurrency (1,000 streams, throughput, start-up, AI SDK peer) ...");
+  // Without section 1's probe, every feature is switched on (this section is about "everything on").
+  const features = overhead ? featureList().filter((feature) => featuresOn.includes(feature.name)) : featureList();
+  concurrency = await guarded("8 concurrency", () => runConcurrency(modelgate, quick, features, root));
+}
+
 // "Which part costs what": a CPU profile of the all-on path.
 let profile: { frames: Frame[]; calls: number } | undefined;
 if (wanted("profile") && overhead) {
@@ -105,6 +115,7 @@ const rows: Row[] = [
   ...(overhead ? (overhead.limitRows.length ? overhead.limitRows : [missingRow("5 limits", "keys/users RPM/TPM/budget", limitsAbsence(overhead))]) : []),
   ...(memory?.rows ?? []),
   ...redisRows,
+  ...(concurrency?.rows ?? []),
   ...failures,
 ];
 
@@ -281,6 +292,15 @@ function buildTargets(): Target[] {
       measured: memory.growthPer10k,
       shown: `${(memory.growthPer10k / 1024).toFixed(0)} KB`,
       pass: !memory.leak,
+    });
+  }
+  if (concurrency?.callsPerSecond !== undefined) {
+    targets.push({
+      name: "throughput on the mock, everything on, 64 in flight, one process",
+      limit: ">= 5,000 calls/s",
+      measured: concurrency.callsPerSecond,
+      shown: `${Math.round(concurrency.callsPerSecond).toLocaleString("en-US")} calls/s`,
+      pass: concurrency.callsPerSecond >= 5_000,
     });
   }
   targets.push({ name: "whole bench run time", limit: "< 300 s", measured: elapsedS, shown: `${elapsedS.toFixed(0)} s`, pass: elapsedS < 300 });
