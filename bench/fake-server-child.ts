@@ -5,6 +5,7 @@
  */
 import { startFakeOpenAI } from "../test/fakes/openai-server.js";
 import { REPLY } from "./fixtures.js";
+import { obeyParent } from "./child-control.js";
 
 const fake = await startFakeOpenAI({ default: { reply: REPLY } });
 // The fake records every request; keep that from growing through a long run.
@@ -14,13 +15,4 @@ process.stdout.write(`FAKE_URL ${fake.url}\n`);
 const quit = (): void => {
   void fake.close().finally(() => process.exit(0));
 };
-process.stdin.on("data", (data: Buffer) => {
-  if (data.toString("utf8").includes("cpu")) {
-    const usage = process.cpuUsage();
-    process.stdout.write(`CPU_US ${usage.user + usage.system}\n`);
-  }
-});
-process.stdin.on("end", quit);
-process.stdin.on("close", quit);
-process.stdin.resume();
-process.once("SIGTERM", quit);
+obeyParent(quit);

@@ -8,6 +8,7 @@
  */
 import { Agent, createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
+import { obeyParent } from "./child-control.js";
 
 const upstream = process.argv[2];
 if (!upstream) throw new Error("usage: floor-proxy-child.ts <fake base URL>");
@@ -30,13 +31,4 @@ const quit = (): void => {
   server.closeAllConnections();
   server.close(() => process.exit(0));
 };
-process.stdin.on("data", (data: Buffer) => {
-  if (data.toString("utf8").includes("cpu")) {
-    const usage = process.cpuUsage();
-    process.stdout.write(`CPU_US ${usage.user + usage.system}\n`);
-  }
-});
-process.stdin.on("end", quit);
-process.stdin.on("close", quit);
-process.stdin.resume();
-process.once("SIGTERM", quit);
+obeyParent(quit);

@@ -15,6 +15,7 @@
 import { REPLY } from "./fixtures.js";
 import { BENCH_KEY, BENCH_MODEL, baseConfig, featureList, withFeatures } from "./features.js";
 import { loadModelgate, loadServerEntry } from "./modelgate.js";
+import { obeyParent } from "./child-control.js";
 
 export const BENCH_TOKEN = "mg-bench-token";
 
@@ -61,12 +62,7 @@ const quit = (): void => {
 // `profile-start` / `profile-stop <file>` (bench/server-profile.ts): a CPU profile of the
 // steady state only, without start-up (module loading through tsx) in it.
 let profiler: import("node:inspector/promises").Session | undefined;
-process.stdin.on("data", (data: Buffer) => {
-  const text = data.toString("utf8");
-  if (text.includes("cpu")) {
-    const usage = process.cpuUsage();
-    process.stdout.write(`CPU_US ${usage.user + usage.system}\n`);
-  }
+obeyParent(quit, (text) => {
   if (text.includes("profile-start")) {
     void (async () => {
       const { Session } = await import("node:inspector/promises");
@@ -90,7 +86,3 @@ process.stdin.on("data", (data: Buffer) => {
     })();
   }
 });
-process.stdin.on("end", quit);
-process.stdin.on("close", quit);
-process.stdin.resume();
-process.once("SIGTERM", quit);
