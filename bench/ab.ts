@@ -9,7 +9,8 @@
  *   npx tsx bench/ab.ts HEAD~1 [iterations] [--stream] [--only=adapter|gateway] [--mock]
  *
  * `--mock`: gateway.chat() over the 0-latency mock instead (every feature on), for changes too
- * small to see through the network's spread on a loaded box.
+ * small to see through the network's spread on a loaded box; with `--stream`, its time to first
+ * chunk (CPU per call includes draining the stream).
  */
 import OpenAI from "openai";
 import { execFileSync } from "node:child_process";
@@ -84,7 +85,7 @@ async function firstChunkUs(open: () => Promise<AsyncIterable<unknown>>): Promis
 }
 
 if (!overMock) candidates.sdk = { prepare: () => body2k(BENCH_MODEL, ++made), run: (body) => direct.chat.completions.create(body) };
-streamCandidates.sdk = {
+if (!overMock) streamCandidates.sdk = {
   prepare: () => body2k(BENCH_MODEL, ++made),
   selfTimed: true,
   run: (body: ReturnType<typeof body2k>) => firstChunkUs(() => direct.chat.completions.create({ ...body, stream: true, stream_options: { include_usage: true } })),
@@ -100,6 +101,14 @@ for (const [label, build] of [["base", base], ["head", head]] as const) {
       run: (body) => {
         if (++calls % 1_000 === 0) mock.reset();
         return gateway.chat(body as Body, CALL_OPTIONS);
+      },
+    };
+    streamCandidates[`mock all-on ${label}`] = {
+      prepare: () => body2k(BENCH_ROUTE, ++made),
+      selfTimed: true,
+      run: (body) => {
+        if (++calls % 1_000 === 0) mock.reset();
+        return firstChunkUs(() => gateway.chat({ ...(body as Body), stream: true } as StreamBody, CALL_OPTIONS));
       },
     };
     continue;

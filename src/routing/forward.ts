@@ -35,7 +35,6 @@ export async function forward(attempt: AttemptContext): Promise<void> {
     provider: attempt.deployment.provider,
     deployment: attempt.deployment.id,
     signal: attempt.signal,
-    race: attempt.race,
     aborted: attempt.aborted,
     idleTimeoutMs: attempt.idleTimeoutMs,
     abort: attempt.abort,
