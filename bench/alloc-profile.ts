@@ -3,7 +3,9 @@
  * heap profiler over many calls, bytes allocated per call by the function that allocated them
  * (self). GC is the largest single cost on the real SDK path; this says who feeds it.
  *
- *   npx tsx bench/alloc-profile.ts [calls]
+ *   npx tsx bench/alloc-profile.ts [calls] [--stream]
+ *
+ * `--stream`: `gateway.chat({ stream: true })` read to its end instead.
  */
 import { Session } from "node:inspector/promises";
 import type { Gateway } from "../src/index.js";
@@ -19,13 +21,19 @@ interface SamplingNode {
 }
 
 const calls = Number(process.argv[2] ?? "20000");
+const streaming = process.argv.includes("--stream");
 const modelgate = await loadModelgate();
 const mock = modelgate.mockProvider({ reply: REPLY });
 const gateway: Gateway = modelgate.createGateway(withFeatures(baseConfig({ mock }), featureList()));
 let made = 0;
-const call = (): Promise<unknown> => {
+const call = async (): Promise<unknown> => {
   if (++made % 1_000 === 0) mock.reset();
-  return gateway.chat(body2k(BENCH_ROUTE, made) as Parameters<Gateway["chat"]>[0] & { stream?: false }, CALL_OPTIONS);
+  if (!streaming) return gateway.chat(body2k(BENCH_ROUTE, made) as Parameters<Gateway["chat"]>[0] & { stream?: false }, CALL_OPTIONS);
+  const stream = await gateway.chat({ ...body2k(BENCH_ROUTE, made), stream: true } as Parameters<Gateway["chat"]>[0] & { stream: true }, CALL_OPTIONS);
+  for await (const _chunk of stream) {
+    // read to its end
+  }
+  return stream;
 };
 for (let index = 0; index < 3_000; index++) {
   await call();
