@@ -55,6 +55,11 @@ describe("createNodeFetch", () => {
     for (let i = 0; i < 3; i++) expect(await (await nodeFetch(`${base}/a`)).json()).toEqual({ ok: true });
     expect(new Set(seen.map((s) => s.socket)).size).toBe(1);
     expect(nodeFetch.stats).toEqual({ requests: 3, socketsOpened: 1 });
+    // A short body nobody reads still ends, so its socket goes back to the pool.
+    await nodeFetch(`${base}/unread`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await (await nodeFetch(`${base}/b`)).text();
+    expect(nodeFetch.stats).toEqual({ requests: 5, socketsOpened: 1 });
   });
 
   it("takes string, URL and Request inputs and every HeadersInit form", async () => {
@@ -139,6 +144,62 @@ describe("createNodeFetch", () => {
     expect([response.headers.get("retry-after"), response.headers.get("x-many")]).toEqual(["2", "a, b"]);
     handler = (_request, response) => response.writeHead(204).end();
     expect((await createNodeFetch()(`${base}/empty`)).body).toBeNull();
+  });
+
+  it("resolves with a real Response whose json()/text() read the socket once, even after `body` was looked at", async () => {
+    const nodeFetch = createNodeFetch();
+    handler = (_request, response) => response.writeHead(200, { "content-type": "application/json" }).end('\uFEFF{"ok":true}');
+    const response = await nodeFetch(`${base}/json`);
+    expect(response).toBeInstanceOf(Response);
+    // The anthropic SDK reads `response.body` on every response before parsing it.
+    expect(response.body).toBeInstanceOf(ReadableStream);
+    expect(response.bodyUsed).toBe(false);
+    expect(await response.json()).toEqual({ ok: true });
+    expect(response.bodyUsed).toBe(true);
+    await expect(response.text()).rejects.toBeInstanceOf(TypeError);
+    await expect(response.body!.getReader().read()).rejects.toBeInstanceOf(TypeError);
+
+    handler = (_request, response) => response.end("\uFEFFplain");
+    expect(await (await nodeFetch(`${base}/text`)).text()).toBe("plain");
+    const bytes = await (await nodeFetch(`${base}/bytes`)).arrayBuffer();
+    expect(Buffer.from(bytes).toString()).toBe("\uFEFFplain");
+    expect(await (await nodeFetch(`${base}/blob`)).blob()).toMatchObject({ size: 8 });
+    // Read through the web stream, the body cannot be read again.
+    const streamed = await nodeFetch(`${base}/streamed`);
+    await streamed.body!.getReader().read();
+    expect(streamed.bodyUsed).toBe(true);
+    await expect(streamed.text()).rejects.toBeInstanceOf(TypeError);
+  });
+
+  it("clones a response: both copies read the whole body, with the status, headers and URL", async () => {
+    handler = (_request, response) => response.writeHead(201, { "x-id": "7" }).end("twice");
+    const response = await createNodeFetch()(`${base}/clone`);
+    const copy = response.clone();
+    expect([copy.status, copy.headers.get("x-id"), copy.url]).toEqual([201, "7", `${base}/clone`]);
+    expect(await Promise.all([response.text(), copy.text()])).toEqual(["twice", "twice"]);
+    expect(() => response.clone()).toThrow(TypeError);
+  });
+
+  it("rejects json() with the AbortError when aborted mid-body, and frees the socket when aborted before the body is read", async () => {
+    const nodeFetch = createNodeFetch();
+    let closed!: Promise<void>;
+    handler = (request, response) => {
+      closed = new Promise((resolve) => request.socket.once("close", () => resolve()));
+      response.writeHead(200, { "content-type": "application/json" }).write('{"partial":');
+    };
+    const midBody = new AbortController();
+    const response = await nodeFetch(`${base}/half`, { signal: midBody.signal });
+    const parsed = response.json();
+    setTimeout(() => midBody.abort(), 20);
+    await expect(parsed).rejects.toMatchObject({ name: "AbortError" });
+    await closed;
+
+    const unread = new AbortController();
+    const waiting = await nodeFetch(`${base}/half`, { signal: unread.signal });
+    unread.abort();
+    // Nobody read the body, yet the socket is closed at once, as undici does.
+    await closed;
+    await expect(waiting.json()).rejects.toMatchObject({ name: "AbortError" });
   });
 
   it("rejects with an AbortError when aborted before the call, before the headers, and errors the body when aborted mid-stream", async () => {

@@ -1,7 +1,7 @@
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
-import type { Transform } from "node:stream";
-import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
+import { NodeResponse } from "./node-response.js";
+import { abortReason, SocketBody } from "./socket-body.js";
 
 /** Options for `createNodeFetch`. */
 export interface NodeFetchOptions {
@@ -37,7 +37,9 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
  * - a failure to connect or send rejects with `TypeError("fetch failed", { cause })`, a body
  *   cut short errors the stream with `TypeError("terminated", { cause })`, as undici does,
  *   so the SDKs classify them as connection errors;
- * - the response body is streamed chunk by chunk (SSE is never buffered);
+ * - the response is a real `Response` whose body stays on the socket until read: `json()`
+ *   and `text()` take it straight into one buffer (no web stream: `node-response.ts` says
+ *   why), `body` streams it chunk by chunk (SSE is never buffered);
  * - `gzip`, `deflate` and `br` bodies are decoded. We do not ask for compression
  *   (no `accept-encoding` unless the caller sets one; undici sends `gzip, deflate`):
  *   measured, a gunzip stream costs ~150 µs of CPU per 1.5 KB chat answer on a 2-core box,
@@ -91,12 +93,12 @@ export function createNodeFetch(options: NodeFetchOptions = {}): NodeFetch {
     if (signal?.aborted) throw abortReason(signal);
     const headers = toNodeHeaders(init.headers ?? fromRequest?.headers);
     if (body && headers["content-type"] === undefined && body.contentType) headers["content-type"] = body.contentType;
-    if (body) headers["content-length"] = String(body.bytes.byteLength);
+    if (body) headers["content-length"] = String(body.length);
     if (headers.accept === undefined) headers.accept = "*/*";
     const method = init.method ?? fromRequest?.method ?? "GET";
     stats.requests++;
 
-    const response = await send(url, method, headers, body?.bytes, agentFor(url), signal, true);
+    const response = await send(url, method, headers, body?.data, agentFor(url), signal, true);
     if (REDIRECT_STATUSES.has(response.statusCode ?? 0) && response.headers.location !== undefined) {
       const mode = init.redirect ?? fromRequest?.redirect ?? "follow";
       if (mode === "error") {
@@ -117,17 +119,23 @@ export function createNodeFetch(options: NodeFetchOptions = {}): NodeFetch {
 const FALL_BACK = Symbol("fall back to the global fetch");
 
 interface EncodedBody {
-  bytes: Uint8Array;
+  /** A string is sent as UTF-8 as it is (no copy into a buffer: Node writes it with the head in one go). */
+  data: string | Uint8Array;
+  /** Its length in bytes. */
+  length: number;
   contentType?: string;
 }
 
 /** The bytes of a replayable body, with the content type `fetch` would add; `FALL_BACK` otherwise. */
 function encodeBody(body: RequestInit["body"]): EncodedBody | undefined | typeof FALL_BACK {
   if (body === undefined || body === null) return undefined;
-  if (typeof body === "string") return { bytes: Buffer.from(body), contentType: "text/plain;charset=UTF-8" };
-  if (body instanceof ArrayBuffer) return { bytes: new Uint8Array(body) };
-  if (ArrayBuffer.isView(body)) return { bytes: new Uint8Array(body.buffer, body.byteOffset, body.byteLength) };
-  if (body instanceof URLSearchParams) return { bytes: Buffer.from(body.toString()), contentType: "application/x-www-form-urlencoded;charset=UTF-8" };
+  if (typeof body === "string") return { data: body, length: Buffer.byteLength(body), contentType: "text/plain;charset=UTF-8" };
+  if (body instanceof ArrayBuffer) return { data: new Uint8Array(body), length: body.byteLength };
+  if (ArrayBuffer.isView(body)) return { data: new Uint8Array(body.buffer, body.byteOffset, body.byteLength), length: body.byteLength };
+  if (body instanceof URLSearchParams) {
+    const data = body.toString();
+    return { data, length: Buffer.byteLength(data), contentType: "application/x-www-form-urlencoded;charset=UTF-8" };
+  }
   // Blob needs an await to read; FormData needs a multipart encoder; streams cannot be replayed.
   return FALL_BACK;
 }
@@ -164,7 +172,7 @@ function send(
   url: URL,
   method: string,
   headers: OutgoingHttpHeaders,
-  body: Uint8Array | undefined,
+  body: string | Uint8Array | undefined,
   agent: HttpAgent,
   signal: AbortSignal | undefined,
   mayRetry: boolean,
@@ -201,7 +209,7 @@ function send(
   });
 }
 
-/** Wraps the response head in a WHATWG `Response` whose body streams from the socket. */
+/** The response head as a `Response` whose body stays on the socket until it is read. */
 function toResponse(response: IncomingMessage, url: URL, signal: AbortSignal | undefined): Response {
   const status = response.statusCode ?? 0;
   const headers = new Headers();
@@ -213,88 +221,15 @@ function toResponse(response: IncomingMessage, url: URL, signal: AbortSignal | u
       // A header value `Headers` refuses (invalid bytes) is dropped, as undici drops it.
     }
   }
-  let body: ReadableStream<Uint8Array> | null = null;
-  if (NULL_BODY_STATUSES.has(status) || status < 200) {
-    discard(response);
-  } else {
-    body = streamBody(response, signal);
-  }
-  const result = new Response(body, { status, statusText: response.statusMessage ?? "", headers });
-  // `fetch` responses carry their URL; some SDK logging reads it.
-  Object.defineProperty(result, "url", { value: url.href });
-  return result;
-}
-
-/** The body as a web stream, decoded; pulls from the socket only as fast as it is read. */
-function streamBody(response: IncomingMessage, signal: AbortSignal | undefined): ReadableStream<Uint8Array> {
-  const decoder = decoderFor(response.headers["content-encoding"]);
-  const source: NodeJS.ReadableStream & { destroy(error?: Error): void } = decoder ? response.pipe(decoder) : response;
-  if (decoder) response.on("error", (error) => decoder.destroy(error));
-  let finished = false;
-  return new ReadableStream<Uint8Array>(
-    {
-      start(controller) {
-        const fail = (error: unknown): void => {
-          if (finished) return;
-          finished = true;
-          signal?.removeEventListener("abort", onAbort);
-          controller.error(error);
-          response.destroy();
-        };
-        const onAbort = (): void => fail(abortReason(signal!));
-        if (signal?.aborted) return onAbort();
-        signal?.addEventListener("abort", onAbort, { once: true });
-        source.on("data", (chunk: Buffer) => {
-          if (finished) return;
-          controller.enqueue(chunk);
-          if ((controller.desiredSize ?? 0) <= 0) source.pause();
-        });
-        source.once("end", () => {
-          if (finished) return;
-          finished = true;
-          signal?.removeEventListener("abort", onAbort);
-          controller.close();
-        });
-        source.on("error", (error) => fail(new TypeError("terminated", { cause: error })));
-        // A socket closed before the end without an error event (seen on some Node versions).
-        response.once("close", () => {
-          if (!response.complete) fail(new TypeError("terminated", { cause: new Error("other side closed") }));
-        });
-      },
-      pull() {
-        source.resume();
-      },
-      cancel() {
-        finished = true;
-        response.destroy();
-      },
-    },
-    // Buffers a few chunks at most: an SSE consumer sees each one as it arrives.
-    { highWaterMark: 4 },
-  );
+  let body: SocketBody | undefined;
+  if (NULL_BODY_STATUSES.has(status) || status < 200) discard(response);
+  // Read from `headers`: `response.headers` would parse every raw header a second time.
+  else body = new SocketBody(response, headers.get("content-encoding"), signal);
+  return new NodeResponse(status, response.statusMessage ?? "", headers, url.href, body);
 }
 
 /** Reads a body nobody will see to its end, so the socket goes back to the pool; its errors go nowhere. */
 function discard(response: IncomingMessage): void {
   response.on("error", () => {});
   response.resume();
-}
-
-function decoderFor(encoding: string | undefined): Transform | undefined {
-  switch (encoding?.trim().toLowerCase()) {
-    case "gzip":
-    case "x-gzip":
-      return createGunzip();
-    case "deflate":
-      return createInflate();
-    case "br":
-      return createBrotliDecompress();
-    default:
-      return undefined;
-  }
-}
-
-/** What `fetch` rejects with on abort: the signal's reason, else a DOMException named AbortError. */
-function abortReason(signal: AbortSignal): unknown {
-  return signal.reason ?? new DOMException("This operation was aborted", "AbortError");
 }
