@@ -1,6 +1,6 @@
 import type { RouteTable } from "../core/route.js";
 import { CACHE_DEFAULTS, type CacheConfig } from "./cache-config.js";
-import { cacheKeysFor, scopePrefix } from "./cache-key.js";
+import { CacheKeyMaker, scopePrefix } from "./cache-key.js";
 import { hitRate, type CacheStats } from "./cache-stats.js";
 import type { CacheStore } from "../stores/cache-store.js";
 import { isStorable, parseAnswer, serializeAnswer, type CachedAnswer } from "./cached-answer.js";
@@ -90,6 +90,7 @@ export function createCache(config: CacheConfig, dependencies: CacheDependencies
   };
   const store = dependencies.store ?? memoryCacheStore({ maxBytes, ttlMs });
   const flights = new SingleFlight();
+  const keyMaker = new CacheKeyMaker();
   /** What the exact tier hands the semantic tier for one call, and what the semantic tier found. */
   const calls = new WeakMap<CallContext, CallCacheState>();
   const counts = { exactHits: 0, exactMisses: 0, semanticHits: 0, semanticMisses: 0 };
@@ -160,12 +161,7 @@ export function createCache(config: CacheConfig, dependencies: CacheDependencies
       });
     }
     const semanticText = semantic ? semanticTextOf(ctx.request, semantic.maxMessages) : undefined;
-    const keys = cacheKeysFor(
-      ctx.request,
-      ctx.route.name,
-      scopePrefix(scope, ctx.options.key, ctx.options.user),
-      semanticText !== undefined,
-    );
+    const keys = keyMaker.keysFor(ctx.request, ctx.route.name, { scope, key: ctx.options.key, user: ctx.options.user }, semanticText !== undefined);
 
     if (mode === "default") {
       const stored = await read(keys.exact);
