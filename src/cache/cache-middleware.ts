@@ -53,9 +53,10 @@ export interface CacheLayer {
   /**
    * The semantic tier: inside limits and budgets, since its lookup calls an embedding model
    * that bills; budgets reserve the embedding's bound (`reserveExtraUsd`, set by the exact tier)
-   * and its actual cost joins the call's (`extraCostUsd`), hit or miss.
+   * and its actual cost joins the call's (`extraCostUsd`), hit or miss. Undefined without a
+   * semantic tier: a step that only calls `next()` still costs every call an async frame.
    */
-  readonly semanticMiddleware: Middleware<CallContext>;
+  readonly semanticMiddleware: Middleware<CallContext> | undefined;
   stats(): CacheStats;
   close(): Promise<void>;
 }
@@ -185,7 +186,8 @@ export function createCache(config: CacheConfig, dependencies: CacheDependencies
     const flight =
       ctx.stream || flights.current(keys.exact, performance.now()) ? undefined : flights.lead(keys.exact, ctx.deadline);
     const state: CallCacheState = { partition: keys.partition, semanticText, mode, embedCostUsd: 0 };
-    calls.set(ctx, state);
+    // Only the semantic tier reads it (a WeakMap entry is an ephemeron the GC must trace).
+    if (semantic) calls.set(ctx, state);
     // The semantic tier will embed this text inside the limits: budgets reserve its cost up front.
     if (semantic && semanticText !== undefined && keys.partition !== undefined) {
       ctx.reserveExtraUsd = addUsd(ctx.reserveExtraUsd ?? 0, semantic.embedder.maxCostUsd(semanticText));
@@ -280,7 +282,7 @@ export function createCache(config: CacheConfig, dependencies: CacheDependencies
 
   return {
     middleware,
-    semanticMiddleware,
+    semanticMiddleware: semantic ? semanticMiddleware : undefined,
     stats() {
       const usage = store.usage?.() ?? { bytes: 0, entries: 0, evictions: 0 };
       const stats: CacheStats = {
