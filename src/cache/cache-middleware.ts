@@ -222,15 +222,17 @@ export function createCache(config: CacheConfig, dependencies: CacheDependencies
       });
       const embedding = state.embedding;
       if (isStorable(response, ctx.request.n ?? 1)) {
-        store.set(keys.exact, text, ttlMs).then(
-          () => {
+        const stored = store.set(keys.exact, text, ttlMs);
+        const partition = keys.partition;
+        if (semantic && embedding && partition !== undefined) {
+          stored.then(() => {
             // Indexed only once stored, so a match never points at an answer not there yet.
-            if (!closed && semantic && embedding && keys.partition !== undefined) semantic.index.add(keys.partition, keys.exact, embedding);
-          },
-          () => {
-            // A store that cannot take the answer costs a future hit, never this call.
-          },
-        );
+            if (!closed) semantic.index.add(partition, keys.exact, embedding);
+          }, ignoreStoreFailure);
+        } else {
+          // Without a vector to index, no callback of its own per call.
+          stored.catch(ignoreStoreFailure);
+        }
       }
       // Followers get the answer even when it is not stored (cut by `length`): they asked the same.
       if (flight) flights.land(flight, { kind: "answer", text, outcome: "exact", served });
@@ -308,6 +310,9 @@ export function createCache(config: CacheConfig, dependencies: CacheDependencies
     },
   };
 }
+
+/** A store that cannot take an answer costs a future hit, never the call that had it. */
+function ignoreStoreFailure(): void {}
 
 /**
  * What followers of a failed leader get. When the providers failed (after the router's
