@@ -9,7 +9,7 @@
 import { pathToFileURL } from "node:url";
 import v8 from "node:v8";
 import { runInNewContext } from "node:vm";
-import { cacheKeysFor, scopePrefix } from "../src/cache/cache-key.js";
+import { CacheKeyMaker } from "../src/cache/cache-key.js";
 import { SemanticIndex, normalizeVector } from "../src/cache/semantic-index.js";
 import { seededRandom } from "../src/cache/simhash-lsh.js";
 import { chatRequestSchema, type ChatRequest } from "../src/core/chat-request.js";
@@ -98,12 +98,13 @@ async function exactRows(iterations: number): Promise<Row[]> {
 
 function keyRow(iterations: number): Row {
   const request = chatRequestSchema.parse(requestBody("And shipping?"));
-  const prefix = scopePrefix("key", "team-a", undefined);
+  const scope = { scope: "key", key: "team-a", user: undefined } as const;
+  const keys = new CacheKeyMaker();
   const durations = new Float64Array(iterations);
-  for (let index = 0; index < 1_000; index++) cacheKeysFor(request, "smart", prefix, true);
+  for (let index = 0; index < 1_000; index++) keys.keysFor(request, "smart", scope, true);
   for (let index = 0; index < iterations; index++) {
     const started = performance.now();
-    cacheKeysFor(request, "smart", prefix, true);
+    keys.keysFor(request, "smart", scope, true);
     durations[index] = (performance.now() - started) * 1000;
   }
   const bytes = JSON.stringify(request).length;

@@ -54,7 +54,7 @@ export async function profileHotPath(modelgate: Modelgate, features: readonly Fe
     const { profile } = (await session.post("Profiler.stop")) as unknown as {
       profile: { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
     };
-    return { frames: selfTimes(profile, calls), calls };
+    return { frames: selfTimes(profile, calls, Number(process.env.PROFILE_TOP ?? 15)), calls };
   } finally {
     session.disconnect();
     await gateway.close();

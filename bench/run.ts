@@ -25,6 +25,10 @@ const benchDir = dirname(fileURLToPath(import.meta.url));
 const NOTES = join(dirname(fileURLToPath(import.meta.url)), "sdk-path-notes.md");
 const root = dirname(benchDir);
 const quick = process.env.BENCH_QUICK === "1";
+/** Issue 15's hot-loop targets: what the gateway adds over the adapter on the mock, all on, cache miss. */
+const HOT_LOOP_P50_US = 12;
+const HOT_LOOP_P99_US = 60;
+
 // An empty BENCH_ONLY (as from `BENCH_ONLY= npm run bench`) means every section.
 const only = process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(",").map((name) => name.trim()) : undefined;
 const wanted = (section: string): boolean => !only || only.includes(section);
@@ -195,22 +199,23 @@ function buildTargets(): Target[] {
           `${cost.name} ${cost.p50 >= 0 ? "+" : ""}${us(cost.p50)}${cost.name === "limits" && overhead!.tpmCostP50 !== undefined ? ` (of which TPM prompt token count ${us(overhead!.tpmCostP50)})` : ""}`,
       ),
     ].join(", ");
+    // Issue 15: the pipeline's own cost over the mock in a hot loop, everything on.
     targets.push({
       name: "added overhead p50, all middleware on, cache miss",
-      limit: "<= 20 µs",
+      limit: `<= ${HOT_LOOP_P50_US} µs`,
       measured: overhead.addedP50,
       shown: us(overhead.addedP50),
-      pass: overhead.addedP50 <= 20,
-      note: overhead.addedP50 > 20 ? `p50 by part (each alone over core): ${costs}; with 1 ms idle before each call (cold caches) all-on adds ${us(overhead.coldAddedP50)}` : undefined,
+      pass: overhead.addedP50 <= HOT_LOOP_P50_US,
+      note: overhead.addedP50 > HOT_LOOP_P50_US ? `p50 by part (each alone over core): ${costs}; with 1 ms idle before each call (cold caches) all-on adds ${us(overhead.coldAddedP50)}` : undefined,
     });
     targets.push({
       name: "added overhead p99, all middleware on, cache miss",
-      limit: "<= 100 µs",
+      limit: `<= ${HOT_LOOP_P99_US} µs`,
       measured: overhead.addedP99,
       shown: us(overhead.addedP99),
-      pass: overhead.addedP99 <= 100,
+      pass: overhead.addedP99 <= HOT_LOOP_P99_US,
       note:
-        overhead.addedP99 > 100
+        overhead.addedP99 > HOT_LOOP_P99_US
           ? `p99 by part: ${overhead.featureCost.map((cost) => `${cost.name} ${us(cost.p99)}`).join(", ")}; the tail is mostly GC pauses (see the profile below)`
           : undefined,
     });

@@ -82,6 +82,17 @@ describe("RPM", () => {
     await gateway.close();
   });
 
+  it("keeps counting a user after more users than the gateway keeps draws for have called", async () => {
+    useFakeDate(T0);
+    const gateway = createGateway({ providers: { p: mockProvider() }, prices: { x: { input: 1, output: 1 } }, keys: { a: {} }, users: { rpm: 1, budget: { usd: 1, period: "day" } } });
+    await gateway.chat(ask("p/x"), { key: "a", user: "first" });
+    // 10,001 other users: past the bound on remembered (key, user) draws, which starts over.
+    for (let index = 0; index < 10_001; index++) await gateway.chat(ask("p/x"), { key: "a", user: `other-${index}` });
+    await expect(gateway.chat(ask("p/x"), { key: "a", user: "first" })).rejects.toMatchObject({ scope: "user" });
+    await expect(gateway.chat(ask("p/x"), { key: "a", user: "other-0" })).rejects.toMatchObject({ scope: "user" });
+    await gateway.close();
+  });
+
   it("does not charge a call that never reached a provider", async () => {
     useFakeDate(T0);
     const provider = mockProvider({ fail: { status: 400, times: 3 } });

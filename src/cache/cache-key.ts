@@ -1,6 +1,6 @@
 import type { ChatMessage, ChatRequest } from "../core/chat-request.js";
 import { canonicalJson } from "./canonical-json.js";
-import { sha256Base64url } from "./sha256.js";
+import { KeyMaterial, TAG } from "./key-material.js";
 
 /** Who may share cached answers: one virtual key, one end user of a key, or everyone. */
 export type CacheScope = "key" | "user" | "global";
@@ -49,20 +49,85 @@ export function scopePrefix(scope: CacheScope, key: string | undefined, user: st
   return `user:${JSON.stringify(key ?? null)}:${JSON.stringify(user ?? null)}`;
 }
 
+/** What a cache key is scoped to: the scope and, by scope, the virtual key and the user. */
+export interface KeyScope {
+  readonly scope: CacheScope;
+  readonly key: string | undefined;
+  readonly user: string | undefined;
+}
+
+/**
+ * Computes calls' cache keys: sha256 of the scope and the canonical request (core/key-material:
+ * the values' bytes, each framed, so no two requests or scopes share material). One per cache,
+ * reusing its scratch buffer: call it once per call, and only when the cache is on.
+ */
+export class CacheKeyMaker {
+  private readonly material = new KeyMaterial();
+
+  keysFor(request: ChatRequest, routeName: string, scope: KeyScope, semanticEligible: boolean): CallCacheKeys {
+    const material = this.material.begin();
+    writeScope(material, scope);
+    writeParameters(material, request, routeName);
+    for (const message of request.messages) writeMessage(material, message);
+    const exact = material.digest();
+    let partition: string | undefined;
+    if (semanticEligible) {
+      material.begin().text("semantic");
+      writeScope(material, scope);
+      writeParameters(material, request, routeName);
+      writeConversationFrame(material, request.messages);
+      partition = material.digest();
+    }
+    material.release();
+    return { exact, partition };
+  }
+}
+
+/** The scope: its name, then the key and user it is scoped by (names are hashed, never stored in the clear). */
+function writeScope(material: KeyMaterial, { scope, key, user }: KeyScope): void {
+  material.text(scope);
+  if (scope === "global") return;
+  optionalText(material, key);
+  if (scope === "user") optionalText(material, user);
+}
+
+function optionalText(material: KeyMaterial, value: string | undefined): void {
+  if (value === undefined) material.tag(TAG.absent);
+  else material.text(value);
+}
+
 /**
  * The fields of a request other than its messages, canonical: route name first, then every
- * answer-changing field in schema order.
+ * answer-changing field in schema order (name, then its JSON), then an end mark.
  */
-function canonicalParameters(request: ChatRequest, routeName: string): string {
-  let out = JSON.stringify(routeName);
+function writeParameters(material: KeyMaterial, request: ChatRequest, routeName: string): void {
+  material.text(routeName);
   const fields = request as unknown as Record<string, unknown>;
   for (const field of Object.keys(fields)) {
     if (FIELDS_NOT_IN_KEY.has(field)) continue;
     const value = fields[field];
     if (value === undefined) continue;
-    out += `,${field}:${FREE_FORM_FIELDS.has(field) ? canonicalJson(value) : JSON.stringify(value)}`;
+    material.text(field).json(FREE_FORM_FIELDS.has(field) ? canonicalJson(value) : JSON.stringify(value));
   }
-  return out;
+  material.tag(TAG.absent);
+}
+
+/** A message of role, text and maybe a name as three items; any other message as its JSON. */
+function writeMessage(material: KeyMaterial, message: ChatMessage): void {
+  const fields = message as unknown as Record<string, unknown>;
+  if (isTextMessage(fields)) {
+    material.tag(TAG.textMessage).text(fields.role).text(fields.content);
+    optionalText(material, fields.name);
+  } else {
+    material.json(JSON.stringify(message));
+  }
+}
+
+function isTextMessage(fields: Record<string, unknown>): fields is { role: string; content: string; name?: string } {
+  for (const field in fields) {
+    if (field !== "role" && field !== "content" && field !== "name") return false;
+  }
+  return typeof fields.role === "string" && typeof fields.content === "string" && (fields.name === undefined || typeof fields.name === "string");
 }
 
 /**
@@ -70,31 +135,9 @@ function canonicalParameters(request: ChatRequest, routeName: string): string {
  * prompts word for word (they define the application) and the sequence of roles (a reply to
  * a follow-up is not a reply to a first question).
  */
-function conversationFrame(messages: readonly ChatMessage[]): string {
-  let out = "";
+function writeConversationFrame(material: KeyMaterial, messages: readonly ChatMessage[]): void {
   for (const message of messages) {
-    out += message.role === "system" || message.role === "developer" ? JSON.stringify(message) : message.role;
-    out += "\n";
+    if (message.role === "system" || message.role === "developer") material.json(JSON.stringify(message));
+    else material.text(message.role);
   }
-  return out;
-}
-
-function digest(material: string): string {
-  return sha256Base64url(material);
-}
-
-/**
- * Computes a call's cache keys: sha256 of the scope and the canonical request. Call it once per
- * call, and only when the cache is on (serializing a 2 KB request costs microseconds).
- */
-export function cacheKeysFor(
-  request: ChatRequest,
-  routeName: string,
-  prefix: string,
-  semanticEligible: boolean,
-): CallCacheKeys {
-  const parameters = canonicalParameters(request, routeName);
-  const exact = digest(`${prefix}\n${parameters}\n${JSON.stringify(request.messages)}`);
-  const partition = semanticEligible ? digest(`${prefix}\nsemantic\n${parameters}\n${conversationFrame(request.messages)}`) : undefined;
-  return { exact, partition };
 }

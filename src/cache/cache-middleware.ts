@@ -1,6 +1,6 @@
 import type { RouteTable } from "../core/route.js";
 import { CACHE_DEFAULTS, type CacheConfig } from "./cache-config.js";
-import { cacheKeysFor, scopePrefix } from "./cache-key.js";
+import { CacheKeyMaker, scopePrefix } from "./cache-key.js";
 import { hitRate, type CacheStats } from "./cache-stats.js";
 import type { CacheStore } from "../stores/cache-store.js";
 import { isStorable, parseAnswer, serializeAnswer, type CachedAnswer } from "./cached-answer.js";
@@ -53,9 +53,10 @@ export interface CacheLayer {
   /**
    * The semantic tier: inside limits and budgets, since its lookup calls an embedding model
    * that bills; budgets reserve the embedding's bound (`reserveExtraUsd`, set by the exact tier)
-   * and its actual cost joins the call's (`extraCostUsd`), hit or miss.
+   * and its actual cost joins the call's (`extraCostUsd`), hit or miss. Undefined without a
+   * semantic tier: a step that only calls `next()` still costs every call an async frame.
    */
-  readonly semanticMiddleware: Middleware<CallContext>;
+  readonly semanticMiddleware: Middleware<CallContext> | undefined;
   stats(): CacheStats;
   close(): Promise<void>;
 }
@@ -90,6 +91,7 @@ export function createCache(config: CacheConfig, dependencies: CacheDependencies
   };
   const store = dependencies.store ?? memoryCacheStore({ maxBytes, ttlMs });
   const flights = new SingleFlight();
+  const keyMaker = new CacheKeyMaker();
   /** What the exact tier hands the semantic tier for one call, and what the semantic tier found. */
   const calls = new WeakMap<CallContext, CallCacheState>();
   const counts = { exactHits: 0, exactMisses: 0, semanticHits: 0, semanticMisses: 0 };
@@ -160,12 +162,7 @@ export function createCache(config: CacheConfig, dependencies: CacheDependencies
       });
     }
     const semanticText = semantic ? semanticTextOf(ctx.request, semantic.maxMessages) : undefined;
-    const keys = cacheKeysFor(
-      ctx.request,
-      ctx.route.name,
-      scopePrefix(scope, ctx.options.key, ctx.options.user),
-      semanticText !== undefined,
-    );
+    const keys = keyMaker.keysFor(ctx.request, ctx.route.name, { scope, key: ctx.options.key, user: ctx.options.user }, semanticText !== undefined);
 
     if (mode === "default") {
       const stored = await read(keys.exact);
@@ -189,7 +186,8 @@ export function createCache(config: CacheConfig, dependencies: CacheDependencies
     const flight =
       ctx.stream || flights.current(keys.exact, performance.now()) ? undefined : flights.lead(keys.exact, ctx.deadline);
     const state: CallCacheState = { partition: keys.partition, semanticText, mode, embedCostUsd: 0 };
-    calls.set(ctx, state);
+    // Only the semantic tier reads it (a WeakMap entry is an ephemeron the GC must trace).
+    if (semantic) calls.set(ctx, state);
     // The semantic tier will embed this text inside the limits: budgets reserve its cost up front.
     if (semantic && semanticText !== undefined && keys.partition !== undefined) {
       ctx.reserveExtraUsd = addUsd(ctx.reserveExtraUsd ?? 0, semantic.embedder.maxCostUsd(semanticText));
@@ -224,15 +222,17 @@ export function createCache(config: CacheConfig, dependencies: CacheDependencies
       });
       const embedding = state.embedding;
       if (isStorable(response, ctx.request.n ?? 1)) {
-        store.set(keys.exact, text, ttlMs).then(
-          () => {
+        const stored = store.set(keys.exact, text, ttlMs);
+        const partition = keys.partition;
+        if (semantic && embedding && partition !== undefined) {
+          stored.then(() => {
             // Indexed only once stored, so a match never points at an answer not there yet.
-            if (!closed && semantic && embedding && keys.partition !== undefined) semantic.index.add(keys.partition, keys.exact, embedding);
-          },
-          () => {
-            // A store that cannot take the answer costs a future hit, never this call.
-          },
-        );
+            if (!closed) semantic.index.add(partition, keys.exact, embedding);
+          }, ignoreStoreFailure);
+        } else {
+          // Without a vector to index, no callback of its own per call.
+          stored.catch(ignoreStoreFailure);
+        }
       }
       // Followers get the answer even when it is not stored (cut by `length`): they asked the same.
       if (flight) flights.land(flight, { kind: "answer", text, outcome: "exact", served });
@@ -284,7 +284,7 @@ export function createCache(config: CacheConfig, dependencies: CacheDependencies
 
   return {
     middleware,
-    semanticMiddleware,
+    semanticMiddleware: semantic ? semanticMiddleware : undefined,
     stats() {
       const usage = store.usage?.() ?? { bytes: 0, entries: 0, evictions: 0 };
       const stats: CacheStats = {
@@ -310,6 +310,9 @@ export function createCache(config: CacheConfig, dependencies: CacheDependencies
     },
   };
 }
+
+/** A store that cannot take an answer costs a future hit, never the call that had it. */
+function ignoreStoreFailure(): void {}
 
 /**
  * What followers of a failed leader get. When the providers failed (after the router's

@@ -9,3 +9,9 @@ export const sha256Base64url: (material: string) => string =
   typeof crypto.hash === "function"
     ? (material) => crypto.hash("sha256", material, "base64url")
     : (material) => crypto.createHash("sha256").update(material).digest("base64url");
+
+/** sha256 of bytes, base64url (as `sha256Base64url`, for material already in a buffer). */
+export const sha256Base64urlOfBytes: (material: Uint8Array) => string =
+  typeof crypto.hash === "function"
+    ? (material) => crypto.hash("sha256", material, "base64url")
+    : (material) => crypto.createHash("sha256").update(material).digest("base64url");

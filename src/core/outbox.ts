@@ -60,11 +60,16 @@ export class Outbox<Item> {
       return;
     }
     this.flushQueued = true;
-    queueMicrotask(() => {
-      this.flushQueued = false;
-      void this.flush();
-    });
+    queueMicrotask(this.onMicrotask);
   }
+
+  /** The burst's delivery, one function for every burst (no closure per item). */
+  private readonly onMicrotask = (): void => {
+    this.flushQueued = false;
+    // A backoff or a delivery that began meanwhile: `flush` sorts it out, as it always did.
+    if (this.running || this.retryTimer || this.lingerTimer) void this.flush();
+    else void this.start();
+  };
 
   /** Delivers what is waiting now (cutting short any backoff); resolves when done or failed. */
   async flush(): Promise<void> {
@@ -79,12 +84,22 @@ export class Outbox<Item> {
     // Bounded: each pass either empties the queue or stops at the first failure.
     for (let pass = 0; pass < 2 && this.running; pass++) await this.running;
     if (this.running || this.pending.length === 0) return;
-    this.running = this.drain();
-    try {
-      await this.running;
-    } finally {
-      this.running = undefined;
-    }
+    await this.start();
+  }
+
+  /**
+   * Delivers what is pending. A delivery that answers synchronously (a memory store) is done
+   * before this returns, with no promise or async frame; one that answers later is `running`
+   * until it is over, and its promise is returned.
+   */
+  private start(): Promise<void> | undefined {
+    const later = this.drain();
+    if (!later) return undefined;
+    const running: Promise<void> = later.finally(() => {
+      if (this.running === running) this.running = undefined;
+    });
+    this.running = running;
+    return running;
   }
 
   /** One last delivery attempt; afterwards nothing is retried. */
@@ -95,25 +110,45 @@ export class Outbox<Item> {
     this.retryTimer = undefined;
   }
 
-  private async drain(): Promise<void> {
+  /** Delivers batch after batch until none is left or one falls short; a promise once one answers asynchronously. */
+  private drain(): Promise<void> | undefined {
     while (this.pending.length > 0) {
       const batch = this.pending.splice(0, this.options.batchSize);
-      let delivered = 0;
+      let answer: number | Promise<number>;
       try {
-        delivered = Math.max(0, Math.min(batch.length, await this.options.deliver(batch)));
+        answer = this.options.deliver(batch);
       } catch {
-        delivered = 0;
+        answer = 0;
       }
-      if (delivered === batch.length) {
-        this.failures = 0;
-        continue;
-      }
-      this.pending.unshift(...batch.slice(delivered));
-      this.trim();
-      this.failures++;
-      this.scheduleRetry();
-      return;
+      if (typeof answer !== "number") return this.drainLater(batch, answer);
+      if (!this.delivered(batch, answer)) return undefined;
     }
+    return undefined;
+  }
+
+  private async drainLater(batch: Item[], answer: Promise<number>): Promise<void> {
+    let count: number;
+    try {
+      count = await answer;
+    } catch {
+      count = 0;
+    }
+    if (!this.delivered(batch, count)) return;
+    await this.drain();
+  }
+
+  /** Counts a delivery of `batch`; false when it fell short (the rest queued again, a retry scheduled). */
+  private delivered(batch: Item[], count: number): boolean {
+    const delivered = Math.max(0, Math.min(batch.length, count));
+    if (delivered === batch.length) {
+      this.failures = 0;
+      return true;
+    }
+    this.pending.unshift(...batch.slice(delivered));
+    this.trim();
+    this.failures++;
+    this.scheduleRetry();
+    return false;
   }
 
   private scheduleRetry(): void {

@@ -204,7 +204,7 @@ export function buildPipeline(settings: GatewaySettings, table: RouteTable): Pip
   callMiddleware.push(...limits.callMiddleware);
   attemptMiddleware.push(...limits.attemptMiddleware);
   // [slot: semantic cache] after limits and budgets admitted the call: its lookup embeds, which bills.
-  if (cache) callMiddleware.push(cache.semanticMiddleware);
+  if (cache?.semanticMiddleware) callMiddleware.push(cache.semanticMiddleware);
   // [slot: cooldown sharing] a `store` that relays cooldowns (redisStore) shares ejections.
   const cooldownShare = joinCooldownSharing(settings.store, health, declaredDeployments(table));
   if (cooldownShare) closers.unshift(() => cooldownShare.leave());

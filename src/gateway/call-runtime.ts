@@ -3,7 +3,7 @@ import { embeddingAsChat, toEmbeddingResponse, type EmbeddingCall } from "../cor
 import type { GatewayChatResponse, GatewayInfo } from "../core/chat-response.js";
 import { echo, echoList } from "../core/echo.js";
 import { AbortError, GatewayClosedError, GatewayError, InvalidRequestError } from "../core/errors.js";
-import type { RouteTable } from "../core/route.js";
+import type { Route, RouteTable } from "../core/route.js";
 import { whenSettled, settlementAccumulatorOf } from "../core/settle.js";
 import type { CallContext, ChatOptions } from "../core/call-context.js";
 import type { Pipeline } from "./build-pipeline.js";
@@ -37,7 +37,18 @@ export class CallRuntime {
     const startedAt = performance.now();
     const request = parseRequest(body);
     const callOptions = parseOptions(options);
-    const { ctx, unlink } = await this.runCall(request, callOptions, startedAt);
+    const route = this.routeOf(request);
+    const admitting = this.admitKey(callOptions.key);
+    if (admitting) await admitting;
+    const link = callOptions.signal ? this.link(callOptions.signal) : undefined;
+    const unlink = link?.unlink;
+    const ctx = this.contextOf(request, callOptions, route, startedAt, link?.signal ?? this.pipeline.closeSignal, undefined);
+    try {
+      await this.pipeline.run(ctx);
+    } catch (error) {
+      unlink?.();
+      throw error;
+    }
     if (ctx.chunks) {
       if (unlink) whenSettled(ctx, unlink);
       const chunks = ctx.chunks;
@@ -60,8 +71,17 @@ export class CallRuntime {
     const startedAt = performance.now();
     const call = parseEmbeddingRequest(body);
     const callOptions = parseOptions(options);
-    const { ctx, unlink } = await this.runCall(embeddingAsChat(call), callOptions, startedAt, call);
-    unlink?.();
+    const request = embeddingAsChat(call);
+    const route = this.routeOf(request, call);
+    const admitting = this.admitKey(callOptions.key);
+    if (admitting) await admitting;
+    const link = callOptions.signal ? this.link(callOptions.signal) : undefined;
+    const ctx = this.contextOf(request, callOptions, route, startedAt, link?.signal ?? this.pipeline.closeSignal, call);
+    try {
+      await this.pipeline.run(ctx);
+    } finally {
+      link?.unlink();
+    }
     if (!ctx.embeddings) throw new Error("modelgate: the pipeline finished without embeddings (a middleware bug)");
     return { ...toEmbeddingResponse(ctx.embeddings, call.request.encoding_format), gateway: gatewayInfo(ctx) };
   }
@@ -75,16 +95,8 @@ export class CallRuntime {
     await this.pipeline.close();
   }
 
-  /**
-   * Runs one call through the pipeline: checks its key, links the caller's signal, builds its
-   * context. `unlink` detaches the caller's signal; the caller runs it once the call is over.
-   */
-  private async runCall(
-    request: ChatRequest,
-    callOptions: ChatOptions,
-    startedAt: number,
-    embedding?: EmbeddingCall,
-  ): Promise<{ ctx: CallContext; unlink: (() => void) | undefined }> {
+  /** The route a call names: `InvalidRequestError` for an unknown one, or a cascade asked for embeddings. */
+  private routeOf(request: ChatRequest, embedding?: EmbeddingCall): Route {
     const route = this.table.resolve(request.model);
     if (!route) throw unknownModel(request.model, this.table, this.providerNames);
     if (embedding && route.accept) {
@@ -93,57 +105,90 @@ export class CallRuntime {
         "Invalid embeddings request:",
       );
     }
-    // Before anything records the key (spans, events): an unknown one may be a pasted secret.
-    const key = callOptions.key;
-    if (key !== undefined && !this.keys.admits(key)) await this.keys.admitOnceLoaded(key);
+    return route;
+  }
 
-    // Not AbortSignal.any: on Node 20 each one stays attached to the long-lived close signal
-    // (nodejs/node#55351), a leak per call. One controller per call that has a signal instead.
-    let signal = this.pipeline.closeSignal;
-    let unlink: (() => void) | undefined;
-    const callerSignal = callOptions.signal;
-    if (callerSignal) {
-      const controller = new AbortController();
-      const onAbort = (): void => controller.abort(callerSignal.reason instanceof GatewayError ? callerSignal.reason : new AbortError());
-      if (callerSignal.aborted) onAbort();
-      else callerSignal.addEventListener("abort", onAbort, { once: true });
-      const linkedCalls = this.linkedCalls;
-      linkedCalls.add(controller);
-      unlink = () => {
+  /**
+   * Before anything records the key (spans, events): an unknown one may be a pasted secret.
+   * Waits only for a key not known yet (runtime keys still loading); a known one costs no await.
+   */
+  private admitKey(key: string | undefined): Promise<void> | undefined {
+    if (key === undefined || this.keys.admits(key)) return undefined;
+    return this.keys.admitOnceLoaded(key);
+  }
+
+  /**
+   * A call's own signal, following the caller's: `unlink` detaches it once the call is over.
+   * Not AbortSignal.any: on Node 20 each one stays attached to the long-lived close signal
+   * (nodejs/node#55351), a leak per call. One controller per call that has a signal instead.
+   */
+  private link(callerSignal: AbortSignal): { signal: AbortSignal; unlink: () => void } {
+    const controller = new AbortController();
+    const onAbort = (): void => controller.abort(callerSignal.reason instanceof GatewayError ? callerSignal.reason : new AbortError());
+    if (callerSignal.aborted) onAbort();
+    else callerSignal.addEventListener("abort", onAbort, { once: true });
+    const linkedCalls = this.linkedCalls;
+    linkedCalls.add(controller);
+    return {
+      signal: controller.signal,
+      unlink: () => {
         callerSignal.removeEventListener("abort", onAbort);
         linkedCalls.delete(controller);
-      };
-      signal = controller.signal;
-    }
-    const ctx: CallContext = {
+      },
+    };
+  }
+
+  /**
+   * The call's context. Every field middleware may set later is declared here, so each call's
+   * context has one shape from the start (a literal of fixed fields, no spread): V8 keeps the
+   * properties in the object and the middleware's reads and writes monomorphic.
+   */
+  private contextOf(
+    request: ChatRequest,
+    callOptions: ChatOptions,
+    route: Route,
+    startedAt: number,
+    signal: AbortSignal,
+    embedding: EmbeddingCall | undefined,
+  ): CallContext {
+    return {
       request,
+      embedding,
+      embeddings: undefined,
       options: callOptions,
       route,
       stream: request.stream === true,
       signal,
       startedAt,
       deadline: startedAt + (callOptions.deadlineMs ?? this.pipeline.deadlineMs),
+      response: undefined,
+      chunks: undefined,
+      settlement: undefined,
+      served: undefined,
       attempts: [],
       cache: "miss",
       costUsd: 0,
       savedUsd: 0,
+      abandonStream: undefined,
+      extraCostUsd: undefined,
+      reserveExtraUsd: undefined,
+      cascade: undefined,
+      promptTokenEstimate: undefined,
       countPrompt: this.pipeline.countPrompt,
-      ...(embedding ? { embedding } : {}),
+      settled: undefined,
+      settleTier: undefined,
+      usage: undefined,
+      costEstimated: undefined,
+      trace: undefined,
     };
-    try {
-      await this.pipeline.run(ctx);
-    } catch (error) {
-      unlink?.();
-      throw error;
-    }
-    return { ctx, unlink };
   }
 }
 
 /** What the gateway did for a call, attached to its answer as `.gateway`. */
 function gatewayInfo(ctx: CallContext): GatewayInfo {
   const served = ctx.served;
-  return {
+  // A literal, then `cascade` only when set: a spread in a literal takes V8's slow path.
+  const info: GatewayInfo = {
     provider: served?.deployment.provider ?? "",
     deployment: served?.deployment.id ?? "",
     model: served?.deployment.model ?? "",
@@ -153,8 +198,9 @@ function gatewayInfo(ctx: CallContext): GatewayInfo {
     costUsd: ctx.costUsd,
     savedUsd: ctx.savedUsd,
     latencyMs: Math.round((performance.now() - ctx.startedAt) * 1000) / 1000,
-    ...(ctx.cascade ? { cascade: ctx.cascade } : {}),
   };
+  if (ctx.cascade) info.cascade = ctx.cascade;
+  return info;
 }
 
 /** Providers are few; the cap keeps the message short however many are configured. */

@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import { chatOptionsSchema } from "../core/chat-options.js";
 import { chatRequestSchema, withoutNullDefaults, type ChatRequest } from "../core/chat-request.js";
+import { readCommonOptions } from "../core/common-options.js";
 import { readCommonRequest } from "../core/common-request.js";
 import type { ChatOptions } from "../core/call-context.js";
 import { toIssues } from "../core/config-issues.js";
@@ -77,6 +78,9 @@ export function parseOptions(options: unknown): ChatOptions {
   if (options === undefined) return NO_OPTIONS;
   let parsed: ReturnType<typeof chatOptionsSchema.safeParse>;
   try {
+    // Valid options are checked by hand; anything else, and every error, by the schema.
+    const common = readCommonOptions(options);
+    if (common) return common;
     parsed = chatOptionsSchema.safeParse(options);
   } catch (error) {
     throw new InvalidRequestError([{ path: "options", message: unreadable(error) }], "Invalid chat options:");

@@ -31,6 +31,12 @@ export interface BudgetHold {
 export class BudgetGuard {
   /** The current window per period: date math once per period, not per call. */
   private readonly windows = new Map<BudgetPeriod, PeriodWindow>();
+  /**
+   * Each scope's counter in its period's current window: its name is a string built from the
+   * scope and the window, the same for every call of the window. Scopes are built once per key
+   * and per (key, user) by the limits step, so this holds one entry per live scope.
+   */
+  private readonly counters = new WeakMap<BudgetScope, { readonly window: PeriodWindow; readonly counter: BudgetCounter }>();
   private readonly nextId = uniqueIds();
 
   constructor(
@@ -69,6 +75,10 @@ export class BudgetGuard {
       window = periodWindow(period, now);
       this.windows.set(period, window);
     }
-    return budgetCounter(scope.id, scope.budget, window);
+    const known = this.counters.get(scope);
+    if (known && known.window === window) return known.counter;
+    const counter = budgetCounter(scope.id, scope.budget, window);
+    this.counters.set(scope, { window, counter });
+    return counter;
   }
 }

@@ -6,7 +6,7 @@ import type { GatewayEvents } from "../core/events.js";
 import { BudgetGuard, type BudgetHold, type BudgetScope } from "./budget-guard.js";
 import { keyScopeId, userScopeId } from "./budget-counter.js";
 import type { BudgetConfig, LimitConfig } from "./limits-schema.js";
-import { RateLimiter, type LimitDraw } from "./rate-limiter.js";
+import { RateLimiter, type LimitDraw, type LimitHit } from "./rate-limiter.js";
 import { promptTokenBound, promptTokensOn } from "./prompt-token-bound.js";
 import { reachableDeployments } from "./reachable-deployments.js";
 import { reportLimit } from "./report-limit.js";
@@ -48,13 +48,24 @@ interface ScopePlan {
   readonly budget: BudgetConfig | undefined;
 }
 
-/** A key's draws, built once: the RPM draw is reused as is, the TPM draw gets each call's amount. */
-interface KeyPlan extends ScopePlan {
+/**
+ * One scope's draws and budget scope, built once (a key's at `createGateway`, a user's on its
+ * first call): the RPM draw is reused as is, the TPM draw gets each call's amount. Building
+ * them per call cost a few strings and objects each (bucket keys, labels), feeding the GC.
+ */
+interface ScopeDraws {
   readonly id: string;
-  readonly label: string;
   readonly rpmDraw: LimitDraw | undefined;
   readonly tpmDraw: LimitDraw | undefined;
+  readonly budgetScope: BudgetScope | undefined;
 }
+
+interface KeyPlan extends ScopePlan, ScopeDraws {
+  readonly label: string;
+}
+
+/** How many (key, user) pairs keep their draws between calls; past it the map starts over. */
+const MAX_USER_DRAWS = 10_000;
 
 /** What a route's calls can reach, computed once per route. */
 interface Reach {
@@ -123,6 +134,32 @@ export function createLimits(options: LimitsOptions): Middleware<CallContext> {
     return entry.plan;
   };
   const userPlan = options.users && hasCaps(options.users) ? planOf(options.users) : undefined;
+  // Per key name, per user: that pair's draws. Bounded: a gateway serving more users than
+  // the bound rebuilds some per call, as every call did before.
+  const userDraws = new Map<string, Map<string, ScopeDraws>>();
+  let userDrawCount = 0;
+  const userDrawsOf = (plan: ScopePlan, key: string | undefined, user: string): ScopeDraws => {
+    const keyName = key ?? "";
+    let ofKey = userDraws.get(keyName);
+    let draws = ofKey?.get(user);
+    if (draws) return draws;
+    if (userDrawCount >= MAX_USER_DRAWS) {
+      userDraws.clear();
+      userDrawCount = 0;
+      ofKey = undefined;
+    }
+    if (!ofKey) {
+      ofKey = new Map();
+      userDraws.set(keyName, ofKey);
+    }
+    draws = userScopeDraws(plan, userId(key, user));
+    ofKey.set(user, draws);
+    userDrawCount++;
+    return draws;
+  };
+  // Each call's report of a limit that held it back: one function, handed the call.
+  const onHit = (hit: LimitHit, ctx: CallContext): void =>
+    reportLimit(events, ctx, { scope: hit.draw.scope, kind: hit.draw.kind, action: hit.action, waitMs: hit.waitMs });
   // Keyed by the route object: declared routes live as long as the gateway, direct ones are capped.
   const reaches = new WeakMap<Route, Reach>();
 
@@ -167,27 +204,25 @@ export function createLimits(options: LimitsOptions): Middleware<CallContext> {
       }
     }
 
+    const forUserDraws = forUser ? userDrawsOf(forUser, key, user!) : undefined;
     const draws: LimitDraw[] = [];
+    // The TPM draws, for the settlement's refund of what the call did not use.
+    let tpmDraws: LimitDraw[] | undefined;
     if (keyPlan?.rpmDraw) draws.push(keyPlan.rpmDraw);
-    if (keyPlan?.tpmDraw) draws.push({ ...keyPlan.tpmDraw, amount: reservedTokens });
-    const forUserId = forUser ? userId(key, user!) : "";
-    if (forUser) {
-      const rpm = rpmDraw(forUser, forUserId, "user", "user");
-      const tpm = tpmDraw(forUser, forUserId, "user", "user", reservedTokens);
-      if (rpm) draws.push(rpm);
-      if (tpm) draws.push(tpm);
+    if (keyPlan?.tpmDraw) draws.push(((tpmDraws ??= [])[0] = withAmount(keyPlan.tpmDraw, reservedTokens)));
+    if (forUserDraws?.rpmDraw) draws.push(forUserDraws.rpmDraw);
+    if (forUserDraws?.tpmDraw) {
+      const draw = withAmount(forUserDraws.tpmDraw, reservedTokens);
+      draws.push(draw);
+      (tpmDraws ??= []).push(draw);
     }
-    if (draws.length > 0) {
-      await limiter.acquire(draws, ctx.signal, (hit) =>
-        reportLimit(events, ctx, { scope: hit.draw.scope, kind: hit.draw.kind, action: hit.action, waitMs: hit.waitMs }),
-      );
-    }
+    if (draws.length > 0) await limiter.acquire(draws, ctx.signal, onHit, ctx);
 
     let hold: BudgetHold | undefined;
     if (usesBudget) {
       const scopes: BudgetScope[] = [];
-      if (keyPlan?.budget) scopes.push({ scope: "key", id: keyPlan.id, label: keyPlan.label, budget: keyPlan.budget });
-      if (forUser?.budget) scopes.push({ scope: "user", id: forUserId, label: "user", budget: forUser.budget });
+      if (keyPlan?.budgetScope) scopes.push(keyPlan.budgetScope);
+      if (forUserDraws?.budgetScope) scopes.push(forUserDraws.budgetScope);
       try {
         if (options.budgetSeeding) await options.budgetSeeding.ready(scopes, options.now());
         hold = await budgets.reserve(scopes, worstCaseUsd, Math.max(0, ctx.deadline - performance.now()) + STREAM_HOLD_MS);
@@ -204,7 +239,7 @@ export function createLimits(options: LimitsOptions): Middleware<CallContext> {
     } catch (error) {
       // No answer: tokens go back; requests too unless a provider was actually asked.
       const attempted = ctx.attempts.length > 0;
-      limiter.refund(attempted ? draws.filter((draw) => draw.kind === "tpm") : draws);
+      limiter.refund(attempted ? (tpmDraws ?? NO_DRAWS) : draws);
       // What it paid before failing (a semantic lookup's embedding, earlier cascade tiers) stays spent.
       if (hold) budgets.settle(hold, settleFailedCall(ctx, error).costUsd);
       throw error;
@@ -212,10 +247,10 @@ export function createLimits(options: LimitsOptions): Middleware<CallContext> {
 
     whenSettled(ctx, (settlement) => {
       const usage = settlement.usage;
-      if (usesTokens && usage) {
-        const actual = usage.prompt_tokens + usage.completion_tokens;
+      if (tpmDraws && usage) {
+        const unused = reservedTokens - (usage.prompt_tokens + usage.completion_tokens);
         // Reserved minus used: a refund, or a further charge when the call used more.
-        limiter.refund(draws.filter((draw) => draw.kind === "tpm").map((draw) => ({ ...draw, amount: reservedTokens - actual })));
+        limiter.refund(tpmDraws.length === 1 ? [withAmount(tpmDraws[0]!, unused)] : tpmDraws.map((draw) => withAmount(draw, unused)));
       }
       if (hold) budgets.settle(hold, settlement.costUsd);
     });
@@ -230,7 +265,31 @@ function keyPlanOf(name: string, config: LimitConfig): KeyPlan {
   const id = keyScopeId(name);
   const label = `key '${name}'`;
   const plan = planOf(config);
-  return { ...plan, id, label, rpmDraw: rpmDraw(plan, id, "key", label), tpmDraw: tpmDraw(plan, id, "key", label, 0) };
+  return {
+    ...plan,
+    id,
+    label,
+    rpmDraw: rpmDraw(plan, id, "key", label),
+    tpmDraw: tpmDraw(plan, id, "key", label, 0),
+    budgetScope: plan.budget && { scope: "key", id, label, budget: plan.budget },
+  };
+}
+
+/** A (key, user) pair's draws: labels say `user`, never the id (user ids stay out of errors). */
+function userScopeDraws(plan: ScopePlan, id: string): ScopeDraws {
+  return {
+    id,
+    rpmDraw: rpmDraw(plan, id, "user", "user"),
+    tpmDraw: tpmDraw(plan, id, "user", "user", 0),
+    budgetScope: plan.budget && { scope: "user", id, label: "user", budget: plan.budget },
+  };
+}
+
+const NO_DRAWS: readonly LimitDraw[] = [];
+
+/** `draw` taking `amount`: a literal, not a spread (V8 builds a spread copy on a slow path). */
+function withAmount(draw: LimitDraw, amount: number): LimitDraw {
+  return { key: draw.key, amount, capacity: draw.capacity, refillPerMs: draw.refillPerMs, scope: draw.scope, kind: draw.kind, label: draw.label };
 }
 
 const userId = userScopeId;

@@ -61,13 +61,17 @@ export class RateLimiter {
     private readonly now: () => number,
   ) {}
 
-  /** Takes every draw, waits its turn (queue mode) or throws `RateLimitError`. */
-  async acquire(draws: readonly LimitDraw[], signal: AbortSignal, onHit: (hit: LimitHit) => void): Promise<void> {
+  /**
+   * Takes every draw, waits its turn (queue mode) or throws `RateLimitError`. `onHit(hit, about)`
+   * hears of a limit that held the call back: one function for every call, handed the call's
+   * `about`, so the fast path builds no closure per call.
+   */
+  async acquire<About>(draws: readonly LimitDraw[], signal: AbortSignal, onHit: (hit: LimitHit, about: About) => void, about: About): Promise<void> {
     if (!this.queue) {
       const result = await this.store.consumeTokens(draws, this.now());
       if (result.ok) return;
       const draw = draws[Math.max(0, result.blocking)]!;
-      onHit({ draw, action: "rejected", waitMs: result.retryAfterMs });
+      onHit({ draw, action: "rejected", waitMs: result.retryAfterMs }, about);
       throw new RateLimitError(draw.scope, result.retryAfterMs, draw.label);
     }
     if (signal.aborted) throw abortReason(signal);
@@ -99,7 +103,7 @@ export class RateLimiter {
         queue.waiters.push(waiter);
       }
       signal.addEventListener("abort", waiter.onAbort, { once: true });
-      void this.admit(waiter, maxWaitMs, onHit);
+      void this.admit(waiter, maxWaitMs, (hit) => onHit(hit, about));
     });
   }
 

@@ -39,9 +39,10 @@ export class SpendLedger implements SpendReporter {
     this.toStore = new Outbox({
       ...RETRY,
       maxPending,
-      async deliver(records) {
-        await store.append(records);
-        return records.length;
+      // Synchronous when the store is (the memory store): the outbox then delivers with no promise.
+      deliver(records) {
+        const appended = store.append(records);
+        return appended ? Promise.resolve(appended).then(() => records.length) : records.length;
       },
     });
     const onRecord = config.onRecord;
