@@ -60,8 +60,13 @@ execFileSync("sh", ["-c", `git -C '${root}' archive '${ref}' src tsconfig.json p
 if (!existsSync(join(baseTree, "node_modules"))) symlinkSync(join(root, "node_modules"), join(baseTree, "node_modules"));
 // Bundles live inside their trees so `packages: "external"` imports resolve to node_modules.
 const base = await bundle(baseTree, join(baseTree, ".build"));
-symlinkSync(join(root, "node_modules"), join(scratch, "node_modules"));
-const head = await bundle(root, join(scratch, "head-build"));
+// The working tree is copied beside the base and bundled the same way: bundled in place, the
+// head measured ~5 µs slower than an identical base (A/A), from the build's paths alone.
+const headTree = join(scratch, "head");
+execFileSync("mkdir", ["-p", headTree]);
+execFileSync("cp", ["-r", join(root, "src"), join(root, "tsconfig.json"), join(root, "package.json"), headTree]);
+symlinkSync(join(root, "node_modules"), join(headTree, "node_modules"));
+const head = await bundle(headTree, join(headTree, ".build"));
 
 const fakeChild = spawnTracked(process.execPath, ["--import", "tsx", "bench/fake-server-child.ts"], { cwd: root });
 fakeChild.stderr?.resume();
@@ -90,7 +95,9 @@ if (!overMock) streamCandidates.sdk = {
   selfTimed: true,
   run: (body: ReturnType<typeof body2k>) => firstChunkUs(() => direct.chat.completions.create({ ...body, stream: true, stream_options: { include_usage: true } })),
 };
-for (const [label, build] of [["base", base], ["head", head]] as const) {
+// AB_HEAD_FIRST=1 builds the head's gateways first: a check that set-up order is not the difference.
+const sides = process.env.AB_HEAD_FIRST ? ([["head", head], ["base", base]] as const) : ([["base", base], ["head", head]] as const);
+for (const [label, build] of sides) {
   if (overMock) {
     const mock = build.mockProvider({ reply: REPLY });
     const gateway = build.createGateway(withFeatures(baseConfig({ mock }), featureList()));
