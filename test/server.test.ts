@@ -1,4 +1,5 @@
-import { request as httpRequest } from "node:http";
+import { getEventListeners } from "node:events";
+import { Agent, request as httpRequest } from "node:http";
 import OpenAI from "openai";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createGateway, type Gateway, type RequestEvent } from "../src/index.js";
@@ -405,6 +406,55 @@ describe("limits and safety", () => {
     const aborted = await fake.waitForClientAbort(10_000);
     expect(aborted.path).toBe("/v1/chat/completions");
     await expect.poll(() => server!.handler.inFlight, { timeout: 10_000 }).toBe(0);
+  });
+
+  it("a client that disconnects during a JSON call aborts the provider request at once and releases the call", async () => {
+    await start();
+    fake.setDefault({ hang: true });
+    const req = httpRequest(`${server!.url}/v1/chat/completions`, { method: "POST", headers: { "content-type": "application/json" } });
+    req.on("error", () => {});
+    req.end(JSON.stringify({ model: "fast", messages }));
+    await expect.poll(() => fake.requests.length, { timeout: 10_000 }).toBe(1);
+    req.destroy();
+    const aborted = await fake.waitForClientAbort(10_000);
+    expect(aborted.path).toBe("/v1/chat/completions");
+    await expect.poll(() => server!.handler.inFlight, { timeout: 10_000 }).toBe(0);
+  });
+
+  it("calls on one keep-alive connection share its abort signal and leave no listener on it, whatever their outcome", async () => {
+    await start({}, { auth: { tokens: { [TOKEN_A]: "team-a" } } });
+    const signals: AbortSignal[] = [];
+    const chat = gateway!.chat.bind(gateway);
+    (gateway as { chat: Gateway["chat"] }).chat = ((body, options) => {
+      if (options?.signal) signals.push(options.signal);
+      return chat(body, options);
+    }) as Gateway["chat"];
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const post = (body: unknown, token = TOKEN_A): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const headers = { "content-type": "application/json", authorization: `Bearer ${token}` };
+        const req = httpRequest(`${server!.url}/v1/chat/completions`, { method: "POST", agent, headers }, (res) => {
+          res.resume();
+          res.on("end", () => resolve(res.statusCode ?? 0));
+        });
+        req.on("error", reject);
+        req.end(JSON.stringify(body));
+      });
+    expect(await post({ model: "fast", messages })).toBe(200);
+    expect(await post({ model: "fast", messages: "not a list" })).toBe(400);
+    expect(await post({ model: "fast", messages }, "wrong-token")).toBe(401);
+    fake.setDefault({ fail: { status: 500, message: "upstream broke" } });
+    expect(await post({ model: "fast", messages })).toBe(502);
+    fake.setDefault({});
+    expect(await post({ model: "fast", messages })).toBe(200);
+    expect(signals.length).toBe(4);
+    expect(new Set(signals).size).toBe(1);
+    const signal = signals[0]!;
+    expect(getEventListeners(signal, "abort")).toHaveLength(0);
+    expect(signal.aborted).toBe(false);
+    // The connection closing is what aborts it.
+    agent.destroy();
+    await expect.poll(() => signal.aborted, { timeout: 5_000 }).toBe(true);
   });
 
   it("refuses a non-loopback host without auth unless allowUnauthenticated", async () => {

@@ -1,9 +1,10 @@
 /**
  * The calls a handler is serving, each with the controller that cuts it: what a drain waits
- * for, and what it aborts once its time is up.
+ * for, and what it aborts once its time is up. Calls on one connection share its controller
+ * (see node-adapter.ts), so each call is an entry of its own.
  */
 export class InFlight {
-  private readonly calls = new Set<AbortController>();
+  private readonly calls = new Set<{ readonly controller: AbortController }>();
   private idle: (() => void) | undefined;
   draining = false;
 
@@ -13,9 +14,10 @@ export class InFlight {
 
   /** Registers a call; the returned function ends it (idempotent). */
   begin(controller: AbortController): () => void {
-    this.calls.add(controller);
+    const call = { controller };
+    this.calls.add(call);
     return () => {
-      if (!this.calls.delete(controller)) return;
+      if (!this.calls.delete(call)) return;
       if (this.calls.size === 0) this.idle?.();
     };
   }
@@ -32,6 +34,6 @@ export class InFlight {
       clearTimeout(timer);
       this.idle = undefined;
     }
-    for (const controller of this.calls) controller.abort(reason);
+    for (const { controller } of this.calls) controller.abort(reason);
   }
 }
