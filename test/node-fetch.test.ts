@@ -202,6 +202,21 @@ describe("createNodeFetch", () => {
     await expect(waiting.json()).rejects.toMatchObject({ name: "AbortError" });
   });
 
+  it("refuses to cancel `body` while json() reads the socket, as fetch's locked stream does, so json() still settles", async () => {
+    let finish: () => void = () => {};
+    handler = (_request, response) => {
+      response.writeHead(200, { "content-type": "application/json" }).write('{"late":');
+      finish = () => response.end("true}");
+    };
+    const response = await createNodeFetch()(`${base}/slow`);
+    const body = response.body!;
+    const parsed = response.json();
+    // fetch: the body is locked by json(), so cancel() rejects and the read goes on.
+    await expect(body.cancel()).rejects.toBeInstanceOf(TypeError);
+    finish();
+    expect(await parsed).toEqual({ late: true });
+  }, 5_000);
+
   it("rejects with an AbortError when aborted before the call, before the headers, and errors the body when aborted mid-stream", async () => {
     const nodeFetch = createNodeFetch();
     await expect(nodeFetch(`${base}/`, { signal: AbortSignal.abort() })).rejects.toMatchObject({ name: "AbortError" });

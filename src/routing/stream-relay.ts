@@ -91,6 +91,10 @@ class StreamRelay extends EndOnceStream<ChatChunk> {
       this.reading = false;
       this.failRead = undefined;
     }
+    // Aborted after the chunk settled the read but before this line: `failRead` came too late
+    // and the abort handler took the read for one in flight, so it is failed here, or a
+    // consumer that reads no more would leave the stream (and the call) unsettled.
+    if (this.abortedWith) throw this.abortedWith;
     if (!result.done) {
       this.idle.refresh();
       if (hasFinishReason(result.value)) this.sawFinish = true;

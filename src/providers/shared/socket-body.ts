@@ -4,6 +4,8 @@ import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 
 /** How many chunks wait for their reader (before one reads, or in the web stream) before the socket is paused. */
 const QUEUED_CHUNKS = 4;
+/** What `fetch` says when a body is read twice. */
+const UNUSABLE = "Body is unusable: Body has already been read";
 
 /** Where the chunks of a body go once someone reads it. */
 interface Sink {
@@ -98,7 +100,7 @@ export class SocketBody {
           }
           started = true;
           if (this.claimedBy === "buffer") {
-            controller.error(new TypeError("Body is unusable: Body has already been read"));
+            controller.error(new TypeError(UNUSABLE));
             return;
           }
           this.read("stream", {
@@ -111,6 +113,9 @@ export class SocketBody {
           });
         },
         cancel: () => {
+          // `json()` and the like have the bytes (fetch's body is locked then and refuses to be
+          // cancelled): dropping their sink and cutting the socket would leave them pending forever.
+          if (this.claimedBy === "buffer") throw new TypeError(UNUSABLE);
           this.claimedBy ??= "stream";
           this.sink = undefined;
           this.settle({ ended: false, error: undefined }, true);
