@@ -27,4 +27,17 @@ describe("AttemptAbort builds its signal only when read", () => {
     await expect(abort.race(Promise.resolve(1))).rejects.toBe(first);
     expect(abort.signal).toBe(signal);
   });
+
+  it("every race in flight rejects on abort, the first and the ones after it; `aborted` read late is rejected too", async () => {
+    const abort = new AttemptAbort();
+    const first = abort.race(new Promise<never>(() => {}));
+    const second = abort.race(new Promise<never>(() => {}));
+    const settled = await abort.race(Promise.resolve("third"));
+    expect(settled).toBe("third");
+    const reason = new TimeoutError(5);
+    abort.abort(reason);
+    await expect(first).rejects.toBe(reason);
+    await expect(second).rejects.toBe(reason);
+    await expect(abort.aborted).rejects.toBe(reason);
+  });
 });

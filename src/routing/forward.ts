@@ -27,9 +27,13 @@ const MAX_CHUNKS_BEFORE_COMMIT = 64;
  * frame (Anthropic after `message_start`, OpenAI-compatible servers after the role chunk), and
  * until something was said the failure can still be retried or fall back.
  */
-export async function forward(attempt: AttemptContext): Promise<void> {
+export function forward(attempt: AttemptContext): Promise<void> {
   if (attempt.call.embedding) return forwardEmbed(attempt, attempt.call.embedding);
   if (!attempt.call.stream) return forwardChat(attempt);
+  return forwardStream(attempt);
+}
+
+async function forwardStream(attempt: AttemptContext): Promise<void> {
   const { opening, upstream } = await openStream(attempt);
   attempt.chunks = relayStream(opening, upstream, {
     provider: attempt.deployment.provider,
@@ -37,13 +41,18 @@ export async function forward(attempt: AttemptContext): Promise<void> {
     signal: attempt.signal,
     aborted: attempt.aborted,
     idleTimeoutMs: attempt.idleTimeoutMs,
-    abort: attempt.abort,
-    onEnd: attempt.onStreamEnd,
+    // The attempt's methods, called on it: they are not bound.
+    abort: (reason) => attempt.abort(reason),
+    onEnd: (error) => attempt.onStreamEnd(error),
     onAbandoned: (reason) => attempt.call.abandonStream?.(reason),
   });
 }
 
-/** What the adapter sees; `signal` is read through, so the attempt builds its controller only if asked. */
+/**
+ * What the adapter sees; `signal` is read through, so the attempt builds its controller only if
+ * asked. An own enumerable getter (not a class's prototype getter), so an adapter that spreads
+ * its context (`{ ...context }`) still passes the signal on.
+ */
 function adapterContextOf(attempt: AttemptContext): AdapterContext {
   return {
     model: attempt.deployment.model,
@@ -55,9 +64,7 @@ function adapterContextOf(attempt: AttemptContext): AdapterContext {
 }
 
 async function forwardChat(attempt: AttemptContext): Promise<void> {
-  const { deployment } = attempt;
-  const adapterContext = adapterContextOf(attempt);
-  attempt.response = await attempt.race(deployment.adapter.chat(attempt.call.request, adapterContext));
+  attempt.response = await attempt.race(attempt.deployment.adapter.chat(attempt.call.request, adapterContextOf(attempt)));
 }
 
 /**
@@ -83,8 +90,7 @@ async function forwardEmbed(attempt: AttemptContext, call: EmbeddingCall): Promi
 
 async function openStream(attempt: AttemptContext): Promise<OpenedStream> {
   const { deployment } = attempt;
-  const adapterContext = adapterContextOf(attempt);
-  const upstream = deployment.adapter.stream(attempt.call.request, adapterContext)[Symbol.asyncIterator]();
+  const upstream = deployment.adapter.stream(attempt.call.request, adapterContextOf(attempt))[Symbol.asyncIterator]();
   const opening: ChatChunk[] = [];
   try {
     for (;;) {

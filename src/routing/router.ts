@@ -14,10 +14,19 @@ import { abortReason, sleep } from "../core/abortable.js";
 import type { AttemptAbort } from "./attempt-abort.js";
 import { isRetryable } from "./decide.js";
 import { deploymentTrier, type DeploymentOutcome, type DeploymentTrierOptions } from "./try-deployment.js";
-import { orderDeployments } from "./strategies.js";
+import { keepsConfiguredOrder, orderDeployments } from "./strategies.js";
 import { requestedMaxTokens } from "../core/chat-request.js";
 import type { HedgeStats } from "./hedge.js";
 import { dispatchRoutes } from "./route-dispatch.js";
+
+/** One call's walk: each route of the chain with its deployments in the order tried, and all of them in that order. */
+interface Walk {
+  readonly plan: readonly { readonly route: Route; readonly deployments: readonly Deployment[] }[];
+  readonly candidates: readonly Deployment[];
+}
+
+/** Panic mode tries the one candidate back first: there is nowhere else to go. */
+const alwaysLastResort = (): boolean => true;
 
 /** What the router passes through to each deployment's tries, plus what it needs itself. */
 export interface RouterOptions extends Omit<DeploymentTrierOptions, "live" | "reportCooldown"> {
@@ -67,6 +76,23 @@ export function createRouter(options: RouterOptions): (ctx: CallContext) => Prom
     return chain;
   };
 
+  // A walk whose every step keeps its deployments' configured order (one deployment, or an
+  // ordered or cascade strategy) is the same on every call: built once per route, not the
+  // plan's objects and the candidates' array per call.
+  const fixedWalks = new WeakMap<Route, Walk>();
+  const walkOf = (start: Route): Walk => {
+    const fixed = fixedWalks.get(start);
+    if (fixed) return fixed;
+    const chain = chainOf(start);
+    const plan = chain.map((route) => ({
+      route,
+      deployments: orderDeployments(route.strategy, route.deployments, health),
+    }));
+    const walk: Walk = { plan, candidates: plan.flatMap((step) => step.deployments) };
+    if (chain.every((route) => keepsConfiguredOrder(route.strategy, route.deployments))) fixedWalks.set(start, walk);
+    return walk;
+  };
+
   // Cascade and hedged routes walk a route more than once (route-dispatch.ts).
   return dispatchRoutes(route, { table, events, hedgeStats: options.hedgeStats });
 
@@ -82,13 +108,10 @@ export function createRouter(options: RouterOptions): (ctx: CallContext) => Prom
     let previous: Route | undefined;
 
     // The whole walk up front, so an attempt knows whether any candidate after it is left.
-    const plan = chainOf(ctx.route).map((route) => ({
-      route,
-      deployments: orderDeployments(route.strategy, route.deployments, health),
-    }));
-    const candidates = plan.flatMap((step) => step.deployments);
-    /** For the attempt at `position`: whether no candidate after it is usable now. */
-    const lastResortAt = (position: number) => (): boolean => {
+    const { plan, candidates } = walkOf(ctx.route);
+    let position = -1;
+    /** For the attempt at `position` (the loop waits for each attempt): whether no candidate after it is usable now. */
+    const lastResort = (): boolean => {
       for (let index = position + 1; index < candidates.length; index++) {
         const candidate = candidates[index]!;
         if (health.unavailableForMs(candidate.id) === 0 && fitsContextWindow(ctx, candidate)) return false;
@@ -116,7 +139,6 @@ export function createRouter(options: RouterOptions): (ctx: CallContext) => Prom
       return false;
     };
 
-    let position = -1;
     for (const { route: current, deployments } of plan) {
       if (previous) {
         const from = previous.name;
@@ -138,7 +160,7 @@ export function createRouter(options: RouterOptions): (ctx: CallContext) => Prom
           tooLong++;
           continue;
         }
-        if (settle(deployment, await tryDeployment(ctx, current, deployment, lastResortAt(position)))) return;
+        if (settle(deployment, await tryDeployment(ctx, current, deployment, lastResort))) return;
       }
     }
 
@@ -154,12 +176,12 @@ export function createRouter(options: RouterOptions): (ctx: CallContext) => Prom
         await sleep(waitMs, ctx.signal).catch(() => {
           throw abortReason(ctx.signal);
         });
-        if (settle(deployment, await tryDeployment(ctx, firstBack.route, deployment, () => true))) return;
+        if (settle(deployment, await tryDeployment(ctx, firstBack.route, deployment, alwaysLastResort))) return;
       } else if (reason !== "deployment" && reason !== "retry-after") {
         const release = health.claimEarlyProbe(deployment.id);
         if (release) {
           try {
-            if (settle(deployment, await tryDeployment(ctx, firstBack.route, deployment, () => true))) return;
+            if (settle(deployment, await tryDeployment(ctx, firstBack.route, deployment, alwaysLastResort))) return;
           } finally {
             release();
           }

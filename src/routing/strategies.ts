@@ -30,6 +30,11 @@ export function orderDeployments(
   }
 }
 
+/** Whether `orderDeployments` returns the deployments as configured, whatever the health: then a walk can be kept. */
+export function keepsConfiguredOrder(strategy: Strategy, deployments: readonly Deployment[]): boolean {
+  return deployments.length < 2 || strategy === "ordered" || strategy === "cascade";
+}
+
 /** Weighted random order without replacement: P(first = d) = weight(d) / total. */
 function weightedOrder(deployments: readonly Deployment[], random: () => number): Deployment[] {
   const pool = [...deployments];

@@ -4,14 +4,18 @@ import type { AttemptRecord } from "../core/chat-response.js";
 import { abortReason, sleep } from "../core/abortable.js";
 import { deadlineExceeded } from "../core/deadline.js";
 import { DeploymentSkip } from "../core/deployment-skip.js";
-import { GatewayError, ProviderError, TimeoutError } from "../core/errors.js";
+import { GatewayError, ProviderError } from "../core/errors.js";
 import type { CooldownEvent, GatewayEvents } from "../core/events.js";
 import { identityOf } from "../core/identity.js";
 import { report } from "../core/report.js";
 import type { Deployment, Route } from "../core/route.js";
-import { AttemptAbort } from "./attempt-abort.js";
-import { decide, isRetryable } from "./decide.js";
+import type { AttemptAbort } from "./attempt-abort.js";
+import { Attempt, type AttemptHost } from "./attempt.js";
+import { decide } from "./decide.js";
 import type { HealthTracker } from "./health.js";
+
+/** Served needs nothing else said: one shared outcome, not one per call. */
+const SERVED: DeploymentOutcome = Object.freeze({ kind: "served" });
 
 export type DeploymentOutcome =
   | { kind: "served" }
@@ -42,7 +46,8 @@ export interface DeploymentTrierOptions {
  * keeps its attempt open until it ends (`onStreamEnd`), so its health verdict waits for it.
  */
 export function deploymentTrier(options: DeploymentTrierOptions) {
-  const { health, events, live, reportCooldown } = options;
+  const { health, events, reportCooldown } = options;
+  const host: AttemptHost = { health, live: options.live, reportCooldown };
   /**
    * `lastResort` says whether the call has no other candidate available now; if so, a cooldown
    * decided meanwhile does not cut this deployment's retries short (there is nowhere better).
@@ -61,61 +66,17 @@ export function deploymentTrier(options: DeploymentTrierOptions) {
       const configuredTimeoutMs = deployment.timeoutMs ?? options.timeoutMs;
       const perAttempt = ctx.options.timeoutMs ?? configuredTimeoutMs;
       const timeoutMs = Math.min(perAttempt, remaining);
-      const abort = new AttemptAbort();
-      // The timeout's error is built only if it fires: an Error captures a stack trace,
-      // which cost more than the rest of the router put together.
-      const timer = setTimeout(
-        () =>
-          abort.abort(
-            timeoutMs < perAttempt ? deadlineExceeded(ctx) : new TimeoutError(perAttempt),
-          ),
-        timeoutMs,
-      );
-      // A caller's signal needs a listener; gateway close reaches attempts through `live`.
-      const callerSignal = ctx.options.signal ? ctx.signal : undefined;
-      const onCallAbort = (): void => abort.abort(abortReason(ctx.signal));
-      if (callerSignal) callerSignal.addEventListener("abort", onCallAbort, { once: true });
-      live.add(abort);
-      const ticket = health.begin(deployment.id);
-      const probe = ticket.probe;
-      const startedAt = performance.now();
-      let released = false;
-      const release = (): void => {
-        if (released) return;
-        released = true;
-        clearTimeout(timer);
-        callerSignal?.removeEventListener("abort", onCallAbort);
-        live.delete(abort);
-        health.end(deployment.id, ticket);
-      };
-      const attemptContext: AttemptContext = {
-        call: ctx,
+      const attemptContext = new Attempt(
+        host,
+        ctx,
         route,
         deployment,
         attempt,
-        // A getter, so an adapter that never reads the signal never pays for its controller.
-        get signal() {
-          return abort.signal;
-        },
         timeoutMs,
-        idleTimeoutMs: options.streamIdleTimeoutMs,
-        abort: (reason) => abort.abort(reason),
-        race: (work) => abort.race(work),
-        aborted: abort.aborted,
-        onStreamEnd: (error) => {
-          // A stream counts for its deployment only once it is over: one that is cut midway is
-          // a failure like any other, or a deployment that cuts every stream would stay healthy.
-          if (error === undefined) health.success(deployment.id, firstChunkMs, ticket);
-          else if (isRetryable(error)) {
-            const cooledFor = health.failure(deployment.id, ticket);
-            if (cooledFor !== undefined) {
-              reportCooldown(ctx, { deployment: deployment.id, durationMs: cooledFor, reason: probe ? "probe-failed" : "failures" });
-            }
-          }
-          release();
-        },
-      };
-      let firstChunkMs = 0;
+        perAttempt,
+        options.streamIdleTimeoutMs,
+      );
+      const startedAt = performance.now();
 
       let failure: GatewayError;
       try {
@@ -126,20 +87,20 @@ export function deploymentTrier(options: DeploymentTrierOptions) {
         if (attemptContext.chunks) {
           // The attempt stays open while the stream flows: its timer gives way to the idle
           // timer, and its health verdict waits for the stream's end (onStreamEnd).
-          clearTimeout(timer);
-          firstChunkMs = durationMs;
+          attemptContext.stopTimer();
+          attemptContext.firstChunkMs = durationMs;
           ctx.chunks = attemptContext.chunks;
         } else {
-          health.success(deployment.id, durationMs, ticket);
-          release();
+          health.success(deployment.id, durationMs, attemptContext.ticket);
+          attemptContext.release();
           ctx.response = attemptContext.response;
           if (attemptContext.embeddings) ctx.embeddings = attemptContext.embeddings;
         }
-        return { kind: "served" };
+        return SERVED;
       } catch (error) {
-        release();
+        attemptContext.release();
         if (error instanceof DeploymentSkip) return { kind: "skipped", skip: error };
-        failure = toGatewayError(error, abort.abortedWith, deployment);
+        failure = toGatewayError(error, attemptContext.abortedWith, deployment);
         ctx.attempts.push(record(route, deployment, performance.now() - startedAt, failure));
       }
 
@@ -168,9 +129,9 @@ export function deploymentTrier(options: DeploymentTrierOptions) {
         }
         return { kind: "failed", error: failure };
       }
-      const cooledFor = decision.blame ? health.failure(deployment.id, ticket) : undefined;
+      const cooledFor = decision.blame ? health.failure(deployment.id, attemptContext.ticket) : undefined;
       if (cooledFor !== undefined) {
-        reportCooldown(ctx, { deployment: deployment.id, durationMs: cooledFor, reason: probe ? "probe-failed" : "failures" });
+        reportCooldown(ctx, { deployment: deployment.id, durationMs: cooledFor, reason: attemptContext.ticket.probe ? "probe-failed" : "failures" });
       }
       if (decision.kind === "next") return { kind: "failed", error: failure, ...(decision.fallBack ? { fallBack: true } : {}) };
       // Ejected by this failure: move on, unless there is nowhere else to go (then this call
