@@ -20,7 +20,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { loadavg } from "node:os";
 import { bundleSources } from "./bundle.js";
-import { spawnTracked, stop, waitForLine } from "./children.js";
+import { stop, startFakeServerChild } from "./children.js";
 import { body2k, REPLY } from "./fixtures.js";
 import { baseConfig, BENCH_MODEL, BENCH_ROUTE, CALL_OPTIONS, featureList, withFeatures } from "./features.js";
 import { measureInterleaved, summarize, type Candidate, type Sample } from "./stats.js";
@@ -68,10 +68,7 @@ execFileSync("cp", ["-r", join(root, "src"), join(root, "tsconfig.json"), join(r
 symlinkSync(join(root, "node_modules"), join(headTree, "node_modules"));
 const head = await bundle(headTree, join(headTree, ".build"));
 
-const fakeChild = spawnTracked(process.execPath, ["--import", "tsx", "bench/fake-server-child.ts"], { cwd: root });
-fakeChild.stderr?.resume();
-const fakeUrl = (await waitForLine(fakeChild, /FAKE_URL (\S+)/, 30_000))[1]!;
-fakeChild.stdout?.resume();
+const { url: fakeUrl, child: fakeChild } = await startFakeServerChild(root);
 
 let made = 0;
 const direct = new OpenAI({ apiKey: "sk-bench", baseURL: fakeUrl, maxRetries: 0 });

@@ -82,3 +82,20 @@ export function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: num
     child.once("exit", onExit);
   });
 }
+
+/**
+ * Starts the fake OpenAI server in its own process (bench/fake-server-child.ts) and waits for
+ * its URL; a child that does not start is stopped and the error rethrown.
+ */
+export async function startFakeServerChild(root: string): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawnTracked(process.execPath, ["--import", "tsx", "bench/fake-server-child.ts"], { cwd: root });
+  child.stderr?.resume();
+  try {
+    const url = (await waitForLine(child, /FAKE_URL (\S+)/, 30_000))[1]!;
+    child.stdout?.resume();
+    return { url, child };
+  } catch (error) {
+    await stop(child);
+    throw error;
+  }
+}

@@ -19,7 +19,7 @@ import { runInNewContext } from "node:vm";
 import OpenAI from "openai";
 import type { ChatOptions, Gateway } from "../src/index.js";
 import type { AdapterContext, ProviderAdapter } from "../src/core/provider-adapter.js";
-import { spawnTracked, stop, waitForLine } from "./children.js";
+import { spawnTracked, stop, startFakeServerChild } from "./children.js";
 import { body2k, REPLY, type BenchBody } from "./fixtures.js";
 import { baseConfig, BENCH_MODEL, BENCH_ROUTE, CALL_OPTIONS, withFeatures, type Feature } from "./features.js";
 import type { Modelgate } from "./modelgate.js";
@@ -82,14 +82,9 @@ export async function runConcurrency(modelgate: Modelgate, quick: boolean, featu
 }
 
 async function startFakeChild(root: string): Promise<{ url: string; child: ReturnType<typeof spawnTracked> } | { reason: string }> {
-  const child = spawnTracked(process.execPath, ["--import", "tsx", "bench/fake-server-child.ts"], { cwd: root });
-  child.stderr?.resume();
   try {
-    const url = (await waitForLine(child, /FAKE_URL (\S+)/, 30_000))[1]!;
-    child.stdout?.resume();
-    return { url, child };
+    return await startFakeServerChild(root);
   } catch (error) {
-    await stop(child);
     return { reason: `fake server did not start: ${error instanceof Error ? error.message : String(error)}` };
   }
 }

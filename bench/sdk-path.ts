@@ -1,3 +1,4 @@
+import type { ChildProcess } from "node:child_process";
 /**
  * Sections 2 and 3: the official `openai` SDK calling a fake OpenAI server (own process, on
  * loopback) directly, vs `gateway.chat()` with the `openai()` adapter over the same server,
@@ -9,7 +10,7 @@ import type { Gateway } from "../src/index.js";
 import type { AdapterContext, ProviderAdapter } from "../src/core/provider-adapter.js";
 import type { ChatRequest } from "../src/core/chat-request.js";
 import type { ChatChunk } from "../src/core/chat-chunk.js";
-import { spawnTracked, stop, waitForLine } from "./children.js";
+import { stop, startFakeServerChild } from "./children.js";
 import { body2k, type BenchBody } from "./fixtures.js";
 import { baseConfig, BENCH_MODEL, BENCH_ROUTE, CALL_OPTIONS, withFeatures, type Feature } from "./features.js";
 import type { Modelgate } from "./modelgate.js";
@@ -100,14 +101,11 @@ function splitRow(section: string, name: string, durations: number[], extra: Par
 }
 
 export async function runNetwork(modelgate: Modelgate, quick: boolean, features: readonly Feature[], root: string): Promise<NetworkResult> {
-  const fakeChild = spawnTracked(process.execPath, ["--import", "tsx", "bench/fake-server-child.ts"], { cwd: root });
-  fakeChild.stderr?.resume();
   let fakeUrl: string;
+  let fakeChild: ChildProcess;
   try {
-    fakeUrl = (await waitForLine(fakeChild, /FAKE_URL (\S+)/, 30_000))[1]!;
-    fakeChild.stdout?.resume();
+    ({ url: fakeUrl, child: fakeChild } = await startFakeServerChild(root));
   } catch (error) {
-    await stop(fakeChild);
     const reason = `fake server did not start: ${error instanceof Error ? error.message : String(error)}`;
     return { sdkRows: [missingRow("2 SDK path", "all rows", reason)], proxyRows: [missingRow("3 proxy hop", "all rows", reason)] };
   }

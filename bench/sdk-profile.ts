@@ -13,7 +13,7 @@ import { Session } from "node:inspector/promises";
 import { writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { spawnTracked, stop, waitForLine } from "./children.js";
+import { stop, startFakeServerChild } from "./children.js";
 import { body2k, REPLY } from "./fixtures.js";
 import { baseConfig, BENCH_MODEL, BENCH_ROUTE, CALL_OPTIONS, featureList, withFeatures } from "./features.js";
 import { loadModelgate } from "./modelgate.js";
@@ -24,10 +24,7 @@ const [mode = "gateway-all", callsText = "3000", ...flags] = process.argv.slice(
 const calls = Number(callsText);
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const modelgate = await loadModelgate();
-const fakeChild = spawnTracked(process.execPath, ["--import", "tsx", "bench/fake-server-child.ts"], { cwd: root });
-fakeChild.stderr?.resume();
-const fakeUrl = (await waitForLine(fakeChild, /FAKE_URL (\S+)/, 30_000))[1]!;
-fakeChild.stdout?.resume();
+const { url: fakeUrl, child: fakeChild } = await startFakeServerChild(root);
 
 let made = 0;
 let gateway: Gateway | undefined;

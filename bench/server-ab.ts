@@ -12,7 +12,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import OpenAI from "openai";
 import { bundleSources } from "./bundle.js";
-import { spawnTracked, stop, waitForLine } from "./children.js";
+import { spawnTracked, stop, waitForLine, startFakeServerChild } from "./children.js";
 import { BENCH_ROUTE } from "./features.js";
 import { smallBody } from "./fixtures.js";
 import { measureInterleaved, summarize } from "./stats.js";
@@ -29,10 +29,7 @@ execFileSync("sh", ["-c", `git archive ${JSON.stringify(ref)} src | tar -x -C ${
 await bundleSources(join(work, "before-src"), join(work, "before"));
 await bundleSources(root, join(work, "after"));
 
-const fake = spawnTracked(process.execPath, ["--import", "tsx", "bench/fake-server-child.ts"], { cwd: root });
-fake.stderr?.resume();
-const fakeUrl = (await waitForLine(fake, /FAKE_URL (\S+)/, 30_000))[1]!;
-fake.stdout?.resume();
+const { url: fakeUrl, child: fake } = await startFakeServerChild(root);
 type Child = ReturnType<typeof spawnTracked>;
 async function start(dir: string): Promise<{ url: string; child: Child }> {
   const child = spawnTracked(process.execPath, ["--import", "tsx", "bench/server-child.ts", fakeUrl, "node", upstream, setup, dir], { cwd: root });

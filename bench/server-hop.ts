@@ -25,7 +25,7 @@ import OpenAI from "openai";
 import { cpus, loadavg } from "node:os";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { spawnTracked, stop, waitForLine } from "./children.js";
+import { spawnTracked, stop, waitForLine, startFakeServerChild } from "./children.js";
 import { BENCH_MODEL, BENCH_ROUTE, CALL_OPTIONS, baseConfig, featureList, withFeatures } from "./features.js";
 import { smallBody } from "./fixtures.js";
 import { loadModelgate } from "./modelgate.js";
@@ -42,10 +42,7 @@ const log = (text: string): void => void process.stderr.write(`[server-hop] ${te
 const modelgate = await loadModelgate();
 const { createGateway, openai } = modelgate;
 const bundleArgs = modelgate.dir ? [modelgate.dir] : [];
-const fake = spawnTracked(process.execPath, ["--import", "tsx", "bench/fake-server-child.ts"], { cwd: root });
-fake.stderr?.resume();
-const fakeUrl = (await waitForLine(fake, /FAKE_URL (\S+)/, 30_000))[1]!;
-fake.stdout?.resume();
+const { url: fakeUrl, child: fake } = await startFakeServerChild(root);
 
 type Child = ReturnType<typeof spawnTracked>;
 async function startServer(layer: "node" | "hono", upstream: "fake" | "mock" = "fake", setup: "all" | "bare" = "all"): Promise<{ url: string; child: Child }> {

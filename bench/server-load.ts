@@ -15,7 +15,7 @@ import { loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bundleSources } from "./bundle.js";
-import { spawnTracked, stop, waitForLine } from "./children.js";
+import { spawnTracked, stop, waitForLine, startFakeServerChild } from "./children.js";
 import { BENCH_ROUTE } from "./features.js";
 import { smallBody } from "./fixtures.js";
 
@@ -32,10 +32,7 @@ await bundleSources(join(work, "before-src"), join(work, "before"));
 await bundleSources(root, join(work, "after"));
 
 type Child = ReturnType<typeof spawnTracked>;
-const fake = spawnTracked(process.execPath, ["--import", "tsx", "bench/fake-server-child.ts"], { cwd: root });
-fake.stderr?.resume();
-const fakeUrl = (await waitForLine(fake, /FAKE_URL (\S+)/, 30_000))[1]!;
-fake.stdout?.resume();
+const { url: fakeUrl, child: fake } = await startFakeServerChild(root);
 async function start(args: string[], pattern: RegExp): Promise<{ url: string; child: Child }> {
   const child = spawnTracked(process.execPath, ["--import", "tsx", ...args], { cwd: root });
   child.stderr?.resume();

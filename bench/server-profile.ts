@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { spawnTracked, stop, waitForLine } from "./children.js";
+import { spawnTracked, stop, waitForLine, startFakeServerChild } from "./children.js";
 import { BENCH_ROUTE } from "./features.js";
 import { smallBody } from "./fixtures.js";
 import { loadModelgate } from "./modelgate.js";
@@ -24,10 +24,7 @@ const seconds = Number(process.env.PROFILE_SECONDS ?? 10);
 const connections = Number(process.env.PROFILE_CONNECTIONS ?? 100);
 const dir = mkdtempSync(join(tmpdir(), "mg-server-prof-"));
 
-const fake = spawnTracked(process.execPath, ["--import", "tsx", "bench/fake-server-child.ts"], { cwd: root });
-fake.stderr?.resume();
-const fakeUrl = (await waitForLine(fake, /FAKE_URL (\S+)/, 30_000))[1]!;
-fake.stdout?.resume();
+const { url: fakeUrl, child: fake } = await startFakeServerChild(root);
 // The server serves src/ bundled as tsup ships it (see bench/modelgate.ts).
 const { dir: bundle } = await loadModelgate();
 const server = spawnTracked(process.execPath, ["--import", "tsx", "bench/server-child.ts", fakeUrl, "node", upstream, setup, ...(bundle ? [bundle] : [])], { cwd: root });

@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import OpenAI from "openai";
 import type { AdapterContext } from "../src/core/provider-adapter.js";
 import { createNodeFetch } from "../src/providers/shared/node-fetch.js";
-import { spawnTracked, stop, waitForLine } from "./children.js";
+import { stop, startFakeServerChild } from "./children.js";
 import { body2k } from "./fixtures.js";
 import { loadModelgate } from "./modelgate.js";
 import { measureInterleaved, summarize, type Candidate } from "./stats.js";
@@ -21,10 +21,7 @@ const iterations = Number(process.argv[2] ?? 1_500);
 const MODEL = "gpt-4o-mini";
 
 const modelgate = await loadModelgate();
-const fake = spawnTracked(process.execPath, ["--import", "tsx", "bench/fake-server-child.ts"], { cwd: root });
-fake.stderr?.resume();
-const baseURL = (await waitForLine(fake, /FAKE_URL (\S+)/, 30_000))[1]!;
-fake.stdout?.resume();
+const { url: baseURL, child: fake } = await startFakeServerChild(root);
 
 try {
   const viaFetch = modelgate.openai({ baseURL, apiKey: "sk-bench", transport: "fetch" });
