@@ -11,6 +11,9 @@
  * `--mock`: gateway.chat() over the 0-latency mock instead (every feature on), for changes too
  * small to see through the network's spread on a loaded box; with `--stream`, its time to first
  * chunk (CPU per call includes draining the stream).
+ *
+ * `--signal`: every gateway call passes one long-lived caller `signal` (as an app reusing one
+ * AbortController does; `modelgate serve` passes one per request), to measure the call's link to it.
  */
 import OpenAI from "openai";
 import { execFileSync } from "node:child_process";
@@ -23,6 +26,7 @@ import { bundleSources } from "./bundle.js";
 import { stop, startFakeServerChild } from "./children.js";
 import { body2k, REPLY } from "./fixtures.js";
 import { baseConfig, BENCH_MODEL, BENCH_ROUTE, CALL_OPTIONS, featureList, withFeatures } from "./features.js";
+import type { ChatOptions } from "../src/index.js";
 import { measureInterleaved, summarize, type Candidate, type Sample } from "./stats.js";
 import type { Gateway } from "../src/index.js";
 
@@ -39,7 +43,11 @@ const [ref = "HEAD", iterationsText = "1500", ...flags] = process.argv.slice(2);
 const iterations = Number(iterationsText);
 const streaming = flags.includes("--stream");
 const overMock = flags.includes("--mock");
+const withSignal = flags.includes("--signal");
 const only = flags.find((flag) => flag.startsWith("--only="))?.slice("--only=".length);
+// One signal for every call, never aborted: a listener left behind per call would pile up on it.
+const callerSignal = new AbortController().signal;
+const callOptions: ChatOptions = withSignal ? { ...CALL_OPTIONS, signal: callerSignal } : CALL_OPTIONS;
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 
 async function bundle(sourceRoot: string, outdir: string): Promise<Build> {
@@ -104,7 +112,7 @@ for (const [label, build] of sides) {
       prepare: () => body2k(BENCH_ROUTE, ++made),
       run: (body) => {
         if (++calls % 1_000 === 0) mock.reset();
-        return gateway.chat(body as Body, CALL_OPTIONS);
+        return gateway.chat(body as Body, callOptions);
       },
     };
     streamCandidates[`mock all-on ${label}`] = {
@@ -112,7 +120,7 @@ for (const [label, build] of sides) {
       selfTimed: true,
       run: (body) => {
         if (++calls % 1_000 === 0) mock.reset();
-        return firstChunkUs(() => gateway.chat({ ...(body as Body), stream: true } as StreamBody, CALL_OPTIONS));
+        return firstChunkUs(() => gateway.chat({ ...(body as Body), stream: true } as StreamBody, callOptions));
       },
     };
     continue;
@@ -127,11 +135,11 @@ for (const [label, build] of sides) {
     for (const [name, features] of [["none", []], ["all-on", featureList()]] as const) {
       const gateway = build.createGateway(withFeatures(baseConfig({ openai: build.openai({ baseURL: fakeUrl, apiKey: "sk-bench" }) }, BENCH_MODEL, "openai"), features));
       gateways.push(gateway);
-      candidates[`gateway ${name} ${label}`] = { prepare: () => body2k(BENCH_ROUTE, ++made), run: (body) => gateway.chat(body as Body, CALL_OPTIONS) };
+      candidates[`gateway ${name} ${label}`] = { prepare: () => body2k(BENCH_ROUTE, ++made), run: (body) => gateway.chat(body as Body, callOptions) };
       streamCandidates[`gateway ${name} ${label}`] = {
         prepare: () => body2k(BENCH_ROUTE, ++made),
         selfTimed: true,
-        run: (body) => firstChunkUs(() => gateway.chat({ ...(body as Body), stream: true } as StreamBody, CALL_OPTIONS)),
+        run: (body) => firstChunkUs(() => gateway.chat({ ...(body as Body), stream: true } as StreamBody, callOptions)),
       };
     }
   }
