@@ -288,7 +288,7 @@ const percent = (share: number): string => `${(share * 100).toFixed(0)}%`;
 const shown = (load: Load): string =>
   `${load.rps.toFixed(0)} req/s (p50 ${load.p50} ms, p99 ${load.p99} ms, errors ${load.errors}, non-2xx ${load.non2xx}); CPU per request: server ${load.serverUs.toFixed(0)} µs` +
   `${load.fakeUs > 0 ? `, fake ${load.fakeUs.toFixed(0)} µs` : ""}, autocannon ${load.autocannonUs.toFixed(0)} µs; of one core: server ${percent(load.serverCores)}` +
-  `${load.fakeUs > 0 ? `, fake ${percent(load.fakeCores)}` : ""}, autocannon ${percent(load.autocannonCores)}; server alone on 2 idle cores ~${(2e6 / load.serverUs).toFixed(0)} req/s`;
+  `${load.fakeUs > 0 ? `, fake ${percent(load.fakeCores)}` : ""}, autocannon ${percent(load.autocannonCores)}; one server process runs its JS on one thread: ceiling ~${(1e6 / load.serverUs).toFixed(0)} req/s at one core`;
 if (loads.length > 0) lines.push("", "throughput, 100 connections (target >= 3000 req/s with everything on):");
 for (const { label, load, target } of loads) lines.push(`  ${label}: ${shown(load)}${target ? (load.rps >= 3000 ? " PASS" : " MISS") : ""}`);
 console.log(lines.join("\n"));
