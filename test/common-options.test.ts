@@ -25,7 +25,8 @@ function valid(): Record<string, unknown>[] {
 const WRONG: Record<string, unknown[]> = {
   key: ["", 1, null, undefined, ["k"]],
   user: ["", 2, null, undefined],
-  tags: ["bench", [1], ["a", null], null, undefined, [undefined]],
+  // Sparse arrays: \`every\` skips holes, the schema reads each index (undefined is no string).
+  tags: ["bench", [1], ["a", null], null, undefined, [undefined], new Array(1), [, "a"], ["a", , "b"]],
   signal: [{ aborted: false }, null, undefined, "signal"],
   timeoutMs: [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, "10", null, undefined, 2 ** 60],
   deadlineMs: [0, -5, 0.1, null, undefined],

@@ -95,6 +95,12 @@ describe("request validation", () => {
     const error = (await gateway.chat(ask("p/x"), { timeoutMs: -5 } as never).catch((e: unknown) => e)) as InvalidRequestError;
     expect(error.issues[0]?.path).toBe("options.timeoutMs");
   });
+
+  it("refuses a sparse tags array as the schema does (a hole is no string)", async () => {
+    const error = (await gateway.chat(ask("p/x"), { tags: ["a", , "b"] } as never).catch((e: unknown) => e)) as InvalidRequestError;
+    expect(error).toBeInstanceOf(InvalidRequestError);
+    expect(error.issues[0]?.path).toBe("options.tags[1]");
+  });
 });
 
 describe("serving", () => {

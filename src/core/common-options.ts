@@ -18,7 +18,7 @@ const CACHE_MODES: ReadonlySet<unknown> = new Set(["default", "bypass", "refresh
 const RULE_OF: Readonly<Record<string, (value: unknown) => boolean>> = {
   key: nonEmptyString,
   user: nonEmptyString,
-  tags: (value) => Array.isArray(value) && value.every((tag) => typeof tag === "string"),
+  tags: stringArray,
   signal: (value) => value instanceof AbortSignal,
   timeoutMs: positiveInteger,
   deadlineMs: positiveInteger,
@@ -54,6 +54,18 @@ export function readCommonOptions(options: unknown): ChatOptions | undefined {
   }
   // A key counted above but not read here is inherited or odd: the schema decides.
   return seen === known ? (out as ChatOptions) : undefined;
+}
+
+/**
+ * Every index a string. Not `every`: it skips a sparse array's holes, which the schema reads
+ * as `undefined` and refuses.
+ */
+function stringArray(value: unknown): boolean {
+  if (!Array.isArray(value)) return false;
+  for (let index = 0; index < value.length; index++) {
+    if (typeof value[index] !== "string") return false;
+  }
+  return true;
 }
 
 function nonEmptyString(value: unknown): boolean {
