@@ -172,6 +172,38 @@ describe("exact cache: scopes", () => {
     expect(provider.calls).toBe(3);
   });
 
+  it("keeps a call's scope in its key when reading its request runs another call (a getter in extra_body)", async () => {
+    const { gateway } = setup({ scope: "user" });
+    // A free-form field is read while the key is built; a getter there that starts another
+    // call of the same gateway must not leave the first call's key written over by the second's.
+    const reentrant = () => {
+      let inner: Promise<unknown> | undefined;
+      const body = ask("outer", {
+        extra_body: {
+          options: {
+            get lazy() {
+              inner ??= gateway.chat(ask("inner"), { key: "k", user: "u2" });
+              return 1;
+            },
+          },
+        },
+      });
+      return { body, inner: () => inner };
+    };
+    const first = reentrant();
+    const u1 = await gateway.chat(first.body, { key: "k", user: "u1" });
+    await first.inner();
+    expect(u1.gateway.cache).toBe("miss");
+    const second = reentrant();
+    const u3 = await gateway.chat(second.body, { key: "k", user: "u3" });
+    await second.inner();
+    // Another user: never u1's answer.
+    expect(u3.gateway.cache).toBe("miss");
+    expect(u3.choices[0]?.message.content).not.toBe(u1.choices[0]?.message.content);
+    // The same user, the same request without the getter: u1's own answer.
+    expect((await gateway.chat(ask("outer", { extra_body: { options: { lazy: 1 } } }), { key: "k", user: "u1" })).gateway.cache).toBe("exact");
+  });
+
   it("with scope 'global', shares answers across keys and users", async () => {
     const { gateway, provider } = setup({ scope: "global" });
     await gateway.chat(ask(), { key: "team-a", user: "u1" });

@@ -63,24 +63,41 @@ export interface KeyScope {
  */
 export class CacheKeyMaker {
   private readonly material = new KeyMaterial();
+  /** Whether `material` holds a key being written. */
+  private busy = false;
 
   keysFor(request: ChatRequest, routeName: string, scope: KeyScope, semanticEligible: boolean): CallCacheKeys {
-    const material = this.material.begin();
+    // Writing a free-form field reads the caller's objects (a getter, nested in `extra_body`
+    // or a tool's schema, runs here), and that code may start another call of this gateway,
+    // which gets here synchronously: it gets a buffer of its own, or it would write its scope
+    // over this call's half-written material and this call would hash the other's scope.
+    if (this.busy) return keysWith(new KeyMaterial(), request, routeName, scope, semanticEligible);
+    this.busy = true;
+    try {
+      return keysWith(this.material, request, routeName, scope, semanticEligible);
+    } finally {
+      this.busy = false;
+    }
+  }
+}
+
+/** A call's keys, its material written into `scratch`. */
+function keysWith(scratch: KeyMaterial, request: ChatRequest, routeName: string, scope: KeyScope, semanticEligible: boolean): CallCacheKeys {
+  const material = scratch.begin();
+  writeScope(material, scope);
+  writeParameters(material, request, routeName);
+  for (const message of request.messages) writeMessage(material, message);
+  const exact = material.digest();
+  let partition: string | undefined;
+  if (semanticEligible) {
+    material.begin().text("semantic");
     writeScope(material, scope);
     writeParameters(material, request, routeName);
-    for (const message of request.messages) writeMessage(material, message);
-    const exact = material.digest();
-    let partition: string | undefined;
-    if (semanticEligible) {
-      material.begin().text("semantic");
-      writeScope(material, scope);
-      writeParameters(material, request, routeName);
-      writeConversationFrame(material, request.messages);
-      partition = material.digest();
-    }
-    material.release();
-    return { exact, partition };
+    writeConversationFrame(material, request.messages);
+    partition = material.digest();
   }
+  material.release();
+  return { exact, partition };
 }
 
 /** The scope: its name, then the key and user it is scoped by (names are hashed, never stored in the clear). */

@@ -34,7 +34,7 @@ const isWellFormed: (value: string) => boolean =
     ? (value) => (value as unknown as { isWellFormed(): boolean }).isWellFormed()
     : (value) => !/[\uD800-\uDFFF]/.test(value);
 
-/** One gateway's scratch buffer for cache-key material. Not shared between gateways; not reentrant. */
+/** One gateway's scratch buffer for cache-key material. Not shared between gateways; not reentrant (CacheKeyMaker hands a nested call a buffer of its own). */
 export class KeyMaterial {
   private bytes: Buffer = Buffer.allocUnsafeSlow(4096);
   private at = 0;
