@@ -1,19 +1,18 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import OpenAI from "openai";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { killAll, REPO_ROOT as root, runCli, startServingCli, type CliRun, type ServingCli } from "./fakes/cli-process.js";
 import { startFakeOpenAI, type FakeOpenAI } from "./fakes/openai-server.js";
 
 /**
  * `modelgate serve` as a child process (run from source through tsx), with a `.ts` config
  * whose provider is the fake OpenAI server: what a pod does on a rolling deploy.
  */
-const root = resolve(import.meta.dirname, "..");
-const cli = join(root, "src/server/cli/main.ts");
 const TOKEN = "mg-cli-token-0123456789";
 
 let fake: FakeOpenAI;
@@ -24,56 +23,15 @@ beforeAll(async () => {
   fake = await startFakeOpenAI();
   dir = mkdtempSync(join(tmpdir(), "modelgate-cli-"));
 });
-afterEach(() => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-  children.clear();
-});
+afterEach(() => killAll(children));
 afterAll(async () => {
   await fake.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
-interface Running {
-  child: ChildProcess;
-  url: string;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
-
-function run(args: string[], extraEnv: Record<string, string> = {}): { child: ChildProcess; stdout: () => string; stderr: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, ["--import", "tsx", cli, ...args], { cwd: root, env: { ...cleanEnv(), FAKE_OPENAI_URL: fake.url, ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] });
-  children.add(child);
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.on("data", (data: Buffer) => (stdout += data.toString("utf8")));
-  child.stderr!.on("data", (data: Buffer) => (stderr += data.toString("utf8")));
-  const exited = new Promise<number | null>((resolveExit) => child.once("exit", (code) => resolveExit(code)));
-  return { child, stdout: () => stdout, stderr: () => stderr, exited };
-}
-
-/** The environment without provider keys of the machine running the tests. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const name of ["OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY"]) delete env[name];
-  return env;
-}
-
-async function startServing(configFile: string | undefined, extraEnv: Record<string, string> = {}): Promise<Running> {
-  const started = run(["serve", ...(configFile ? ["--config", configFile] : []), "--port", "0"], extraEnv);
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`CLI did not start: ${started.stderr()}`)), 60_000);
-    const check = (): void => {
-      const match = /listening on (http:\/\/[^\s]+) /.exec(started.stderr());
-      if (match) {
-        clearTimeout(timer);
-        resolveUrl(match[1]!);
-      }
-    };
-    started.child.stderr!.on("data", check);
-    void started.exited.then((code) => reject(new Error(`CLI exited ${code}: ${started.stderr()}`)));
-  });
-  return { child: started.child, url, stderr: started.stderr, exited: started.exited };
-}
+const run = (args: string[], extraEnv: Record<string, string> = {}): CliRun => runCli(args, { FAKE_OPENAI_URL: fake.url, ...extraEnv }, children);
+const startServing = (configFile: string | undefined, extraEnv: Record<string, string> = {}): Promise<ServingCli> =>
+  startServingCli([...(configFile ? ["--config", configFile] : []), "--port", "0"], { FAKE_OPENAI_URL: fake.url, ...extraEnv }, children);
 
 function writeConfig(name: string): string {
   const file = join(dir, name);

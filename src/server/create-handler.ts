@@ -3,6 +3,7 @@ import { ConfigError, GatewayClosedError, type Gateway } from "../index.js";
 import { createDispatch } from "./dispatch.js";
 import { createFetchHandler } from "./fetch-adapter.js";
 import { InFlight } from "./in-flight.js";
+import { CLUSTER_EXPOSITION, type InternalServeOptions } from "./cluster/cluster-metrics.js";
 import { createServerMetrics } from "./metrics.js";
 import { createNodeHandler } from "./node-adapter.js";
 import { HANDLER_DEFAULTS, type HandlerOptions } from "./options.js";
@@ -37,7 +38,7 @@ export function createHandler(gateway: Gateway, options: HandlerOptions = {}): H
     throw new ConfigError([{ path: "adminToken", message: "is required with `dashboard: true` (the spend it shows is not for everyone)" }]);
   }
   const inFlight = new InFlight();
-  const metrics = createServerMetrics(gateway, () => inFlight.size);
+  const metrics = createServerMetrics(gateway, () => inFlight.size, (options as InternalServeOptions)[CLUSTER_EXPOSITION]);
   const dispatch = createDispatch(gateway, options, inFlight, metrics);
   const limits = {
     maxBodyBytes: options.maxBodyBytes ?? HANDLER_DEFAULTS.maxBodyBytes,

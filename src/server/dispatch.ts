@@ -34,7 +34,7 @@ export function createDispatch(gateway: Gateway, options: HandlerOptions, inFlig
       if (refused) throw refused;
       if (path === "/healthz") return healthz(headers);
       if (path === "/readyz") return readyz(options.store, inFlight.draining, headers);
-      return { status: 200, headers: { ...headers, "content-type": metrics.registry.contentType }, body: await metrics.registry.metrics() };
+      return { status: 200, headers: { ...headers, "content-type": metrics.registry.contentType }, body: await metrics.exposition() };
     }
     if (options.dashboard && (path === "/dashboard" || path.startsWith("/admin/"))) {
       const refused = onlyGet(method);

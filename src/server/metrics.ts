@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Gateway } from "../index.js";
+import type { ClusterExposition } from "./cluster/cluster-metrics.js";
 import { createTally, type Tally } from "./metric-tally.js";
 
 /**
@@ -9,6 +10,8 @@ import { createTally, type Tally } from "./metric-tally.js";
  */
 export interface ServerMetrics {
   readonly registry: Registry;
+  /** The Prometheus text a scrape gets: this registry's, or the whole cluster's under `--workers`. */
+  exposition(): Promise<string>;
   /** Counts one HTTP answer. */
   observeHttp(route: string, status: number): void;
   /** Unsubscribes from the gateway. */
@@ -22,7 +25,7 @@ const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
  * a gauge moved up and down on every request cost a label hash each way, for a value only a
  * scrape looks at.
  */
-export function createServerMetrics(gateway: Gateway, inFlightNow: () => number): ServerMetrics {
+export function createServerMetrics(gateway: Gateway, inFlightNow: () => number, cluster?: ClusterExposition): ServerMetrics {
   const registry = new Registry();
   const registers = [registry];
   const label = (value: string | undefined): string => value ?? "";
@@ -90,6 +93,7 @@ export function createServerMetrics(gateway: Gateway, inFlightNow: () => number)
 
   return {
     registry,
+    exposition: cluster ? cluster(registry) : () => registry.metrics(),
     observeHttp: (route, status) => http.add([route, String(status)], 1),
     stop: () => {
       for (const off of unsubscribe) off();

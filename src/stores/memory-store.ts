@@ -104,6 +104,7 @@ export function memoryStore(): StateStore {
   };
 
   return {
+    scope: "process",
     consumeTokens(draws, now) {
       sweep(now);
       const result = check(draws, now);

@@ -52,6 +52,13 @@ export interface StateStore {
    */
   readonly budgetFailurePolicy?: "open" | "closed";
   /**
+   * Who sees this store's counts: `"process"` (memoryStore: one process alone) or `"shared"`
+   * (redisStore: every process on the same server). `modelgate serve --workers N` refuses
+   * limits and budgets on a `"process"` store, where each worker would admit its own share.
+   * A store that leaves it unset is taken at its word as shared.
+   */
+  readonly scope?: "process" | "shared";
+  /**
    * Each counter's settled spend and what live reservations hold on it now, in USD, in the
    * order given; a counter the store does not hold reads as 0 and 0, and lapsed holds do not
    * count. Changes nothing a reservation would see. Optional: how `gateway.budgets` reports

@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 
 export const HELP = `Usage: modelgate serve [options]
@@ -16,11 +17,17 @@ Options:
       --host <address>         Address to bind (default 127.0.0.1).
       --allow-unauthenticated  Serve without auth on a non-loopback host (something in front authenticates).
       --drain-timeout <ms>     On SIGTERM/SIGINT, how long in-flight calls may finish (default 10000).
+  -w, --workers <n|auto>       Server processes sharing the port (node:cluster; default 1; auto: one
+                               per CPU). One process runs its JavaScript on one core; more use more.
+                               Limits and budgets then need a shared store (redisStore), and an
+                               embedded control plane (PGlite) a Postgres url: refused otherwise.
+                               A worker that dies is replaced; /metrics sums every worker.
   -h, --help                   Show this help.
 
 Environment: MODELGATE_ADMIN_TOKEN guards /metrics when the config sets no adminToken.
 Examples:
   npx modelgate serve --config modelgate.config.ts --port 4000
+  npx modelgate serve --config modelgate.config.ts --workers auto
   OPENAI_API_KEY=sk-... npx modelgate serve
 `;
 
@@ -31,6 +38,8 @@ export interface ServeArgs {
   host?: string;
   allowUnauthenticated: boolean;
   drainTimeoutMs?: number;
+  /** Server processes (1: no cluster). */
+  workers: number;
 }
 
 /** Parses argv (without node and the script); throws an Error naming the bad argument. */
@@ -44,10 +53,11 @@ export function parseServeArgs(argv: readonly string[]): ServeArgs {
       host: { type: "string" },
       "allow-unauthenticated": { type: "boolean", default: false },
       "drain-timeout": { type: "string" },
+      workers: { type: "string", short: "w" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
-  if (values.help || positionals.length === 0 || positionals[0] === "help") return { command: "help", allowUnauthenticated: false };
+  if (values.help || positionals.length === 0 || positionals[0] === "help") return { command: "help", allowUnauthenticated: false, workers: 1 };
   if (positionals[0] !== "serve" || positionals.length > 1) throw new Error(`unknown command '${positionals.join(" ")}': expected 'serve'`);
   return {
     command: "serve",
@@ -56,7 +66,18 @@ export function parseServeArgs(argv: readonly string[]): ServeArgs {
     host: values.host,
     allowUnauthenticated: values["allow-unauthenticated"] === true,
     drainTimeoutMs: values["drain-timeout"] === undefined ? undefined : integer("--drain-timeout", values["drain-timeout"], 0, 600_000),
+    workers: values.workers === undefined ? 1 : workerCount(values.workers),
   };
+}
+
+/** More processes than this on one machine is a misconfiguration, not a deployment. */
+const MAX_WORKERS = 64;
+
+function workerCount(text: string): number {
+  if (text === "auto") return availableParallelism();
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1 || value > MAX_WORKERS) throw new Error(`--workers: expected an integer from 1 to ${MAX_WORKERS} or 'auto', got '${text.slice(0, 20)}'`);
+  return value;
 }
 
 function integer(name: string, text: string, min: number, max: number): number {

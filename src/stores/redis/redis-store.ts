@@ -32,6 +32,7 @@ export interface RedisStore extends StateStore, SharedCacheStore, CooldownSharin
   /** The link and its settlement backlog, also in `gateway.stats().store`. */
   stats(): RedisStoreStats;
   seedBudgets(seeds: readonly BudgetSeed[], now: number): Promise<void>;
+  readonly scope: "shared";
   readonly budgetFailurePolicy: "open" | "closed";
   /** Delivers waiting settlements once more, then closes the connections it opened (never your client). */
   close(): Promise<void>;
@@ -134,6 +135,7 @@ export function redisStore(connection: RedisConnection, options: RedisStoreOptio
     seedBudgets: state.seedBudgets,
     readBudgets: state.readBudgets,
     claimOnce: state.claimOnce,
+    scope: "shared",
     budgetFailurePolicy: policies.budgets,
     get: cache.get,
     getEntry: cache.getEntry,

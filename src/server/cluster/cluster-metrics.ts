@@ -1,0 +1,49 @@
+import { AggregatorRegistry, type Registry } from "prom-client";
+import type { ServeOptions } from "../options.js";
+import { isPrimaryMessage, type WorkerMessage } from "./cluster-messages.js";
+
+/**
+ * How a handler's `/metrics` answers for a whole cluster: the scrape lands on one worker, which
+ * asks the primary; the primary gathers every worker's registry (prom-client's cluster
+ * aggregation: counters and histograms summed) and replies. A handler outside a cluster keeps
+ * its own registry's exposition.
+ */
+export type ClusterExposition = (registry: Registry) => () => Promise<string>;
+
+/** The internal option through which the CLI hands `serve()` a cluster exposition. */
+export const CLUSTER_EXPOSITION: unique symbol = Symbol("modelgate.clusterExposition");
+export type InternalServeOptions = ServeOptions & { [CLUSTER_EXPOSITION]?: ClusterExposition };
+
+/** Longer than prom-client's own 5 s gather timeout, so its error is the one reported. */
+const REPLY_TIMEOUT_MS = 6_000;
+
+/** The worker side: answers the primary's gather requests and asks it for the whole. */
+export function workerExposition(send: (message: WorkerMessage) => void, onMessage: (listener: (message: unknown) => void) => void): ClusterExposition {
+  const pending = new Map<number, { resolve: (body: string) => void; reject: (error: Error) => void; timer: NodeJS.Timeout }>();
+  let nextId = 0;
+  onMessage((message) => {
+    if (!isPrimaryMessage(message) || message.type !== "modelgate:metrics-reply") return;
+    const waiting = pending.get(message.id);
+    if (!waiting) return;
+    pending.delete(message.id);
+    clearTimeout(waiting.timer);
+    if (message.body !== undefined) waiting.resolve(message.body);
+    else waiting.reject(new Error(`metrics from the other workers: ${message.error ?? "no answer"}`));
+  });
+  return (registry) => {
+    AggregatorRegistry.setRegistries([registry]);
+    // Constructing one installs prom-client's listener that answers the primary's gather requests.
+    new AggregatorRegistry();
+    return () =>
+      new Promise<string>((resolve, reject) => {
+        const id = nextId++;
+        const timer = setTimeout(() => {
+          pending.delete(id);
+          reject(new Error("metrics from the other workers: the primary did not answer in time"));
+        }, REPLY_TIMEOUT_MS);
+        timer.unref();
+        pending.set(id, { resolve, reject, timer });
+        send({ type: "modelgate:metrics-request", id });
+      });
+  };
+}

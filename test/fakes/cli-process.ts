@@ -1,0 +1,63 @@
+/**
+ * `modelgate serve` as a child process, run from source through tsx, for the CLI and cluster
+ * tests: its output kept, its exit awaited, killed by the test's own cleanup if left running.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { join, resolve } from "node:path";
+
+export const REPO_ROOT = resolve(import.meta.dirname, "../..");
+const CLI = join(REPO_ROOT, "src/server/cli/main.ts");
+
+export interface CliRun {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+export interface ServingCli extends CliRun {
+  url: string;
+}
+
+/** Runs the CLI with `args`; `children` collects it for the caller's cleanup. */
+export function runCli(args: string[], env: Record<string, string>, children: Set<ChildProcess>): CliRun {
+  const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], { cwd: REPO_ROOT, env: { ...cleanEnv(), ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  children.add(child);
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (data: Buffer) => (stdout += data.toString("utf8")));
+  child.stderr!.on("data", (data: Buffer) => (stderr += data.toString("utf8")));
+  const exited = new Promise<number | null>((resolveExit) => child.once("exit", (code) => resolveExit(code)));
+  return { child, stdout: () => stdout, stderr: () => stderr, exited };
+}
+
+/** Runs `serve` and waits for its "listening on <url>" line; rejects with its output if it exits first. */
+export async function startServingCli(args: string[], env: Record<string, string>, children: Set<ChildProcess>): Promise<ServingCli> {
+  const started = runCli(["serve", ...args], env, children);
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error(`CLI did not start: ${started.stderr()}`)), 60_000);
+    const check = (): void => {
+      const match = /listening on (http:\/\/[^\s]+) /.exec(started.stderr());
+      if (match) {
+        clearTimeout(timer);
+        resolveUrl(match[1]!);
+      }
+    };
+    started.child.stderr!.on("data", check);
+    void started.exited.then((code) => reject(new Error(`CLI exited ${code}: ${started.stderr()}`)));
+  });
+  return { ...started, url };
+}
+
+/** Kills what a test left running. */
+export function killAll(children: Set<ChildProcess>): void {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  children.clear();
+}
+
+/** The environment without provider keys of the machine running the tests. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const name of ["OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY"]) delete env[name];
+  return env;
+}
