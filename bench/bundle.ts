@@ -9,8 +9,9 @@ export async function bundleSources(sourceRoot: string, outdir: string, options:
   const esbuild = (module as unknown as { default?: typeof module }).default ?? module;
   await esbuild.build({
     absWorkingDir: sourceRoot,
-    // server: for child processes that serve the bundle (bench/server-child.ts), as `modelgate serve` does from dist/.
-    entryPoints: { index: "src/index.ts", testing: "src/testing.ts", openai: "src/openai.ts", server: "src/server.ts" },
+    // server: for child processes that serve the bundle (bench/server-child.ts), as `modelgate serve` does from dist/;
+    // cli and redis: `modelgate serve --workers N` itself, with its config's redisStore (bench/cluster-config.ts).
+    entryPoints: { index: "src/index.ts", testing: "src/testing.ts", openai: "src/openai.ts", server: "src/server.ts", redis: "src/redis.ts", cli: "src/server/cli/main.ts" },
     outdir,
     bundle: true,
     splitting: true,

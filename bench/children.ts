@@ -4,6 +4,7 @@
  * when it closes, so even a SIGKILLed bench leaves nothing behind.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 
 const children = new Set<ChildProcess>();
 let installed = false;
@@ -99,3 +100,38 @@ export async function startFakeServerChild(root: string): Promise<{ url: string;
     throw error;
   }
 }
+
+/**
+ * User + system CPU, in µs, of a process and every descendant (a cluster primary and its
+ * workers), from /proc (Linux; clock ticks, 10 ms apart: read over runs of seconds).
+ */
+export function processTreeCpuUs(rootPid: number): number {
+  const stats = new Map<number, { ppid: number; cpuTicks: number }>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const text = readFileSync(`/proc/${entry}/stat`, "utf8");
+      // Fields after the command name (which may hold spaces) in parentheses.
+      const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+      stats.set(Number(entry), { ppid: Number(fields[1]), cpuTicks: Number(fields[11]) + Number(fields[12]) });
+    } catch {
+      // The process ended between the listing and the read.
+    }
+  }
+  const inTree = new Set([rootPid]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const [pid, { ppid }] of stats) {
+      if (!inTree.has(pid) && inTree.has(ppid)) {
+        inTree.add(pid);
+        grew = true;
+      }
+    }
+  }
+  let ticks = 0;
+  for (const pid of inTree) ticks += stats.get(pid)?.cpuTicks ?? 0;
+  return (ticks * 1e6) / CLOCK_TICKS_PER_SECOND;
+}
+/** USER_HZ: 100 on every Linux this bench runs on (`getconf CLK_TCK`). */
+const CLOCK_TICKS_PER_SECOND = 100;

@@ -31,6 +31,8 @@ type Body = Parameters<Gateway["chat"]>[0] & { stream?: false };
 const NEVER_TRIPS = { rpm: 100_000_000, tpm: 1_000_000_000_000 };
 
 export const BENCH_KEY = "bench-key";
+/** The bearer token the bench servers map to `BENCH_KEY`. */
+export const BENCH_TOKEN = "mg-bench-token";
 export const BENCH_USER = "u42";
 export const BENCH_ROUTE = "bench";
 /** An OpenAI model name, so TPM limits count with its tokenizer and cost uses its catalog price, as in an app. */

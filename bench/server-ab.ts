@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import OpenAI from "openai";
 import { bundleSources } from "./bundle.js";
 import { spawnTracked, stop, waitForLine, startFakeServerChild } from "./children.js";
-import { BENCH_ROUTE } from "./features.js";
+import { BENCH_ROUTE, BENCH_TOKEN } from "./features.js";
 import { smallBody } from "./fixtures.js";
 import { measureInterleaved, summarize } from "./stats.js";
 
@@ -49,7 +49,7 @@ let n = 0;
 const calls = new Map<string, number>();
 const candidates = Object.fromEntries(
   Object.entries(servers).map(([name, { url }]) => {
-    const client = new OpenAI({ apiKey: "mg-bench-token", baseURL: `${url}/v1`, maxRetries: 0, defaultHeaders: { "x-modelgate-user": "u42", "x-modelgate-tags": "bench" } });
+    const client = new OpenAI({ apiKey: BENCH_TOKEN, baseURL: `${url}/v1`, maxRetries: 0, defaultHeaders: { "x-modelgate-user": "u42", "x-modelgate-tags": "bench" } });
     return [
       name,
       {

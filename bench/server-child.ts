@@ -13,11 +13,9 @@
  * (CPU per request barely moves when other processes compete for the cores); exits when stdin closes.
  */
 import { REPLY } from "./fixtures.js";
-import { BENCH_KEY, BENCH_MODEL, baseConfig, featureList, withFeatures } from "./features.js";
+import { BENCH_KEY, BENCH_MODEL, BENCH_TOKEN, baseConfig, featureList, withFeatures } from "./features.js";
 import { loadModelgate, loadServerEntry } from "./modelgate.js";
 import { obeyParent } from "./child-control.js";
-
-export const BENCH_TOKEN = "mg-bench-token";
 
 const [fakeUrl, layer = "node", upstream = "fake", setup = "all", bundle] = process.argv.slice(2);
 if (!fakeUrl) throw new Error("usage: server-child.ts <fake base URL> [node|hono] [fake|mock] [all|bare] [bundle dir]");

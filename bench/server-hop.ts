@@ -25,8 +25,11 @@ import OpenAI from "openai";
 import { cpus, loadavg } from "node:os";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { spawnTracked, stop, waitForLine, startFakeServerChild } from "./children.js";
-import { BENCH_MODEL, BENCH_ROUTE, CALL_OPTIONS, baseConfig, featureList, withFeatures } from "./features.js";
+import { Redis } from "ioredis";
+import { join } from "node:path";
+import { startRedisServer } from "../test/fakes/redis-server.js";
+import { processTreeCpuUs, spawnTracked, stop, waitForLine, startFakeServerChild } from "./children.js";
+import { BENCH_MODEL, BENCH_ROUTE, BENCH_TOKEN as TOKEN, CALL_OPTIONS, baseConfig, featureList, withFeatures } from "./features.js";
 import { smallBody } from "./fixtures.js";
 import { loadModelgate } from "./modelgate.js";
 import { startProxyHop } from "./proxy-hop.js";
@@ -34,7 +37,6 @@ import { measureInterleaved, summarize, type Candidate } from "./stats.js";
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const quick = process.env.BENCH_QUICK === "1";
-const TOKEN = "mg-bench-token";
 const log = (text: string): void => void process.stderr.write(`[server-hop] ${text}\n`);
 
 // src/ bundled as tsup ships it, for the in-process gateway and the server children alike
@@ -195,7 +197,11 @@ interface Load {
   autocannonCores: number;
 }
 
-async function throughput(url: string, child: Child, path = "/v1/chat/completions", model = BENCH_ROUTE, upstreamChild?: Child): Promise<Load> {
+/** The server side's CPU so far, µs: one child asked over stdin, or a process tree read from /proc. */
+type CpuReader = () => Promise<number>;
+const childCpu = (child: Child): CpuReader => () => cpuUs(child);
+
+async function throughput(url: string, server: CpuReader, path = "/v1/chat/completions", model = BENCH_ROUTE, upstreamChild?: Child): Promise<Load> {
   let count = 0;
   const load = (connections: number, duration: number) => autocannon({
     url: `${url}${path}`,
@@ -207,13 +213,13 @@ async function throughput(url: string, child: Child, path = "/v1/chat/completion
   });
   // Warm-up off the books: the JIT, and modules the gateway loads on first use (the tokenizer).
   await load(10, 2);
-  const [serverBefore, fakeBefore] = await Promise.all([cpuUs(child), upstreamChild ? cpuUs(upstreamChild) : 0]);
+  const [serverBefore, fakeBefore] = await Promise.all([server(), upstreamChild ? cpuUs(upstreamChild) : 0]);
   const ownBefore = ownCpuUs();
   const wallBefore = performance.now();
   const result = await load(100, quick ? 4 : 10);
   const wallUs = (performance.now() - wallBefore) * 1000;
   const ownUs = ownCpuUs() - ownBefore;
-  const [serverAfter, fakeAfter] = await Promise.all([cpuUs(child), upstreamChild ? cpuUs(upstreamChild) : 0]);
+  const [serverAfter, fakeAfter] = await Promise.all([server(), upstreamChild ? cpuUs(upstreamChild) : 0]);
   const total = Math.max(1, result.requests.total);
   return {
     rps: result.requests.average,
@@ -229,24 +235,67 @@ async function throughput(url: string, child: Child, path = "/v1/chat/completion
     autocannonCores: ownUs / wallUs,
   };
 }
-const loads: { label: string; load: Load; target?: boolean }[] = [];
+/** `processes`: server processes sharing the load (its JS runs on one thread each). */
+const loads: { label: string; load: Load; target?: boolean; processes?: number }[] = [];
 if (throughputToo) {
   log("throughput, 100 connections ...");
   // One process under load at a time: the others sit idle.
-  loads.push({ label: "node:http server, everything on -> openai SDK -> fake", load: await throughput(nodeServer.url, nodeServer.child, undefined, undefined, fake), target: true });
-  loads.push({ label: "node:http server, nothing configured -> fake", load: await throughput(bareServer.url, bareServer.child, undefined, undefined, fake) });
-  loads.push({ label: "node floor relay -> fake", load: await throughput(floor.url, floor.child, "/chat/completions", BENCH_MODEL, fake) });
+  loads.push({ label: "node:http server, everything on -> openai SDK -> fake", load: await throughput(nodeServer.url, childCpu(nodeServer.child), undefined, undefined, fake), target: true });
+  loads.push({ label: "node:http server, nothing configured -> fake", load: await throughput(bareServer.url, childCpu(bareServer.child), undefined, undefined, fake) });
+  loads.push({ label: "node floor relay -> fake", load: await throughput(floor.url, childCpu(floor.child), "/chat/completions", BENCH_MODEL, fake) });
 }
 await Promise.all([stop(honoServer.child), stop(nodeServer.child), stop(bareServer.child), stop(floor.child)]);
 if (throughputToo) {
   // The same servers over an in-process mock upstream: their own ceiling, without the openai
   // SDK's per-call CPU that the upstream call costs inside the server.
   const nodeMock = await startServer("node", "mock");
-  loads.push({ label: "node:http server, everything on -> mock upstream", load: await throughput(nodeMock.url, nodeMock.child) });
+  loads.push({ label: "node:http server, everything on -> mock upstream", load: await throughput(nodeMock.url, childCpu(nodeMock.child)) });
   await stop(nodeMock.child);
   const honoMock = await startServer("hono", "mock");
-  loads.push({ label: "Hono + @hono/node-server, everything on -> mock", load: await throughput(honoMock.url, honoMock.child) });
+  loads.push({ label: "Hono + @hono/node-server, everything on -> mock", load: await throughput(honoMock.url, childCpu(honoMock.child)) });
   await stop(honoMock.child);
+}
+if (throughputToo) await clusterLoads();
+
+/**
+ * `modelgate serve --workers N` itself (the CLI from the bundle), everything on with the state
+ * in a redis-server this bench starts (more than one worker must share limits and budgets):
+ * one worker on Redis (what Redis alone costs) against two. "server" CPU here is the primary,
+ * its workers and redis-server together.
+ */
+async function clusterLoads(): Promise<void> {
+  if (!bundleArgs[0]) return log("cluster rows skipped: they run the bundled CLI, and the bundle failed");
+  let redis: Awaited<ReturnType<typeof startRedisServer>>;
+  try {
+    redis = await startRedisServer();
+  } catch (error) {
+    return log(`cluster rows skipped: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}`);
+  }
+  const redisClient = new Redis(redis.url, { lazyConnect: false });
+  const redisCpuUs = async (): Promise<number> => {
+    const info = await redisClient.info("cpu");
+    const seconds = (name: string): number => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+    return (seconds("used_cpu_user") + seconds("used_cpu_sys")) * 1e6;
+  };
+  try {
+    for (const [workers, upstream] of [[1, "fake"], [2, "fake"], [2, "mock"]] as const) {
+      // Its stderr (where it says "listening on") into stdout, where waitForLine looks.
+      const command = [process.execPath, "--import", "tsx", join(bundleArgs[0]!, "cli.js"), "serve", "--config", "bench/cluster-config.ts", "--port", "0", "--workers", String(workers)];
+      const cli = spawnTracked("sh", ["-c", `exec ${command.map((part) => JSON.stringify(part)).join(" ")} 2>&1`], {
+        cwd: root,
+        env: { ...process.env, MODELGATE_BUNDLE: bundleArgs[0], FAKE_OPENAI_URL: fakeUrl, REDIS_URL: redis.url, BENCH_UPSTREAM: upstream },
+      });
+      const url = (await waitForLine(cli, /listening on (http:\/\/\S+) /, 60_000))[1]!;
+      cli.stdout?.resume();
+      const tree: CpuReader = async () => processTreeCpuUs(cli.pid!) + (await redisCpuUs());
+      const label = `modelgate serve --workers ${workers} (redisStore), everything on -> ${upstream === "mock" ? "mock upstream" : "openai SDK -> fake"}`;
+      loads.push({ label, load: await throughput(url, tree, undefined, undefined, upstream === "fake" ? fake : undefined), target: workers > 1 && upstream === "fake", processes: workers });
+      await stop(cli, 15_000);
+    }
+  } finally {
+    redisClient.disconnect();
+    await redis.stop();
+  }
 }
 
 const ms = (us: number): string => `${(us / 1000).toFixed(3)} ms`;
@@ -285,12 +334,15 @@ if (cpuFigures.size > 0) {
   lines.push(`CPU the hop adds (client + server - in-process): ${us(hopCpu)}; nothing configured: ${us(figure("server/bare").clientUs + figure("server/bare").proxyUs! - figure("in-process/bare").clientUs)}; the floor relay adds ${us(floorCpu)} over direct`);
 }
 const percent = (share: number): string => `${(share * 100).toFixed(0)}%`;
-const shown = (load: Load): string =>
+const shown = (load: Load, processes = 1): string =>
   `${load.rps.toFixed(0)} req/s (p50 ${load.p50} ms, p99 ${load.p99} ms, errors ${load.errors}, non-2xx ${load.non2xx}); CPU per request: server ${load.serverUs.toFixed(0)} µs` +
   `${load.fakeUs > 0 ? `, fake ${load.fakeUs.toFixed(0)} µs` : ""}, autocannon ${load.autocannonUs.toFixed(0)} µs; of one core: server ${percent(load.serverCores)}` +
-  `${load.fakeUs > 0 ? `, fake ${percent(load.fakeCores)}` : ""}, autocannon ${percent(load.autocannonCores)}; one server process runs its JS on one thread: ceiling ~${(1e6 / load.serverUs).toFixed(0)} req/s at one core`;
+  `${load.fakeUs > 0 ? `, fake ${percent(load.fakeCores)}` : ""}, autocannon ${percent(load.autocannonCores)}; ` +
+  (processes === 1
+    ? `one server process runs its JS on one thread: ceiling ~${(1e6 / load.serverUs).toFixed(0)} req/s at one core`
+    : `at this CPU per request, ${processes} cores for the server alone would serve ~${((processes * 1e6) / load.serverUs).toFixed(0)} req/s`);
 if (loads.length > 0) lines.push("", "throughput, 100 connections (target >= 3000 req/s with everything on):");
-for (const { label, load, target } of loads) lines.push(`  ${label}: ${shown(load)}${target ? (load.rps >= 3000 ? " PASS" : " MISS") : ""}`);
+for (const { label, load, target, processes } of loads) lines.push(`  ${label}: ${shown(load, processes)}${target ? (load.rps >= 3000 ? " PASS" : " MISS") : ""}`);
 console.log(lines.join("\n"));
 
 await Promise.all([gateway.close(), bareGateway.close()]);

@@ -16,7 +16,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bundleSources } from "./bundle.js";
 import { spawnTracked, stop, waitForLine, startFakeServerChild } from "./children.js";
-import { BENCH_ROUTE } from "./features.js";
+import { BENCH_ROUTE, BENCH_TOKEN } from "./features.js";
 import { smallBody } from "./fixtures.js";
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -59,7 +59,7 @@ function load(url: string, duration: number): Promise<autocannon.Result> {
     connections,
     duration,
     method: "POST",
-    headers: { authorization: "Bearer mg-bench-token", "content-type": "application/json", "x-modelgate-user": "u42", "x-modelgate-tags": "bench" },
+    headers: { authorization: `Bearer ${BENCH_TOKEN}`, "content-type": "application/json", "x-modelgate-user": "u42", "x-modelgate-tags": "bench" },
     requests: [{ setupRequest: (request) => ({ ...request, body: JSON.stringify(smallBody(BENCH_ROUTE, count++)) }) }],
   });
 }

@@ -13,7 +13,7 @@ import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { spawnTracked, stop, waitForLine, startFakeServerChild } from "./children.js";
-import { BENCH_ROUTE } from "./features.js";
+import { BENCH_ROUTE, BENCH_TOKEN } from "./features.js";
 import { smallBody } from "./fixtures.js";
 import { loadModelgate } from "./modelgate.js";
 import { sourceOf, type ProfileNode } from "./profile.js";
@@ -39,7 +39,7 @@ const load = (conns: number, duration: number) =>
     connections: conns,
     duration,
     method: "POST",
-    headers: { authorization: "Bearer mg-bench-token", "content-type": "application/json", "x-modelgate-user": "u42" },
+    headers: { authorization: `Bearer ${BENCH_TOKEN}`, "content-type": "application/json", "x-modelgate-user": "u42" },
     requests: [{ setupRequest: (request) => ({ ...request, body: JSON.stringify(smallBody(BENCH_ROUTE, count++)) }) }],
   });
 await load(10, 3);
