@@ -27,7 +27,11 @@ async function main(argv: readonly string[]): Promise<number> {
   if (!worker) return runServer(args, say);
   return runServer(args, say, {
     workers: args.workers,
-    send: (message) => void process.send?.(message),
+    send: (message) => {
+      // After a disconnect, send() would emit an 'error' the worker does not handle.
+      if (!process.connected || !process.send) throw new Error("the cluster primary is gone");
+      process.send(message);
+    },
     onMessage: (listener) => void process.on("message", listener),
     onDisconnect: (listener) => void process.on("disconnect", listener),
   });

@@ -43,7 +43,13 @@ export function workerExposition(send: (message: WorkerMessage) => void, onMessa
         }, REPLY_TIMEOUT_MS);
         timer.unref();
         pending.set(id, { resolve, reject, timer });
-        send({ type: "modelgate:metrics-request", id });
+        try {
+          send({ type: "modelgate:metrics-request", id });
+        } catch (error) {
+          pending.delete(id);
+          clearTimeout(timer);
+          reject(error instanceof Error ? error : new Error(String(error)));
+        }
       });
   };
 }
