@@ -16,7 +16,8 @@
  * process took (server, fake, and this process, which runs autocannon), since all share the cores.
  *
  *   BENCH_QUICK=1 npx tsx bench/server-hop.ts        smoke run
- *   BENCH_ONLY=throughput npx tsx bench/server-hop.ts  autocannon only
+ *   BENCH_ONLY=throughput npx tsx bench/server-hop.ts  throughput only
+ *   LOADGEN=wrk ...                                    load from wrk (apt-get install wrk), not autocannon
  *   BENCH_ONLY=latency npx tsx bench/server-hop.ts     interleaved latency and CPU per call
  *   BENCH_ONLY=cpu npx tsx bench/server-hop.ts         CPU per call only (load-insensitive)
  */
@@ -31,12 +32,15 @@ import { startRedisServer } from "../test/fakes/redis-server.js";
 import { processTreeCpuUs, spawnTracked, stop, waitForLine, startFakeServerChild } from "./children.js";
 import { BENCH_MODEL, BENCH_ROUTE, BENCH_TOKEN as TOKEN, CALL_OPTIONS, baseConfig, featureList, withFeatures } from "./features.js";
 import { smallBody } from "./fixtures.js";
+import { runWrk, wrkAvailable } from "./wrk.js";
 import { loadModelgate } from "./modelgate.js";
 import { startProxyHop } from "./proxy-hop.js";
 import { measureInterleaved, summarize, type Candidate } from "./stats.js";
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const quick = process.env.BENCH_QUICK === "1";
+/** LOADGEN=wrk: the load comes from wrk (C) rather than autocannon (JavaScript), leaving the server more CPU. */
+const useWrk = process.env.LOADGEN === "wrk" && (await wrkAvailable());
 const log = (text: string): void => void process.stderr.write(`[server-hop] ${text}\n`);
 
 // src/ bundled as tsup ships it, for the in-process gateway and the server children alike
@@ -190,6 +194,7 @@ interface Load {
   /** CPU per request, µs: the server (or relay), the fake, and this process (autocannon). */
   serverUs: number;
   fakeUs: number;
+  /** The load generator: autocannon in this process, or wrk in its own. */
   autocannonUs: number;
   /** The same as shares of one core over the run (2 cores = 200%). */
   serverCores: number;
@@ -203,12 +208,13 @@ const childCpu = (child: Child): CpuReader => () => cpuUs(child);
 
 async function throughput(url: string, server: CpuReader, path = "/v1/chat/completions", model = BENCH_ROUTE, upstreamChild?: Child): Promise<Load> {
   let count = 0;
+  const headers = { authorization: `Bearer ${TOKEN}`, "content-type": "application/json", "x-modelgate-user": "u42" };
   const load = (connections: number, duration: number) => autocannon({
     url: `${url}${path}`,
     connections,
     duration,
     method: "POST",
-    headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json", "x-modelgate-user": "u42" },
+    headers,
     requests: [{ setupRequest: (request) => ({ ...request, body: JSON.stringify(smallBody(model, 1e9 + count++)) }) }],
   });
   // Warm-up off the books: the JIT, and modules the gateway loads on first use (the tokenizer).
@@ -216,26 +222,33 @@ async function throughput(url: string, server: CpuReader, path = "/v1/chat/compl
   const [serverBefore, fakeBefore] = await Promise.all([server(), upstreamChild ? cpuUs(upstreamChild) : 0]);
   const ownBefore = ownCpuUs();
   const wallBefore = performance.now();
-  const result = await load(100, quick ? 4 : 10);
+  const seconds = quick ? 4 : 10;
+  let measured: { rps: number; p50: number; p99: number; errors: number; non2xx: number; total: number; loaderUs: number };
+  if (useWrk) {
+    const result = await runWrk({ url: `${url}${path}`, headers, model, connections: 100, seconds });
+    measured = { ...result, loaderUs: result.cpuUs };
+  } else {
+    const result = await load(100, seconds);
+    measured = { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors, non2xx: result.non2xx, total: result.requests.total, loaderUs: 0 };
+  }
   const wallUs = (performance.now() - wallBefore) * 1000;
-  const ownUs = ownCpuUs() - ownBefore;
+  const loaderUs = measured.loaderUs + ownCpuUs() - ownBefore;
   const [serverAfter, fakeAfter] = await Promise.all([server(), upstreamChild ? cpuUs(upstreamChild) : 0]);
-  const total = Math.max(1, result.requests.total);
+  const total = Math.max(1, measured.total);
   return {
-    rps: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    errors: result.errors,
-    non2xx: result.non2xx,
+    rps: measured.rps,
+    p50: measured.p50,
+    p99: measured.p99,
+    errors: measured.errors,
+    non2xx: measured.non2xx,
     serverUs: (serverAfter - serverBefore) / total,
     fakeUs: (fakeAfter - fakeBefore) / total,
-    autocannonUs: ownUs / total,
+    autocannonUs: loaderUs / total,
     serverCores: (serverAfter - serverBefore) / wallUs,
     fakeCores: (fakeAfter - fakeBefore) / wallUs,
-    autocannonCores: ownUs / wallUs,
+    autocannonCores: loaderUs / wallUs,
   };
 }
-/** `processes`: server processes sharing the load (its JS runs on one thread each). */
 const loads: { label: string; load: Load; target?: boolean; processes?: number }[] = [];
 if (throughputToo) {
   log("throughput, 100 connections ...");
@@ -333,15 +346,16 @@ if (cpuFigures.size > 0) {
   const floorCpu = figure("node floor").clientUs + figure("node floor").proxyUs! - figure("direct").clientUs;
   lines.push(`CPU the hop adds (client + server - in-process): ${us(hopCpu)}; nothing configured: ${us(figure("server/bare").clientUs + figure("server/bare").proxyUs! - figure("in-process/bare").clientUs)}; the floor relay adds ${us(floorCpu)} over direct`);
 }
+const loader = useWrk ? "wrk" : "autocannon";
 const percent = (share: number): string => `${(share * 100).toFixed(0)}%`;
 const shown = (load: Load, processes = 1): string =>
   `${load.rps.toFixed(0)} req/s (p50 ${load.p50} ms, p99 ${load.p99} ms, errors ${load.errors}, non-2xx ${load.non2xx}); CPU per request: server ${load.serverUs.toFixed(0)} µs` +
-  `${load.fakeUs > 0 ? `, fake ${load.fakeUs.toFixed(0)} µs` : ""}, autocannon ${load.autocannonUs.toFixed(0)} µs; of one core: server ${percent(load.serverCores)}` +
-  `${load.fakeUs > 0 ? `, fake ${percent(load.fakeCores)}` : ""}, autocannon ${percent(load.autocannonCores)}; ` +
+  `${load.fakeUs > 0 ? `, fake ${load.fakeUs.toFixed(0)} µs` : ""}, ${loader} ${load.autocannonUs.toFixed(0)} µs; of one core: server ${percent(load.serverCores)}` +
+  `${load.fakeUs > 0 ? `, fake ${percent(load.fakeCores)}` : ""}, ${loader} ${percent(load.autocannonCores)}; ` +
   (processes === 1
     ? `one server process runs its JS on one thread: ceiling ~${(1e6 / load.serverUs).toFixed(0)} req/s at one core`
     : `at this CPU per request, ${processes} cores for the server alone would serve ~${((processes * 1e6) / load.serverUs).toFixed(0)} req/s`);
-if (loads.length > 0) lines.push("", "throughput, 100 connections (target >= 3000 req/s with everything on):");
+if (loads.length > 0) lines.push("", `throughput, 100 connections, load from ${loader} (target >= 3000 req/s with everything on):`);
 for (const { label, load, target, processes } of loads) lines.push(`  ${label}: ${shown(load, processes)}${target ? (load.rps >= 3000 ? " PASS" : " MISS") : ""}`);
 console.log(lines.join("\n"));
 

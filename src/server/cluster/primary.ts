@@ -47,7 +47,7 @@ export function runPrimary({ workers, drainTimeoutMs = DEFAULT_DRAIN_MS, say }: 
       if (shuttingDown) return;
       shuttingDown = true;
       failedCode = code;
-      say(`${reason}: draining ${live().length} worker(s), then exiting`);
+      say(live().length > 0 ? `${reason}: draining ${live().length} worker(s), then exiting` : `${reason}: exiting`);
       for (const worker of live()) send(worker, { type: "modelgate:drain" });
       killTimer = setTimeout(() => {
         for (const worker of live()) {
