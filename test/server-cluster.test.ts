@@ -153,6 +153,34 @@ describe("modelgate serve --workers", () => {
   }, 120_000);
 });
 
+describe("modelgate serve --workers, stopped twice", () => {
+  it("a second SIGTERM kills the workers without waiting for a stream and exits 1", async () => {
+    const file = writeConfig("cluster-twice.config.ts", `server: { drainTimeoutMs: 60_000 },`);
+    const server = await startServingCli(serveArgs(file), env(), children);
+    fake.setDefault({ reply: "a b c d e f g h i j k l m n o p", chunkDelayMs: 1_000 });
+    try {
+      const client = new OpenAI({ apiKey: "unused", baseURL: `${server.url}/v1`, maxRetries: 0 });
+      const stream = await client.chat.completions.create({ model: "fast", stream: true, messages: [{ role: "user", content: "slow" }] });
+      const reader = stream[Symbol.asyncIterator]();
+      await reader.next();
+      const pids = workerPids(server.child);
+      server.child.kill("SIGTERM");
+      await expect.poll(() => server.stderr(), { timeout: 30_000 }).toMatch(/SIGTERM: draining 2 worker/);
+      server.child.kill("SIGTERM");
+      expect(await server.exited).toBe(1);
+      expect(server.stderr()).toMatch(/SIGTERM again: killing 2 worker/);
+      for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
+      // The stream is cut, not finished: reading on ends in a connection error.
+      const rest = (async () => {
+        for (;;) if ((await reader.next()).done) return "finished";
+      })();
+      await expect(rest).rejects.toThrow();
+    } finally {
+      fake.setDefault({});
+    }
+  }, 90_000);
+});
+
 const redis = requireBinary({ ...REDIS_SERVER, what: "the cluster budget test (test/server-cluster.test.ts)" });
 
 describe.skipIf(redis.skip)("modelgate serve --workers with redisStore", () => {

@@ -27,6 +27,8 @@ const RESTART_WINDOW_MS = 60_000;
 export function runPrimary({ workers, drainTimeoutMs = DEFAULT_DRAIN_MS, say }: PrimaryOptions): Promise<number> {
   const aggregator = new AggregatorRegistry();
   const ready = new Set<Worker>();
+  /** Forked and not yet exited (cluster.workers drops a worker only once it also disconnected). */
+  const running = new Set<Worker>();
   const restarts: number[] = [];
   let shuttingDown = false;
   let announced = false;
@@ -37,7 +39,7 @@ export function runPrimary({ workers, drainTimeoutMs = DEFAULT_DRAIN_MS, say }: 
     const send = (worker: Worker, message: PrimaryMessage): void => {
       if (worker.isConnected()) worker.send(message);
     };
-    const live = (): Worker[] => Object.values(cluster.workers ?? {}).filter((worker): worker is Worker => worker !== undefined);
+    const live = (): Worker[] => [...running];
     const finishIfDone = (): void => {
       if (live().length > 0) return;
       if (killTimer) clearTimeout(killTimer);
@@ -60,6 +62,7 @@ export function runPrimary({ workers, drainTimeoutMs = DEFAULT_DRAIN_MS, say }: 
 
     const start = (): Worker => {
       const worker = cluster.fork();
+      running.add(worker);
       worker.on("message", (message: unknown) => {
         if (!isWorkerMessage(message)) return;
         if (message.type === "modelgate:metrics-request") {
@@ -84,6 +87,7 @@ export function runPrimary({ workers, drainTimeoutMs = DEFAULT_DRAIN_MS, say }: 
         }
       });
       worker.on("exit", (code, signal) => {
+        running.delete(worker);
         const wasReady = ready.delete(worker);
         if (shuttingDown) {
           if (code !== 0) failedCode = 1;
