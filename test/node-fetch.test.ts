@@ -72,6 +72,34 @@ describe("createNodeFetch", () => {
     expect([seen[0]!.headers["x-one"], seen[1]!.headers["x-two"], seen[2]!.headers["x-three"], seen[3]!.headers["x-dup"]]).toEqual(["1", "2", "3", "a, b"]);
   });
 
+  it("writes the head Node writes for an object of headers: Host, lengths, the query, URL credentials as basic auth", async () => {
+    const nodeFetch = createNodeFetch();
+    const port = (server.address() as AddressInfo).port;
+    await nodeFetch(`${base}/q?a=1&b=2#fragment`, { method: "POST" });
+    await nodeFetch(`${base}/q?a=1&b=2#fragment`);
+    await nodeFetch(`${base}/other`, { method: "PUT", body: "x" });
+    await nodeFetch(`http://us%40er:p%3Ass@127.0.0.1:${port}/auth`);
+    await nodeFetch(`http://localhost:${port}/named`, { headers: { Host: "custom.example" } });
+    expect(seen.map((s) => [s.method, s.url])).toEqual([
+      ["POST", "/q?a=1&b=2"],
+      ["GET", "/q?a=1&b=2"],
+      ["PUT", "/other"],
+      ["GET", "/auth"],
+      ["GET", "/named"],
+    ]);
+    expect(seen.map((s) => s.headers.host)).toEqual([...Array(4).fill(`127.0.0.1:${port}`), "custom.example"]);
+    // A POST without a body says so; a GET says nothing; neither is chunked.
+    expect(seen.map((s) => [s.headers["content-length"], s.headers["transfer-encoding"]])).toEqual([
+      ["0", undefined],
+      [undefined, undefined],
+      ["1", undefined],
+      [undefined, undefined],
+      [undefined, undefined],
+    ]);
+    expect(seen[3]!.headers.authorization).toBe(`Basic ${Buffer.from("us@er:p:ss").toString("base64")}`);
+    expect(seen.map((s) => s.headers.connection)).toEqual(Array(5).fill("keep-alive"));
+  });
+
   it("sends string, Uint8Array, ArrayBuffer and URLSearchParams bodies with fetch's content types", async () => {
     const nodeFetch = createNodeFetch();
     await nodeFetch(`${base}/`, { method: "POST", body: "héllo" });
