@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { getEventListeners } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { promisify } from "node:util";
@@ -266,6 +267,31 @@ describe("createNodeFetch", () => {
     midStream.abort();
     await expect(reader.read()).rejects.toMatchObject({ name: "AbortError" });
     await closed;
+  });
+
+  it("holds one abort listener per request while it runs and none once its body is read, bodiless or failed", async () => {
+    const nodeFetch = createNodeFetch();
+    const controller = new AbortController();
+    const listeners = (): number => getEventListeners(controller.signal, "abort").length;
+    let release!: () => void;
+    handler = (request, response) => {
+      if (request.url === "/empty") response.writeHead(204).end();
+      else if (request.url === "/slow") release = () => response.end(JSON.stringify({ slow: true }));
+      else response.end(JSON.stringify({ ok: true }));
+    };
+    const slow = nodeFetch(`${base}/slow`, { signal: controller.signal });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(listeners()).toBe(1);
+    release();
+    const response = await slow;
+    expect(listeners()).toBe(1); // the body is still on the socket: an abort must reach it
+    expect(await response.json()).toEqual({ slow: true });
+    expect(listeners()).toBe(0);
+    await (await nodeFetch(`${base}/a`, { signal: controller.signal })).text();
+    await nodeFetch(`${base}/empty`, { signal: controller.signal });
+    const port = await freePort();
+    await nodeFetch(`http://127.0.0.1:${port}/`, { signal: controller.signal }).catch(() => {});
+    expect(listeners()).toBe(0);
   });
 
   it("rejects a refused connection with TypeError('fetch failed') carrying the cause, and a cut body with 'terminated'", async () => {

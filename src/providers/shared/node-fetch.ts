@@ -1,6 +1,7 @@
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { NodeResponse } from "./node-response.js";
+import { AbortLink } from "./abort-link.js";
 import { abortReason, SocketBody } from "./socket-body.js";
 
 /** Options for `createNodeFetch`. */
@@ -104,19 +105,28 @@ export function createNodeFetch(options: NodeFetchOptions = {}): NodeFetch {
     const headers = toRawHeaders(init.headers ?? fromRequest?.headers, target, method, body);
     stats.requests++;
 
-    const response = await send(target, method, headers, body?.data, agentFor(target), signal, true);
+    const abort = signal ? new AbortLink(signal) : undefined;
+    let response: IncomingMessage;
+    try {
+      response = await send(target, method, headers, body?.data, agentFor(target), abort, true);
+    } catch (error) {
+      abort?.release();
+      throw error;
+    }
     if (REDIRECT_STATUSES.has(response.statusCode ?? 0) && response.headers.location !== undefined) {
       const mode = init.redirect ?? fromRequest?.redirect ?? "follow";
       if (mode === "error") {
+        abort?.release();
         response.destroy();
         throw new TypeError("fetch failed", { cause: new Error(`unexpected redirect (${response.statusCode}) with redirect: "error"`) });
       }
       if (mode === "follow") {
+        abort?.release();
         discard(response);
         return globalThis.fetch(input, init);
       }
     }
-    return toResponse(response, target.href, signal);
+    return toResponse(response, target.href, abort);
   };
   return Object.assign(nodeFetch, { stats });
 }
@@ -229,24 +239,24 @@ function send(
   headers: string[],
   body: string | Uint8Array | undefined,
   agent: HttpAgent,
-  signal: AbortSignal | undefined,
+  abort: AbortLink | undefined,
   mayRetry: boolean,
 ): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const { protocol, hostname, port, path } = target;
     const request: ClientRequest = (protocol === "https:" ? httpsRequest : httpRequest)({ protocol, hostname, port, path, method, headers, agent });
     let settled = false;
-    const onAbort = (): void => {
+    abort?.to(() => {
       if (settled) return;
       settled = true;
-      const reason = abortReason(signal!);
+      const reason = abortReason(abort.signal);
       request.destroy();
       reject(reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
+    });
     request.once("response", (response) => {
       settled = true;
-      signal?.removeEventListener("abort", onAbort);
+      // The listener stays for the body (`SocketBody`), which takes over the link.
+      abort?.to(undefined);
       resolve(response);
     });
     // `on`, not `once`: a socket error after the response still reaches the request (the
@@ -254,9 +264,9 @@ function send(
     request.on("error", (error: NodeJS.ErrnoException) => {
       if (settled) return;
       settled = true;
-      signal?.removeEventListener("abort", onAbort);
+      abort?.to(undefined);
       if (mayRetry && request.reusedSocket && error.code === "ECONNRESET") {
-        send(target, method, headers, body, agent, signal, false).then(resolve, reject);
+        send(target, method, headers, body, agent, abort, false).then(resolve, reject);
         return;
       }
       reject(new TypeError("fetch failed", { cause: error }));
@@ -266,7 +276,7 @@ function send(
 }
 
 /** The response head as a `Response` whose body stays on the socket until it is read. */
-function toResponse(response: IncomingMessage, href: string, signal: AbortSignal | undefined): Response {
+function toResponse(response: IncomingMessage, href: string, abort: AbortLink | undefined): Response {
   const status = response.statusCode ?? 0;
   const headers = new Headers();
   const raw = response.rawHeaders;
@@ -278,9 +288,12 @@ function toResponse(response: IncomingMessage, href: string, signal: AbortSignal
     }
   }
   let body: SocketBody | undefined;
-  if (NULL_BODY_STATUSES.has(status) || status < 200) discard(response);
+  if (NULL_BODY_STATUSES.has(status) || status < 200) {
+    abort?.release();
+    discard(response);
+  }
   // Read from `headers`: `response.headers` would parse every raw header a second time.
-  else body = new SocketBody(response, headers.get("content-encoding"), signal);
+  else body = new SocketBody(response, headers.get("content-encoding"), abort);
   return new NodeResponse(status, response.statusMessage ?? "", headers, href, body);
 }
 
