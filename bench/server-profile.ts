@@ -8,7 +8,7 @@
  *   PROFILE_SECONDS=10 PROFILE_CONNECTIONS=100 npx tsx bench/server-profile.ts all fake
  */
 import autocannon from "autocannon";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -55,6 +55,8 @@ await written;
 await stop(server, 10_000);
 await stop(fake);
 const profile = JSON.parse(readFileSync(file, "utf8")) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] };
+// PROFILE_KEEP=<file> keeps the raw profile (open it in Chrome DevTools or speedscope).
+if (process.env.PROFILE_KEEP) copyFileSync(file, process.env.PROFILE_KEEP);
 rmSync(dir, { recursive: true, force: true });
 const requests = result.requests.total;
 const nodes = new Map(profile.nodes.map((node) => [node.id, node]));
@@ -72,7 +74,9 @@ for (let index = 0; index < profile.samples.length; index++) {
   const source = where.includes("/bench/.build/") ? sourceOf(fileURLToPath(where), lineNumber) : undefined;
   const area = source ? (source.startsWith("src/server/") ? `src/server: ${source.slice(11)}` : "src (gateway)") : areaOf(functionName, where);
   areas.set(area, (areas.get(area) ?? 0) + delta);
-  const key = `${functionName || "(anonymous)"} ${source ?? `${shortPath(where)}:${lineNumber + 1}`}`;
+  // PROFILE_LINES=1 keeps the bundle line beside a src/ file (which closure of the file).
+  const line = source && process.env.PROFILE_LINES ? `:${lineNumber + 1}` : "";
+  const key = `${functionName || "(anonymous)"} ${source ? source + line : `${shortPath(where)}:${lineNumber + 1}`}`;
   frames.set(key, (frames.get(key) ?? 0) + delta);
 }
 

@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { getEventListeners } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { promisify } from "node:util";
@@ -70,6 +71,34 @@ describe("createNodeFetch", () => {
     await nodeFetch(`${base}/p`, { headers: [["x-dup", "a"], ["X-Dup", "b"]] });
     expect(seen.map((s) => [s.method, s.url])).toEqual([["GET", "/s"], ["GET", "/u"], ["DELETE", "/r"], ["GET", "/p"]]);
     expect([seen[0]!.headers["x-one"], seen[1]!.headers["x-two"], seen[2]!.headers["x-three"], seen[3]!.headers["x-dup"]]).toEqual(["1", "2", "3", "a, b"]);
+  });
+
+  it("writes the head Node writes for an object of headers: Host, lengths, the query, URL credentials as basic auth", async () => {
+    const nodeFetch = createNodeFetch();
+    const port = (server.address() as AddressInfo).port;
+    await nodeFetch(`${base}/q?a=1&b=2#fragment`, { method: "POST" });
+    await nodeFetch(`${base}/q?a=1&b=2#fragment`);
+    await nodeFetch(`${base}/other`, { method: "PUT", body: "x" });
+    await nodeFetch(`http://us%40er:p%3Ass@127.0.0.1:${port}/auth`);
+    await nodeFetch(`http://localhost:${port}/named`, { headers: { Host: "custom.example" } });
+    expect(seen.map((s) => [s.method, s.url])).toEqual([
+      ["POST", "/q?a=1&b=2"],
+      ["GET", "/q?a=1&b=2"],
+      ["PUT", "/other"],
+      ["GET", "/auth"],
+      ["GET", "/named"],
+    ]);
+    expect(seen.map((s) => s.headers.host)).toEqual([...Array(4).fill(`127.0.0.1:${port}`), "custom.example"]);
+    // A POST without a body says so; a GET says nothing; neither is chunked.
+    expect(seen.map((s) => [s.headers["content-length"], s.headers["transfer-encoding"]])).toEqual([
+      ["0", undefined],
+      [undefined, undefined],
+      ["1", undefined],
+      [undefined, undefined],
+      [undefined, undefined],
+    ]);
+    expect(seen[3]!.headers.authorization).toBe(`Basic ${Buffer.from("us@er:p:ss").toString("base64")}`);
+    expect(seen.map((s) => s.headers.connection)).toEqual(Array(5).fill("keep-alive"));
   });
 
   it("sends string, Uint8Array, ArrayBuffer and URLSearchParams bodies with fetch's content types", async () => {
@@ -238,6 +267,31 @@ describe("createNodeFetch", () => {
     midStream.abort();
     await expect(reader.read()).rejects.toMatchObject({ name: "AbortError" });
     await closed;
+  });
+
+  it("holds one abort listener per request while it runs and none once its body is read, bodiless or failed", async () => {
+    const nodeFetch = createNodeFetch();
+    const controller = new AbortController();
+    const listeners = (): number => getEventListeners(controller.signal, "abort").length;
+    let release!: () => void;
+    handler = (request, response) => {
+      if (request.url === "/empty") response.writeHead(204).end();
+      else if (request.url === "/slow") release = () => response.end(JSON.stringify({ slow: true }));
+      else response.end(JSON.stringify({ ok: true }));
+    };
+    const slow = nodeFetch(`${base}/slow`, { signal: controller.signal });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(listeners()).toBe(1);
+    release();
+    const response = await slow;
+    expect(listeners()).toBe(1); // the body is still on the socket: an abort must reach it
+    expect(await response.json()).toEqual({ slow: true });
+    expect(listeners()).toBe(0);
+    await (await nodeFetch(`${base}/a`, { signal: controller.signal })).text();
+    await nodeFetch(`${base}/empty`, { signal: controller.signal });
+    const port = await freePort();
+    await nodeFetch(`http://127.0.0.1:${port}/`, { signal: controller.signal }).catch(() => {});
+    expect(listeners()).toBe(0);
   });
 
   it("rejects a refused connection with TypeError('fetch failed') carrying the cause, and a cut body with 'terminated'", async () => {

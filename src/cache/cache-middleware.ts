@@ -16,7 +16,7 @@ import type { ProviderAdapter } from "../core/provider-adapter.js";
 import type { Middleware } from "../core/compose.js";
 import type { CallContext, Served } from "../core/call-context.js";
 import { deadlineExceeded } from "../core/deadline.js";
-import { identityOf } from "../core/identity.js";
+import { withIdentity } from "../core/identity.js";
 import { report } from "../core/report.js";
 import { whenSettled } from "../core/settle.js";
 import { abortReason } from "../core/abortable.js";
@@ -117,7 +117,7 @@ export function createCache(config: CacheConfig, dependencies: CacheDependencies
     ctx.costUsd = ctx.extraCostUsd ?? 0;
     ctx.savedUsd = answer.costUsd;
     if (served) ctx.served = served;
-    report(events, ctx, "cache", () => ({ ...identityOf(ctx), outcome, savedUsd: answer.costUsd }));
+    report(events, ctx, "cache", () => withIdentity(ctx, { outcome, savedUsd: answer.costUsd }));
   }
 
   /**

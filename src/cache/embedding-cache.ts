@@ -1,7 +1,7 @@
 import type { CallContext, Served } from "../core/call-context.js";
 import { embeddingUsageResponse, type EmbeddingCall, type EmbeddingResult } from "../core/embedding-request.js";
 import type { GatewayEvents } from "../core/events.js";
-import { identityOf } from "../core/identity.js";
+import { withIdentity } from "../core/identity.js";
 import { report } from "../core/report.js";
 import type { RouteTable } from "../core/route.js";
 import { whenSettled } from "../core/settle.js";
@@ -63,7 +63,7 @@ export async function embeddingCacheStep(
       ctx.savedUsd = stored.costUsd;
       const served = servedBy(dependencies.table, stored);
       if (served) ctx.served = served;
-      report(events, ctx, "cache", () => ({ ...identityOf(ctx), outcome: "exact", savedUsd: stored.costUsd }));
+      report(events, ctx, "cache", () => withIdentity(ctx, { outcome: "exact" as const, savedUsd: stored.costUsd }));
       return;
     }
   }

@@ -15,7 +15,7 @@ function isTraced(name: GatewayEventName): name is CallTraceEventName {
  * name), so an unobserved gateway builds nothing.
  *
  * @example
- * report(events, ctx, "fallback", () => ({ ...identityOf(ctx), from, to }));
+ * report(events, ctx, "fallback", () => withIdentity(ctx, { from, to }));
  */
 export function report<Name extends GatewayEventName>(
   events: GatewayEvents,

@@ -2,7 +2,7 @@ import type { AttemptContext } from "../core/attempt-context.js";
 import type { Middleware } from "../core/compose.js";
 import type { GatewayEvents } from "../core/events.js";
 import type { Deployment } from "../core/route.js";
-import { identityOf } from "../core/identity.js";
+import { withIdentity } from "../core/identity.js";
 import { report } from "../core/report.js";
 
 /** What the warning says: the model, its retirement date when known, and what to move to. */
@@ -34,15 +34,16 @@ export function createDeprecationWarnings(events: GatewayEvents): Middleware<Att
       if (!warned.has(key)) {
         warned.add(key);
         // The first use is the moment: a listener added later does not hear of it.
-        report(events, attempt.call, "warning", () => ({
-          ...identityOf(attempt.call),
-          code: "model_deprecated",
-          message: deprecationMessage(deployment),
-          provider: deployment.provider,
-          deployment: deployment.id,
-          providerModel: deployment.model,
-          deprecated: deployment.deprecated!,
-        }));
+        report(events, attempt.call, "warning", () =>
+          withIdentity(attempt.call, {
+            code: "model_deprecated" as const,
+            message: deprecationMessage(deployment),
+            provider: deployment.provider,
+            deployment: deployment.id,
+            providerModel: deployment.model,
+            deprecated: deployment.deprecated!,
+          }),
+        );
       }
     }
     await next();

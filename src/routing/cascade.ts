@@ -5,7 +5,7 @@ import { chatRequestSchema, type ChatRequest } from "../core/chat-request.js";
 import { addUsd, computeCost } from "../core/cost.js";
 import { GatewayError, InvalidRequestError } from "../core/errors.js";
 import type { CascadeEvent, GatewayEvents } from "../core/events.js";
-import { identityOf } from "../core/identity.js";
+import { identityOf, withIdentity } from "../core/identity.js";
 import { report } from "../core/report.js";
 import type { Deployment, Route, RouteTable } from "../core/route.js";
 import { replayChunks, responseToChunks } from "../core/stream-replay.js";
@@ -125,7 +125,7 @@ export function createCascade(options: CascadeOptions): (ctx: CallContext) => Pr
 }
 
 function emit(events: GatewayEvents, ctx: CallContext, verdict: Omit<CascadeEvent, keyof ReturnType<typeof identityOf>>): void {
-  report(events, ctx, "cascade", () => ({ ...identityOf(ctx), ...verdict }));
+  report(events, ctx, "cascade", () => withIdentity(ctx, verdict));
 }
 
 /** One tier as a route of its own: no fallbacks, and a plain (buffered) request unless it streams live. */

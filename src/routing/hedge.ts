@@ -3,7 +3,7 @@ import type { HedgePolicy } from "../core/cascade-types.js";
 import { addUsd, computeCost } from "../core/cost.js";
 import { AbortError } from "../core/errors.js";
 import type { GatewayEvents } from "../core/events.js";
-import { identityOf } from "../core/identity.js";
+import { withIdentity } from "../core/identity.js";
 import { report } from "../core/report.js";
 import type { Route } from "../core/route.js";
 import { subCall } from "./cascade.js";
@@ -112,13 +112,14 @@ export function createHedging(options: HedgingOptions): (ctx: CallContext) => Pr
     if (winner === hedge) state.hedgeWon++;
     adopt(ctx, winner.sub);
     remember(state, performance.now() - startedAt);
-    report(events, ctx, "hedge", () => ({
-      ...identityOf(ctx),
-      route: ctx.route.name,
-      primary: ctx.route.deployments[0]!.id,
-      hedge: next.id,
-      winner: winner.sub.served?.deployment.id ?? "",
-    }));
+    report(events, ctx, "hedge", () =>
+      withIdentity(ctx, {
+        route: ctx.route.name,
+        primary: ctx.route.deployments[0]!.id,
+        hedge: next.id,
+        winner: winner.sub.served?.deployment.id ?? "",
+      }),
+    );
   };
 
   /** One walk with an abort of its own, linked to the call's. */

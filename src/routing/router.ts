@@ -8,7 +8,7 @@ import {
 import type { CooldownEvent } from "../core/events.js";
 import { promptTokensOf } from "../core/settle.js";
 import type { CallContext } from "../core/call-context.js";
-import { identityOf } from "../core/identity.js";
+import { withIdentity } from "../core/identity.js";
 import { report } from "../core/report.js";
 import { abortReason, sleep } from "../core/abortable.js";
 import type { AttemptAbort } from "./attempt-abort.js";
@@ -142,7 +142,7 @@ export function createRouter(options: RouterOptions): (ctx: CallContext) => Prom
     for (const { route: current, deployments } of plan) {
       if (previous) {
         const from = previous.name;
-        report(events, ctx, "fallback", () => ({ ...identityOf(ctx), from, to: current.name }));
+        report(events, ctx, "fallback", () => withIdentity(ctx, { from, to: current.name }));
       }
       previous = current;
       for (const deployment of deployments) {

@@ -6,7 +6,7 @@ import { deadlineExceeded } from "../core/deadline.js";
 import { DeploymentSkip } from "../core/deployment-skip.js";
 import { GatewayError, ProviderError } from "../core/errors.js";
 import type { CooldownEvent, GatewayEvents } from "../core/events.js";
-import { identityOf } from "../core/identity.js";
+import { withIdentity } from "../core/identity.js";
 import { report } from "../core/report.js";
 import type { Deployment, Route } from "../core/route.js";
 import type { AttemptAbort } from "./attempt-abort.js";
@@ -142,7 +142,7 @@ export function deploymentTrier(options: DeploymentTrierOptions) {
       }
 
       const { delayMs } = decision;
-      report(events, ctx, "retry", () => ({ ...identityOf(ctx), deployment: deployment.id, attempt, delayMs, error: failure }));
+      report(events, ctx, "retry", () => withIdentity(ctx, { deployment: deployment.id, attempt, delayMs, error: failure }));
       if (delayMs > 0) {
         await sleep(delayMs, ctx.signal).catch(() => {
           throw abortReason(ctx.signal);

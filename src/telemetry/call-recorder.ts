@@ -3,7 +3,7 @@ import type { CacheOutcome, ChatResponse } from "../core/chat-response.js";
 import { BudgetExceededError, GatewayError, RateLimitError } from "../core/errors.js";
 import type { GatewayEventMap, GatewayEvents } from "../core/events.js";
 import type { CallContext, CallTrace, CallTraceEventName } from "../core/call-context.js";
-import { identityOf } from "../core/identity.js";
+import { withIdentity } from "../core/identity.js";
 import { report } from "../core/report.js";
 import type { Settlement } from "../core/settle.js";
 import { errorType, requestAttributes, responseAttributes } from "./attributes.js";
@@ -211,21 +211,22 @@ export class CallRecorder implements CallTrace {
     if (error instanceof RateLimitError) metrics.rateLimitRejection({ [MODELGATE_LIMIT_SCOPE]: error.scope });
 
     if (error !== undefined) {
-      if (error instanceof GatewayError) report(this.events, ctx, "error", () => ({ ...identityOf(ctx), error, latencyMs: elapsedMs(ctx) }));
+      if (error instanceof GatewayError) report(this.events, ctx, "error", () => withIdentity(ctx, { error, latencyMs: elapsedMs(ctx) }));
       return;
     }
-    report(this.events, ctx, "response", () => ({
-      ...identityOf(ctx),
-      provider: served?.deployment.provider ?? "",
-      deployment: served?.deployment.id ?? "",
-      route: served?.route.name ?? ctx.route.name,
-      attempts: ctx.attempts.length,
-      cache: ctx.cache,
-      costUsd,
-      latencyMs: elapsedMs(ctx),
-      inputTokens: response?.usage?.prompt_tokens,
-      outputTokens: response?.usage?.completion_tokens,
-    }));
+    report(this.events, ctx, "response", () =>
+      withIdentity(ctx, {
+        provider: served?.deployment.provider ?? "",
+        deployment: served?.deployment.id ?? "",
+        route: served?.route.name ?? ctx.route.name,
+        attempts: ctx.attempts.length,
+        cache: ctx.cache,
+        costUsd,
+        latencyMs: elapsedMs(ctx),
+        inputTokens: response?.usage?.prompt_tokens,
+        outputTokens: response?.usage?.completion_tokens,
+      }),
+    );
   }
 
   /** The call span's closing attributes; only when it records. */

@@ -1,6 +1,7 @@
-import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { NodeResponse } from "./node-response.js";
+import { AbortLink } from "./abort-link.js";
 import { abortReason, SocketBody } from "./socket-body.js";
 
 /** Options for `createNodeFetch`. */
@@ -72,8 +73,8 @@ export function createNodeFetch(options: NodeFetchOptions = {}): NodeFetch {
       return create(...args);
     }) as HttpAgent["createConnection"];
   };
-  const agentFor = (url: URL): HttpAgent => {
-    if (url.protocol === "https:") {
+  const agentFor = (target: Target): HttpAgent => {
+    if (target.protocol === "https:") {
       if (!httpsAgent) countSockets((httpsAgent = new HttpsAgent({ keepAlive: true, timeout, scheduling: "lifo" })));
       return httpsAgent;
     }
@@ -81,36 +82,51 @@ export function createNodeFetch(options: NodeFetchOptions = {}): NodeFetch {
     return httpAgent;
   };
 
+  // The SDK sends every call of a client to the same few URLs: the last one's parse is kept.
+  let lastUrl: { input: string; target: Target } | undefined;
+  const targetOf = (input: string): Target => {
+    if (lastUrl?.input === input) return lastUrl.target;
+    const target = toTarget(new URL(input));
+    lastUrl = { input, target };
+    return target;
+  };
+
   const nodeFetch = async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
     const fromRequest = typeof input === "object" && !(input instanceof URL) ? input : undefined;
     if (fromRequest && fromRequest.body !== null && init.body === undefined) return globalThis.fetch(input, init);
-    const url = new URL(fromRequest ? fromRequest.url : input);
-    if (url.protocol !== "http:" && url.protocol !== "https:") return globalThis.fetch(input, init);
+    const target = typeof input === "string" ? targetOf(input) : toTarget(new URL(fromRequest ? fromRequest.url : input));
+    if (target.protocol !== "http:" && target.protocol !== "https:") return globalThis.fetch(input, init);
     const body = encodeBody(init.body);
     if (body === FALL_BACK) return globalThis.fetch(input, init);
 
     const signal = init.signal ?? fromRequest?.signal ?? undefined;
     if (signal?.aborted) throw abortReason(signal);
-    const headers = toNodeHeaders(init.headers ?? fromRequest?.headers);
-    if (body && headers["content-type"] === undefined && body.contentType) headers["content-type"] = body.contentType;
-    if (body) headers["content-length"] = String(body.length);
-    if (headers.accept === undefined) headers.accept = "*/*";
     const method = init.method ?? fromRequest?.method ?? "GET";
+    const headers = toRawHeaders(init.headers ?? fromRequest?.headers, target, method, body);
     stats.requests++;
 
-    const response = await send(url, method, headers, body?.data, agentFor(url), signal, true);
+    const abort = signal ? new AbortLink(signal) : undefined;
+    let response: IncomingMessage;
+    try {
+      response = await send(target, method, headers, body?.data, agentFor(target), abort, true);
+    } catch (error) {
+      abort?.release();
+      throw error;
+    }
     if (REDIRECT_STATUSES.has(response.statusCode ?? 0) && response.headers.location !== undefined) {
       const mode = init.redirect ?? fromRequest?.redirect ?? "follow";
       if (mode === "error") {
+        abort?.release();
         response.destroy();
         throw new TypeError("fetch failed", { cause: new Error(`unexpected redirect (${response.statusCode}) with redirect: "error"`) });
       }
       if (mode === "follow") {
+        abort?.release();
         discard(response);
         return globalThis.fetch(input, init);
       }
     }
-    return toResponse(response, url, signal);
+    return toResponse(response, target.href, abort);
   };
   return Object.assign(nodeFetch, { stats });
 }
@@ -140,7 +156,56 @@ function encodeBody(body: RequestInit["body"]): EncodedBody | undefined | typeof
   return FALL_BACK;
 }
 
-/** Any `HeadersInit` as Node's plain object with lower-cased names. */
+/**
+ * Where a request goes, as `http.request` options: what Node would take out of the URL on
+ * every call (`urlToHttpOptions`), taken once per URL instead.
+ */
+interface Target {
+  readonly href: string;
+  readonly protocol: string;
+  /** Without the brackets of an IPv6 address, as `http.request` wants it. */
+  readonly hostname: string;
+  readonly port: string;
+  readonly path: string;
+  /** The `Host` header Node would send: the URL's host (default port left out). */
+  readonly host: string;
+  /** `user:password` from the URL (Node sends it as basic auth), if any. */
+  readonly auth: string | undefined;
+}
+
+function toTarget(url: URL): Target {
+  const hostname = url.hostname.startsWith("[") ? url.hostname.slice(1, -1) : url.hostname;
+  const auth = url.username || url.password ? `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}` : undefined;
+  return { href: url.href, protocol: url.protocol, hostname, port: url.port, path: `${url.pathname}${url.search}`, host: url.host, auth };
+}
+
+/** Methods Node sends without a body and without `Content-Length` (its `useChunkedEncodingByDefault` is off). */
+const BODILESS_METHODS = new Set(["GET", "HEAD", "DELETE", "OPTIONS", "TRACE", "CONNECT"]);
+
+/**
+ * The request's headers as Node's raw list (`[name, value, name, value, ...]`, lower-cased
+ * names, repeats joined), with what Node or `fetch` would add: `Host`, basic auth from the
+ * URL, the body's type and length, `accept`. A raw list is written into the request head
+ * as it is, where an object goes through `setHeader` once per header (each validated and
+ * stored by its lower-cased name, then read back when the head is written). Node validates
+ * the list's names and values all the same.
+ */
+function toRawHeaders(init: RequestInit["headers"], target: Target, method: string, body: EncodedBody | undefined): string[] {
+  const headers = toNodeHeaders(init);
+  if (body && headers["content-type"] === undefined && body.contentType) headers["content-type"] = body.contentType;
+  // What Node writes for a request with an object of headers: the body's length, or 0 for
+  // an empty body of a method that may have one (a raw list leaves both to the caller).
+  if (body) headers["content-length"] = String(body.length);
+  else if (headers["content-length"] === undefined && !BODILESS_METHODS.has(method.toUpperCase())) headers["content-length"] = "0";
+  if (headers.accept === undefined) headers.accept = "*/*";
+  const raw: string[] = [];
+  if (headers.host === undefined) raw.push("Host", target.host);
+  if (target.auth !== undefined && headers.authorization === undefined) raw.push("Authorization", `Basic ${Buffer.from(target.auth).toString("base64")}`);
+  for (const name in headers) raw.push(name, headers[name]!);
+  return raw;
+}
+
+/** Any `HeadersInit` as a plain object with lower-cased names. */
 function toNodeHeaders(init: RequestInit["headers"]): Record<string, string> {
   const headers: Record<string, string> = {};
   if (init === undefined) return headers;
@@ -169,28 +234,29 @@ function appendHeader(headers: Record<string, string>, name: string, value: stri
  * never processed, so it is sent once more on a fresh socket (what Node's docs advise).
  */
 function send(
-  url: URL,
+  target: Target,
   method: string,
-  headers: OutgoingHttpHeaders,
+  headers: string[],
   body: string | Uint8Array | undefined,
   agent: HttpAgent,
-  signal: AbortSignal | undefined,
+  abort: AbortLink | undefined,
   mayRetry: boolean,
 ): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
-    const request: ClientRequest = (url.protocol === "https:" ? httpsRequest : httpRequest)(url, { method, headers, agent });
+    const { protocol, hostname, port, path } = target;
+    const request: ClientRequest = (protocol === "https:" ? httpsRequest : httpRequest)({ protocol, hostname, port, path, method, headers, agent });
     let settled = false;
-    const onAbort = (): void => {
+    abort?.to(() => {
       if (settled) return;
       settled = true;
-      const reason = abortReason(signal!);
+      const reason = abortReason(abort.signal);
       request.destroy();
       reject(reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
+    });
     request.once("response", (response) => {
       settled = true;
-      signal?.removeEventListener("abort", onAbort);
+      // The listener stays for the body (`SocketBody`), which takes over the link.
+      abort?.to(undefined);
       resolve(response);
     });
     // `on`, not `once`: a socket error after the response still reaches the request (the
@@ -198,9 +264,9 @@ function send(
     request.on("error", (error: NodeJS.ErrnoException) => {
       if (settled) return;
       settled = true;
-      signal?.removeEventListener("abort", onAbort);
+      abort?.to(undefined);
       if (mayRetry && request.reusedSocket && error.code === "ECONNRESET") {
-        send(url, method, headers, body, agent, signal, false).then(resolve, reject);
+        send(target, method, headers, body, agent, abort, false).then(resolve, reject);
         return;
       }
       reject(new TypeError("fetch failed", { cause: error }));
@@ -210,7 +276,7 @@ function send(
 }
 
 /** The response head as a `Response` whose body stays on the socket until it is read. */
-function toResponse(response: IncomingMessage, url: URL, signal: AbortSignal | undefined): Response {
+function toResponse(response: IncomingMessage, href: string, abort: AbortLink | undefined): Response {
   const status = response.statusCode ?? 0;
   const headers = new Headers();
   const raw = response.rawHeaders;
@@ -222,10 +288,13 @@ function toResponse(response: IncomingMessage, url: URL, signal: AbortSignal | u
     }
   }
   let body: SocketBody | undefined;
-  if (NULL_BODY_STATUSES.has(status) || status < 200) discard(response);
+  if (NULL_BODY_STATUSES.has(status) || status < 200) {
+    abort?.release();
+    discard(response);
+  }
   // Read from `headers`: `response.headers` would parse every raw header a second time.
-  else body = new SocketBody(response, headers.get("content-encoding"), signal);
-  return new NodeResponse(status, response.statusMessage ?? "", headers, url.href, body);
+  else body = new SocketBody(response, headers.get("content-encoding"), abort);
+  return new NodeResponse(status, response.statusMessage ?? "", headers, href, body);
 }
 
 /** Reads a body nobody will see to its end, so the socket goes back to the pool; its errors go nowhere. */

