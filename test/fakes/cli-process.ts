@@ -27,7 +27,8 @@ export function runCli(args: string[], env: Record<string, string>, children: Se
   let stderr = "";
   child.stdout!.on("data", (data: Buffer) => (stdout += data.toString("utf8")));
   child.stderr!.on("data", (data: Buffer) => (stderr += data.toString("utf8")));
-  const exited = new Promise<number | null>((resolveExit) => child.once("exit", (code) => resolveExit(code)));
+  // "close", not "exit": the exit can come before the last of its output was read.
+  const exited = new Promise<number | null>((resolveExit) => child.once("close", (code) => resolveExit(code)));
   return { child, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
