@@ -2,12 +2,14 @@
  * What calls send once they are over (TPM refunds, budget settlements), gathered over one turn
  * of the event loop into one script (`AfterCallBatch`), against a real redis-server: exact
  * sums (whole nanodollars, past 2^53 in total), each (counter, id) once, refunds summed per
- * bucket, a reservation after a settlement seeing it, a stalled batch replayed exactly once.
+ * bucket, answers of the cache's shared tier stored with them, a reservation or read after a
+ * settlement seeing it, a stalled batch replayed exactly once; and budget reads started in one
+ * turn sharing one script.
  * Figures are read back from Redis itself.
  */
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { redisStore, type RedisStore } from "../src/redis.js";
 import type { BudgetCounter } from "../src/stores/store.js";
 import { MAX_BATCH_SETTLEMENTS } from "../src/stores/redis/after-call-batch.js";
@@ -150,5 +152,48 @@ describe.skipIf(redis.skip)("refunds and settlements sent after calls, batched p
     for (let tries = 0; tries < 400 && store.pendingSettlements > 0; tries++) await sleep(25);
     expect(store.pendingSettlements).toBe(0);
     expect(await counterIn(prefix, counter)).toEqual({ spent: String(20 * 2_000_000), reserved: "0" });
+  });
+
+  it("stores the answers of calls that end in a turn with their settlements, in the same script", async () => {
+    const prefix = `answers:${randomUUID()}:`;
+    // A client of our own, to see that no SET of its own is sent.
+    const client = new Redis(server.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, autoResendUnfulfilledCommands: false, lazyConnect: true });
+    await client.connect();
+    const store = redisStore({ client }, { prefix, commandTimeoutMs: 1_000 });
+    try {
+      const ownSets = vi.spyOn(client, "set");
+      const counter = counterOf();
+      const hold = holdOf(0.01);
+      await store.reserveBudget(hold, [counter], Date.now());
+      const before = await scriptCalls();
+      await Promise.all([store.set("a1", "first answer", 60_000), store.set("a2", "second answer", 60_000), store.settleBudget(hold.id, [counter], 0.004, Date.now())]);
+      expect((await scriptCalls()) - before).toBe(1);
+      expect(ownSets).not.toHaveBeenCalled();
+      expect(await reader.get(`${prefix}cache:a1`)).toBe("first answer");
+      expect(await reader.pttl(`${prefix}cache:a2`)).toBeGreaterThan(50_000);
+      expect(await store.getEntry("a2")).toMatchObject({ value: "second answer" });
+      expect((await counterIn(prefix, counter)).spent).toBe("4000000");
+    } finally {
+      await store.close();
+      client.disconnect();
+    }
+  });
+
+  it("reads the counters asked for in one turn with one script, after their waiting settlements", async () => {
+    const prefix = `reads:${randomUUID()}:`;
+    const store = storeFor(prefix);
+    const counters = [counterOf(), counterOf(), counterOf()];
+    const hold = holdOf(0.5);
+    // The reservation connects the link (reads never wait for it).
+    await store.reserveBudget(hold, counters, Date.now());
+    const before = await scriptCalls();
+    // A read asked for first, a settlement, then the other reads: all go out at the end of the
+    // turn, the settlement first.
+    const first = store.readBudgets!([counters[0]!], Date.now());
+    void store.settleBudget(hold.id, counters, 0.3, Date.now());
+    const readings = await Promise.all([first, ...counters.slice(1).map((counter) => store.readBudgets!([counter], Date.now()))]);
+    // The settlement's batch, then one read for the three counters.
+    expect((await scriptCalls()) - before).toBe(2);
+    expect(readings.flat()).toEqual(counters.map(() => ({ spentUsd: 0.3, reservedUsd: 0 })));
   });
 });

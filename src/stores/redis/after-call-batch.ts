@@ -9,6 +9,8 @@ import type { RedisLink, ScriptRunner } from "./redis-link.js";
  * `unpack` of one counter's ids).
  */
 export const MAX_BATCH_SETTLEMENTS = 512;
+/** Answer bytes per script call, past which a batch is sent at once (one large answer goes alone). */
+export const MAX_BATCH_ANSWER_BYTES = 2 ** 20;
 
 /** One counter's settlements in a batch: reservation id -> nanodollars. */
 interface CounterSettlements {
@@ -24,10 +26,15 @@ interface Batch {
   readonly counters: Map<string, CounterSettlements>;
   readonly settleWaiters: ((applied: boolean) => void)[];
   settlements: number;
+  /** Cache key (unprefixed) -> answer and TTL: a later store of the same key replaces it. */
+  readonly answers: Map<string, { readonly value: string; readonly ttlMs: number }>;
+  readonly answerWaiters: ((applied: boolean) => void)[];
+  answerBytes: number;
 }
 
 /**
- * What calls send once they are over (TPM refunds, budget settlements), gathered over one turn
+ * What calls send once they are over (TPM refunds, budget settlements, answers for the cache's
+ * shared tier), gathered over one turn
  * of the event loop and sent as one script (`AFTER_CALLS`), rather than two scripts per call:
  * under load many calls end in the same turn, and the key's bucket and counter are shared by
  * all of them. Nothing on a call's path waits for it (both are sent after the answer).
@@ -36,7 +43,8 @@ interface Batch {
  * batch could not be sent or failed (the caller then does what it did for one command that
  * failed: a settlement is kept for replay, idempotent by id; a refund goes to the fallback).
  * A batch that timed out may still have run: replayed settlements count once (tombstones),
- * and a refund counted twice only leaves a bucket fuller, within its capacity.
+ * and a refund counted twice only leaves a bucket fuller, within its capacity. An answer not
+ * stored costs a later hit, never a call.
  */
 export class AfterCallBatch {
   private batch: Batch | undefined;
@@ -97,9 +105,28 @@ export class AfterCallBatch {
     }
   }
 
+  /** Stores an answer of the cache's shared tier with the next batch (`bytes`: its size, already measured). */
+  storeAnswer(key: string, value: string, ttlMs: number, bytes: number): Promise<boolean> {
+    const batch = this.current();
+    batch.answers.set(key, { value, ttlMs: Math.max(1, Math.ceil(ttlMs)) });
+    const applied = new Promise<boolean>((resolve) => batch.answerWaiters.push(resolve));
+    batch.answerBytes += bytes;
+    if (batch.answerBytes >= MAX_BATCH_ANSWER_BYTES) this.flush();
+    return applied;
+  }
+
   private current(): Batch {
     if (this.batch) return this.batch;
-    const batch: Batch = { refunds: new Map(), refundWaiters: [], counters: new Map(), settleWaiters: [], settlements: 0 };
+    const batch: Batch = {
+      refunds: new Map(),
+      refundWaiters: [],
+      counters: new Map(),
+      settleWaiters: [],
+      settlements: 0,
+      answers: new Map(),
+      answerWaiters: [],
+      answerBytes: 0,
+    };
     this.batch = batch;
     // After this turn's I/O callbacks: every call that ended in it joins the batch.
     setImmediate(() => {
@@ -119,7 +146,7 @@ export class AfterCallBatch {
     // settlements do, as each one did on its own.
     const refunds = this.link.isDown ? new Map<string, TokenDraw>() : batch.refunds;
     if (refunds !== batch.refunds) resolveAll(batch.refundWaiters, false);
-    if (refunds.size === 0 && batch.counters.size === 0) {
+    if (refunds.size === 0 && batch.counters.size === 0 && batch.answers.size === 0) {
       resolveAll(batch.refundWaiters, false);
       return;
     }
@@ -128,8 +155,8 @@ export class AfterCallBatch {
     const usable = this.link.usable();
     if (usable === true || (usable !== false && (await usable))) {
       try {
-        const args = this.arguments(refunds, batch.counters);
-        await this.link.run(() => this.script(refunds.size + batch.counters.size * 2, ...args));
+        const args = this.arguments(refunds, batch.counters, batch.answers);
+        await this.link.run(() => this.script(refunds.size + batch.counters.size * 2 + batch.answers.size, ...args));
         applied = true;
       } catch {
         // The link is down now; every caller falls back as for a failed command of its own.
@@ -137,13 +164,14 @@ export class AfterCallBatch {
     }
     resolveAll(batch.refundWaiters, applied);
     resolveAll(batch.settleWaiters, applied);
+    resolveAll(batch.answerWaiters, applied);
   }
 
   /** KEYS then ARGV of `AFTER_CALLS` (see its layout). */
-  private arguments(refunds: Map<string, TokenDraw>, counters: Map<string, CounterSettlements>): string[] {
+  private arguments(refunds: Map<string, TokenDraw>, counters: Map<string, CounterSettlements>, answers: Batch["answers"]): string[] {
     const now = Date.now();
     const keys: string[] = [];
-    const values: string[] = [String(refunds.size), String(counters.size)];
+    const values: string[] = [String(refunds.size), String(counters.size), String(answers.size)];
     for (const draw of refunds.values()) {
       keys.push(this.keys.bucket(draw.key));
       values.push(String(draw.amount), String(draw.capacity), String(draw.refillPerMs));
@@ -152,6 +180,10 @@ export class AfterCallBatch {
       keys.push(this.keys.counter(counter.key), this.keys.holds(counter.key));
       values.push(this.ttlOf(counter.expiresAt, now), String(byId.size));
       for (const [id, nano] of byId) values.push(id, nano);
+    }
+    for (const [key, answer] of answers) {
+      keys.push(this.keys.cache(key));
+      values.push(answer.value, String(answer.ttlMs));
     }
     return [...keys, ...values];
   }

@@ -16,16 +16,20 @@ import { BUCKET_PRELUDE } from "./token-scripts.js";
  * stays within 2^53 - 1 (past it the sum is sent and a new one started), and printed with
  * "%d" (Lua would print 15+ digit numbers in exponent form).
  *
- * KEYS: one bucket per refund, then counter hash and holds set per counter.
- * ARGV: refunds, counters; per refund amount, capacity, refillPerMs; per counter TTL ms ("-1":
- * never expires), its number of settlements n, then n pairs (reservation id, nanodollars).
- * Returns the number of (counter, id) settlements applied.
+ * Answers for the cache's shared tier stored at the end of those calls ride along: one SET ... PX
+ * each, as `redisCacheStore` sent them on their own.
+ *
+ * KEYS: one bucket per refund, then counter hash and holds set per counter, then one cache key
+ * per answer. ARGV: refunds, counters, answers; per refund amount, capacity, refillPerMs; per
+ * counter TTL ms ("-1": never expires), its number of settlements n, then n pairs (reservation
+ * id, nanodollars); per answer its value and TTL ms. Returns the number of (counter, id)
+ * settlements applied.
  */
 export const AFTER_CALLS = `${BUCKET_PRELUDE}
 local now_ms = math.floor(now)
 local EXACT = 9007199254740991
-local refunds, counters = tonumber(ARGV[1]), tonumber(ARGV[2])
-local a = 3
+local refunds, counters, answers = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local a = 4
 for i = 1, refunds do
   local amount = tonumber(ARGV[a])
   local capacity = tonumber(ARGV[a + 1])
@@ -86,6 +90,10 @@ for c = 1, counters do
     redis.call("PEXPIRE", counter, ttl)
     redis.call("PEXPIRE", holds, ttl)
   end
+end
+for i = 1, answers do
+  redis.call("SET", KEYS[refunds + counters * 2 + i], ARGV[a], "PX", ARGV[a + 1])
+  a = a + 2
 end
 return applied
 `;

@@ -1,6 +1,5 @@
 import { StoreUnavailableError } from "../../core/errors.js";
-import { AfterCallBatch } from "./after-call-batch.js";
-import { AFTER_CALLS } from "./after-call-scripts.js";
+import type { AfterCallBatch } from "./after-call-batch.js";
 import type { BudgetCounter, BudgetReading, BudgetResult, BudgetSeed, StateStore, TokenDraw, TokenResult } from "../store.js";
 import { RESERVE_BUDGET, SETTLE_BUDGET } from "./budget-scripts.js";
 import { SEED_BUDGETS } from "./seed-scripts.js";
@@ -68,6 +67,8 @@ export function redisStateStore(
   keys: RedisKeys,
   policies: FailurePolicies,
   fallback: LocalFallback,
+  /** TPM refunds and settlements of the calls that end in one turn of the event loop: one script. */
+  afterCalls: AfterCallBatch,
   onFold: (counterKey: string) => void = () => undefined,
 ): RedisStateStore {
   const consumeScript: ScriptRunner = link.defineScript("consume_tokens", CONSUME_TOKENS);
@@ -75,8 +76,6 @@ export function redisStateStore(
   const settleScript: ScriptRunner = link.defineScript("settle_budget", SETTLE_BUDGET);
   const seedScript: ScriptRunner = link.defineScript("seed_budgets", SEED_BUDGETS);
   const readScript: ScriptRunner = link.defineScript("read_budgets", READ_BUDGETS);
-  // TPM refunds and settlements of the calls that end in one turn of the event loop: one script.
-  const afterCalls = new AfterCallBatch(link, keys, link.defineScript("after_calls", AFTER_CALLS), ttlOf);
   const reads = new BudgetReads(
     link,
     async (counters) => {
@@ -311,7 +310,7 @@ export function redisStateStore(
 }
 
 /** A key's TTL for Redis, in ms from `now`; "-1" for a counter that never expires. */
-function ttlOf(expiresAt: number, now: number): string {
+export function ttlOf(expiresAt: number, now: number): string {
   return expiresAt === Number.POSITIVE_INFINITY ? "-1" : String(Math.max(1, Math.ceil(expiresAt - now)));
 }
 
