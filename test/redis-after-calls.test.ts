@@ -196,4 +196,16 @@ describe.skipIf(redis.skip)("refunds and settlements sent after calls, batched p
     expect((await scriptCalls()) - before).toBe(2);
     expect(readings.flat()).toEqual(counters.map(() => ({ spentUsd: 0.3, reservedUsd: 0 })));
   });
+
+  it("sends what is waiting for the end of the turn when the store closes", async () => {
+    const prefix = `closing:${randomUUID()}:`;
+    const store = redisStore({ url: server.url }, { prefix, commandTimeoutMs: 1_000 });
+    const draw = { key: `tpm:${randomUUID()}`, amount: 600, capacity: 1_000, refillPerMs: 1e-9 };
+    await store.consumeTokens([draw], Date.now());
+    void store.set("last", "answer", 60_000);
+    void store.refundTokens([{ ...draw, amount: 100 }], Date.now());
+    await store.close();
+    expect(await reader.get(`${prefix}cache:last`)).toBe("answer");
+    expect(Number(await reader.hget(`${prefix}bucket:${draw.key}`, "level"))).toBeCloseTo(500, 3);
+  });
 });

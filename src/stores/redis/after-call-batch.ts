@@ -135,7 +135,8 @@ export class AfterCallBatch {
     return batch;
   }
 
-  private flush(): void {
+  /** Sends what is waiting now (at close: the connection goes once the store's work is done). */
+  flush(): void {
     const batch = this.batch;
     this.batch = undefined;
     if (batch) void this.send(batch);

@@ -149,6 +149,8 @@ export function redisStore(connection: RedisConnection, options: RedisStoreOptio
       closing ??= (async () => {
         cooldowns.close();
         client.off("ready", state.replayNow);
+        // Refunds, settlements and answers of calls that just ended: sent now, not after the link closed.
+        afterCalls.flush();
         await state.close();
         link.close();
       })();
