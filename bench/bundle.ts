@@ -10,7 +10,8 @@ export async function bundleSources(sourceRoot: string, outdir: string, options:
   await esbuild.build({
     absWorkingDir: sourceRoot,
     // server: for child processes that serve the bundle (bench/server-child.ts), as `modelgate serve` does from dist/;
-    // cli and redis: `modelgate serve --workers N` itself, with its config's redisStore (bench/cluster-config.ts).
+    // cli and redis: `modelgate serve --workers N` itself with its config's redisStore (bench/cluster-config.ts),
+    // and the Redis benches (bench/redis-load.ts).
     entryPoints: { index: "src/index.ts", testing: "src/testing.ts", openai: "src/openai.ts", server: "src/server.ts", redis: "src/redis.ts", cli: "src/server/cli/main.ts" },
     outdir,
     bundle: true,

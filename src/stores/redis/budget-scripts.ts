@@ -21,7 +21,7 @@
  * timeout (they start as soon as the link works again), short enough that a busy fleet's
  * tombstones stay a few MB.
  */
-const TOMBSTONE_MS = 120_000;
+export const TOMBSTONE_MS = 120_000;
 
 /** Holds swept per counter per call: bounded work; leftovers only over-count, never under. */
 const SWEEP_LIMIT = 256;

@@ -1,5 +1,6 @@
 import type { SharedCacheStore } from "../cache-store.js";
 import type { RedisKeys } from "./redis-keys.js";
+import type { AfterCallBatch } from "./after-call-batch.js";
 import type { RedisLink } from "./redis-link.js";
 
 /** GET and PTTL in one round trip: a tier in front then keeps a copy no longer than Redis does. */
@@ -10,13 +11,14 @@ return { value, redis.call("PTTL", KEYS[1]) }
 `;
 
 /**
- * The answer cache in Redis: string values with a PX TTL under the store's prefix. It never
+ * The answer cache in Redis: string values with a PX TTL under the store's prefix, stored with
+ * the other work of the calls that end in the same turn (`AfterCallBatch`). It never
  * fails a call: while Redis is unreachable (or the link is paused after a failure) `get`
  * misses at once and `set` is skipped. Values larger than `maxValueBytes` are not stored.
  * Redis itself bounds the total: run it with `maxmemory` and an eviction policy
  * (`volatile-lru`), as every entry has a TTL.
  */
-export function redisCacheStore(link: RedisLink, keys: RedisKeys, maxValueBytes: number): SharedCacheStore {
+export function redisCacheStore(link: RedisLink, keys: RedisKeys, maxValueBytes: number, afterCalls: AfterCallBatch): SharedCacheStore {
   const getWithTtl = link.defineScript("cache_get", GET_WITH_TTL);
 
   async function getEntry(key: string): Promise<{ value: string; ttlMs: number } | undefined> {
@@ -38,12 +40,11 @@ export function redisCacheStore(link: RedisLink, keys: RedisKeys, maxValueBytes:
       return (await getEntry(key))?.value;
     },
     async set(key, value, ttlMs) {
-      if (Buffer.byteLength(value) > maxValueBytes || !(await link.usable())) return;
-      try {
-        await link.run(() => link.client.set(keys.cache(key), value, "PX", Math.max(1, Math.ceil(ttlMs))));
-      } catch {
-        // A missed store costs a future hit, never this call.
-      }
+      const bytes = Buffer.byteLength(value);
+      if (bytes > maxValueBytes) return;
+      // With the refunds and settlements of the calls that end in this turn (answers are stored
+      // as a call ends); a missed store costs a future hit, never this call.
+      await afterCalls.storeAnswer(key, value, ttlMs, bytes);
     },
     async delete(key) {
       if (!(await link.usable())) return;

@@ -1,4 +1,5 @@
 import { StoreUnavailableError } from "../../core/errors.js";
+import type { AfterCallBatch } from "./after-call-batch.js";
 import type { BudgetCounter, BudgetReading, BudgetResult, BudgetSeed, StateStore, TokenDraw, TokenResult } from "../store.js";
 import { RESERVE_BUDGET, SETTLE_BUDGET } from "./budget-scripts.js";
 import { SEED_BUDGETS } from "./seed-scripts.js";
@@ -9,7 +10,7 @@ import { limitNanodollars, nanodollars, toUsd } from "./nanodollars.js";
 import type { RedisLink, ScriptRunner } from "./redis-link.js";
 import type { RedisKeys } from "./redis-keys.js";
 import { SettlementQueue } from "./settlement-queue.js";
-import { CONSUME_TOKENS, REFUND_TOKENS } from "./token-scripts.js";
+import { CONSUME_TOKENS } from "./token-scripts.js";
 
 /** What happens to limits or budgets while Redis cannot be reached. */
 export type FailurePolicy = "open" | "closed";
@@ -66,18 +67,24 @@ export function redisStateStore(
   keys: RedisKeys,
   policies: FailurePolicies,
   fallback: LocalFallback,
+  /** TPM refunds and settlements of the calls that end in one turn of the event loop: one script. */
+  afterCalls: AfterCallBatch,
   onFold: (counterKey: string) => void = () => undefined,
 ): RedisStateStore {
   const consumeScript: ScriptRunner = link.defineScript("consume_tokens", CONSUME_TOKENS);
-  const refundScript: ScriptRunner = link.defineScript("refund_tokens", REFUND_TOKENS);
   const reserveScript: ScriptRunner = link.defineScript("reserve_budget", RESERVE_BUDGET);
   const settleScript: ScriptRunner = link.defineScript("settle_budget", SETTLE_BUDGET);
   const seedScript: ScriptRunner = link.defineScript("seed_budgets", SEED_BUDGETS);
   const readScript: ScriptRunner = link.defineScript("read_budgets", READ_BUDGETS);
-  const reads = new BudgetReads(link, async (counter) => {
-    const reply = replyArray(await readScript(2, keys.counter(counter.key), keys.holds(counter.key)), 2);
-    return { spentUsd: toUsd(Number(reply[0])), reservedUsd: toUsd(Number(reply[1])) };
-  });
+  const reads = new BudgetReads(
+    link,
+    async (counters) => {
+      const reply = replyArray(await readScript(counters.length * 2, ...counterKeys(counters)), counters.length * 2);
+      return counters.map((_, index) => ({ spentUsd: toUsd(Number(reply[index * 2])), reservedUsd: toUsd(Number(reply[index * 2 + 1])) }));
+    },
+    // A read sees the settlements of its counters requested before it.
+    (counters) => afterCalls.flushBefore(counters),
+  );
   /** Alert claims made in this process alone because Redis could not be asked. */
   let claimedLocally = 0;
 
@@ -176,14 +183,9 @@ export function redisStateStore(
     },
     async refundTokens(draws, now) {
       if (draws.length === 0) return;
-      if (!link.isDown && (await link.usable())) {
-        try {
-          await link.run(() => refundScript(draws.length, ...bucketKeys(draws), ...bucketShapes(draws)));
-          return;
-        } catch {
-          // Dropped: the bucket is only lower than it should be, and refills within its window.
-        }
-      }
+      // Not applied (Redis down): dropped there, the bucket is only lower than it should be and
+      // refills within its window.
+      if (await afterCalls.refund(draws)) return;
       if (policies.limits === "open") await fallback.local.refundTokens(draws, now);
     },
     async reserveBudget(reservation, counters, now) {
@@ -191,6 +193,8 @@ export function redisStateStore(
       // True once the command may have reached Redis: if no answer comes, Redis may still run
       // it later (a stalled server resumes), and a call refused here must not hold there then.
       let sent = false;
+      // Settlements of these counters waiting for the end of this turn go first.
+      afterCalls.flushBefore(counters);
       if (await link.usable()) {
         try {
           sent = true;
@@ -299,20 +303,14 @@ export function redisStateStore(
       const live = counters.filter((counter) => counter.expiresAt > wallNow);
       if (live.length === 0) return;
       const nano = nanodollars(actualUsd, Math.round);
-      if (await link.usable()) {
-        try {
-          await settleInRedis(live, [[reservationId, nano]], wallNow);
-          return;
-        } catch {
-          // Kept for later, below.
-        }
-      }
+      // With the other calls that end in this turn; kept for later when that batch fails.
+      if (await afterCalls.settle(reservationId, live, nano)) return;
       keep(reservationId, live, nano);
   }
 }
 
 /** A key's TTL for Redis, in ms from `now`; "-1" for a counter that never expires. */
-function ttlOf(expiresAt: number, now: number): string {
+export function ttlOf(expiresAt: number, now: number): string {
   return expiresAt === Number.POSITIVE_INFINITY ? "-1" : String(Math.max(1, Math.ceil(expiresAt - now)));
 }
 

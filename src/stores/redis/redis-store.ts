@@ -4,12 +4,14 @@ import { toIssues } from "../../core/config-issues.js";
 import { ConfigError } from "../../core/errors.js";
 import type { CooldownSharing } from "../cooldown-sharing.js";
 import type { BudgetSeed, StateStore } from "../store.js";
+import { AfterCallBatch } from "./after-call-batch.js";
+import { AFTER_CALLS } from "./after-call-scripts.js";
 import { LocalFallback } from "./local-fallback.js";
 import { redisCacheStore } from "./redis-cache-store.js";
 import { RedisCooldowns } from "./redis-cooldowns.js";
 import { redisKeys } from "./redis-keys.js";
 import { RedisLink, type RedisLinkState } from "./redis-link.js";
-import { redisStateStore, type FailurePolicies, type SettlementCounts } from "./redis-state-store.js";
+import { redisStateStore, ttlOf, type FailurePolicies, type SettlementCounts } from "./redis-state-store.js";
 import {
   REDIS_STORE_DEFAULTS,
   redisConnectionSchema,
@@ -102,7 +104,9 @@ export function redisStore(connection: RedisConnection, options: RedisStoreOptio
   if (owned) client.on("error", (error: unknown) => link.failed(error));
 
   const onOverflow = options.onOverflow;
-  const state = redisStateStore(link, keys, policies, fallback, (counter) => {
+  // What calls send once they are over (refunds, settlements, answers to cache), per turn: one script.
+  const afterCalls = new AfterCallBatch(link, keys, link.defineScript("after_calls", AFTER_CALLS), ttlOf);
+  const state = redisStateStore(link, keys, policies, fallback, afterCalls, (counter) => {
     try {
       onOverflow?.({ counter });
     } catch {
@@ -112,7 +116,7 @@ export function redisStore(connection: RedisConnection, options: RedisStoreOptio
   replayNow = state.replayNow;
   // A connection made again (after a restart of Redis) replays at once, not at the next retry.
   client.on("ready", state.replayNow);
-  const cache = redisCacheStore(link, keys, options.maxCacheValueBytes ?? REDIS_STORE_DEFAULTS.maxCacheValueBytes);
+  const cache = redisCacheStore(link, keys, options.maxCacheValueBytes ?? REDIS_STORE_DEFAULTS.maxCacheValueBytes, afterCalls);
   const cooldowns = new RedisCooldowns(link, keys.cooldownChannel);
   let closing: Promise<void> | undefined;
 
@@ -147,6 +151,8 @@ export function redisStore(connection: RedisConnection, options: RedisStoreOptio
       closing ??= (async () => {
         cooldowns.close();
         client.off("ready", state.replayNow);
+        // Refunds, settlements and answers of calls that just ended: sent now, not after the link closed.
+        afterCalls.flush();
         await state.close();
         link.close();
       })();

@@ -13,8 +13,8 @@
  * strings ("%.17g"): Redis would truncate a Lua number reply to an integer.
  */
 
-/** Shared preamble: the server clock in ms and a bucket's level now. */
-const PRELUDE = `
+/** Shared preamble: the server clock in ms and a bucket's level now (also used by `after-call-scripts.ts`). */
+export const BUCKET_PRELUDE = `
 local time = redis.call("TIME")
 local now = tonumber(time[1]) * 1000 + tonumber(time[2]) / 1000
 local function level_of(key, capacity, refill)
@@ -35,7 +35,7 @@ end
  * KEYS: one bucket per draw. ARGV[1]: "1" to take, "0" to only look; then per draw
  * amount, capacity, refillPerMs. Returns { ok (1|0), retryAfterMs, blocking (0-based, -1), levels... }.
  */
-export const CONSUME_TOKENS = `${PRELUDE}
+export const CONSUME_TOKENS = `${BUCKET_PRELUDE}
 local take = ARGV[1] == "1"
 local levels = {}
 local amounts = {}
@@ -67,23 +67,4 @@ end
 local reply = { blocking == -1 and 1 or 0, tostring(retry_after), blocking }
 for i = 1, #KEYS do reply[i + 3] = string.format("%.17g", levels[i]) end
 return reply
-`;
-
-/**
- * KEYS: one bucket per draw. ARGV per draw: amount, capacity, refillPerMs. Gives back (or, when
- * negative, takes) `amount`, the level kept within [-capacity, capacity].
- */
-export const REFUND_TOKENS = `${PRELUDE}
-for i = 1, #KEYS do
-  local amount = tonumber(ARGV[i * 3 - 2])
-  if amount ~= 0 then
-    local capacity = tonumber(ARGV[i * 3 - 1])
-    local refill = tonumber(ARGV[i * 3])
-    local level = level_of(KEYS[i], capacity, refill) + amount
-    if level > capacity then level = capacity end
-    if level < -capacity then level = -capacity end
-    store_level(KEYS[i], level, capacity, refill)
-  end
-end
-return 1
 `;
