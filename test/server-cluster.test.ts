@@ -181,6 +181,33 @@ describe("modelgate serve --workers, stopped twice", () => {
   }, 90_000);
 });
 
+describe("modelgate serve --workers, a long drain set in the config", () => {
+  it("waits for the config's drainTimeoutMs before killing a worker, not the default's", async () => {
+    // The primary never loads the config: past 10 s + 5 s of grace it used to kill the worker.
+    const file = writeConfig("cluster-long-drain.config.ts", `server: { drainTimeoutMs: 60_000 },`);
+    const server = await startServingCli(serveArgs(file), env(), children);
+    fake.setDefault({ reply: "a b c d e f g h i j k l m n o p q r", chunkDelayMs: 1_000 });
+    try {
+      const client = new OpenAI({ apiKey: "unused", baseURL: `${server.url}/v1`, maxRetries: 0 });
+      const stream = await client.chat.completions.create({ model: "fast", stream: true, messages: [{ role: "user", content: "slow" }] });
+      const reader = stream[Symbol.asyncIterator]();
+      await reader.next();
+      server.child.kill("SIGTERM");
+      let text = "";
+      for (;;) {
+        const next = await reader.next();
+        if (next.done) break;
+        text += next.value.choices[0]?.delta.content ?? "";
+      }
+      expect(text).toContain("r");
+      expect(await server.exited).toBe(0);
+      expect(server.stderr()).not.toMatch(/killing it/);
+    } finally {
+      fake.setDefault({});
+    }
+  }, 90_000);
+});
+
 const redis = requireBinary({ ...REDIS_SERVER, what: "the cluster budget test (test/server-cluster.test.ts)" });
 
 describe.skipIf(redis.skip)("modelgate serve --workers with redisStore", () => {

@@ -4,8 +4,11 @@
  * metric requests) pass by.
  */
 export type WorkerMessage =
-  /** The worker listens; `note` is what the single-process server would print at start. */
-  | { readonly type: "modelgate:ready"; readonly url: string; readonly note: string }
+  /**
+   * The worker listens; `note` is what the single-process server would print at start;
+   * `drainTimeoutMs` is its drain bound (the config's, which the primary never loads).
+   */
+  | { readonly type: "modelgate:ready"; readonly url: string; readonly note: string; readonly drainTimeoutMs: number }
   /** A `/metrics` scrape reached this worker: the primary answers for the whole cluster. */
   | { readonly type: "modelgate:metrics-request"; readonly id: number };
 

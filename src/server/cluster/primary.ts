@@ -4,7 +4,10 @@ import { isWorkerMessage, type PrimaryMessage } from "./cluster-messages.js";
 
 export interface PrimaryOptions {
   readonly workers: number;
-  /** The workers' drain bound; the primary waits this long plus a grace before killing one. */
+  /**
+   * The workers' drain bound until a worker reports its own (a config's `server.drainTimeoutMs`);
+   * the primary waits this long plus a grace before killing one.
+   */
   readonly drainTimeoutMs?: number;
   readonly say: (line: string) => void;
 }
@@ -34,6 +37,8 @@ export function runPrimary({ workers, drainTimeoutMs = DEFAULT_DRAIN_MS, say }: 
   let announced = false;
   let failedCode = 0;
   let killTimer: NodeJS.Timeout | undefined;
+  /** The longest drain bound a ready worker reported. */
+  let reportedDrainMs: number | undefined;
 
   return new Promise<number>((resolve) => {
     const send = (worker: Worker, message: PrimaryMessage): void => {
@@ -49,14 +54,15 @@ export function runPrimary({ workers, drainTimeoutMs = DEFAULT_DRAIN_MS, say }: 
       if (shuttingDown) return;
       shuttingDown = true;
       failedCode = code;
+      const killAfterMs = reportedDrainMs ?? drainTimeoutMs;
       say(live().length > 0 ? `${reason}: draining ${live().length} worker(s), then exiting` : `${reason}: exiting`);
       for (const worker of live()) send(worker, { type: "modelgate:drain" });
       killTimer = setTimeout(() => {
         for (const worker of live()) {
-          say(`worker ${worker.id} still running ${drainTimeoutMs + EXIT_GRACE_MS} ms after the drain began: killing it`);
+          say(`worker ${worker.id} still running ${killAfterMs + EXIT_GRACE_MS} ms after the drain began: killing it`);
           worker.process.kill("SIGKILL");
         }
-      }, drainTimeoutMs + EXIT_GRACE_MS);
+      }, killAfterMs + EXIT_GRACE_MS);
       finishIfDone();
     };
 
@@ -73,6 +79,7 @@ export function runPrimary({ workers, drainTimeoutMs = DEFAULT_DRAIN_MS, say }: 
           return;
         }
         ready.add(worker);
+        reportedDrainMs = Math.max(reportedDrainMs ?? 0, message.drainTimeoutMs);
         if (shuttingDown) {
           send(worker, { type: "modelgate:drain" });
           return;
