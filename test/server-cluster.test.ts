@@ -181,6 +181,24 @@ describe("modelgate serve --workers, stopped twice", () => {
   }, 90_000);
 });
 
+describe("modelgate serve --workers, scraped while a worker starts", () => {
+  it("answers /metrics from the workers that listen, not waiting on one still loading its config", async () => {
+    const file = writeConfig("cluster-scrape.config.ts", "");
+    const server = await startServingCli(serveArgs(file), env(), children);
+    const [victim] = workerPids(server.child);
+    process.kill(victim!, "SIGKILL");
+    await expect.poll(() => server.stderr(), { timeout: 30_000 }).toMatch(/starting a replacement/);
+    // The replacement is loading its config: it cannot answer yet, and need not.
+    const started = Date.now();
+    const metrics = await fetch(`${server.url}/metrics`, { headers: { connection: "close" } });
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toContain("modelgate_http_requests_total");
+    expect(Date.now() - started).toBeLessThan(4_000);
+    server.child.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+  }, 90_000);
+});
+
 describe("modelgate serve --workers, a long drain set in the config", () => {
   it("waits for the config's drainTimeoutMs before killing a worker, not the default's", async () => {
     // The primary never loads the config: past 10 s + 5 s of grace it used to kill the worker.

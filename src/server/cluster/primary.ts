@@ -1,6 +1,6 @@
 import cluster, { type Worker } from "node:cluster";
-import { AggregatorRegistry } from "prom-client";
 import { isWorkerMessage, type PrimaryMessage } from "./cluster-messages.js";
+import { createMetricsGatherer } from "./primary-metrics.js";
 
 export interface PrimaryOptions {
   readonly workers: number;
@@ -28,7 +28,6 @@ const RESTART_WINDOW_MS = 60_000;
  * answered here with every worker's metrics summed.
  */
 export function runPrimary({ workers, drainTimeoutMs = DEFAULT_DRAIN_MS, say }: PrimaryOptions): Promise<number> {
-  const aggregator = new AggregatorRegistry();
   const ready = new Set<Worker>();
   /** Forked and not yet exited (cluster.workers drops a worker only once it also disconnected). */
   const running = new Set<Worker>();
@@ -45,6 +44,7 @@ export function runPrimary({ workers, drainTimeoutMs = DEFAULT_DRAIN_MS, say }: 
       if (worker.isConnected()) worker.send(message);
     };
     const live = (): Worker[] => [...running];
+    const metrics = createMetricsGatherer(send);
     const finishIfDone = (): void => {
       if (live().length > 0) return;
       if (killTimer) clearTimeout(killTimer);
@@ -71,8 +71,12 @@ export function runPrimary({ workers, drainTimeoutMs = DEFAULT_DRAIN_MS, say }: 
       running.add(worker);
       worker.on("message", (message: unknown) => {
         if (!isWorkerMessage(message)) return;
+        if (message.type === "modelgate:metrics-local") {
+          metrics.onLocalMetrics(worker, message.id, message.metrics, message.error);
+          return;
+        }
         if (message.type === "modelgate:metrics-request") {
-          aggregator.clusterMetrics().then(
+          metrics.gather([...ready]).then(
             (body) => send(worker, { type: "modelgate:metrics-reply", id: message.id, body }),
             (error: unknown) => send(worker, { type: "modelgate:metrics-reply", id: message.id, error: error instanceof Error ? error.message : String(error) }),
           );
@@ -95,6 +99,7 @@ export function runPrimary({ workers, drainTimeoutMs = DEFAULT_DRAIN_MS, say }: 
       });
       worker.on("exit", (code, signal) => {
         running.delete(worker);
+        metrics.forget(worker);
         const wasReady = ready.delete(worker);
         if (shuttingDown) {
           if (code !== 0) failedCode = 1;
