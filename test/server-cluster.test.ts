@@ -199,6 +199,42 @@ describe("modelgate serve --workers, scraped while a worker starts", () => {
   }, 90_000);
 });
 
+describe("modelgate serve --workers, the primary killed", () => {
+  it("each worker drains its streams and closes its gateway, not node's exit at once", async () => {
+    const file = writeConfig("cluster-orphan.config.ts", "");
+    const server = await startServingCli(serveArgs(file), env(), children);
+    fake.setDefault({ reply: "a b c d e", chunkDelayMs: 300 });
+    try {
+      const client = new OpenAI({ apiKey: "unused", baseURL: `${server.url}/v1`, maxRetries: 0 });
+      const stream = await client.chat.completions.create({ model: "fast", stream: true, messages: [{ role: "user", content: "orphan" }] });
+      const reader = stream[Symbol.asyncIterator]();
+      await reader.next();
+      const pids = workerPids(server.child);
+      server.child.kill("SIGKILL");
+      let text = "";
+      for (;;) {
+        const next = await reader.next();
+        if (next.done) break;
+        text += next.value.choices[0]?.delta.content ?? "";
+      }
+      expect(text).toContain("e");
+      await expect.poll(() => pids.filter((pid) => isAlive(pid)).length, { timeout: 20_000 }).toBe(0);
+      expect(server.stderr()).toMatch(/primary gone: draining/);
+    } finally {
+      fake.setDefault({});
+    }
+  }, 90_000);
+});
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 describe("modelgate serve --workers, a long drain set in the config", () => {
   it("waits for the config's drainTimeoutMs before killing a worker, not the default's", async () => {
     // The primary never loads the config: past 10 s + 5 s of grace it used to kill the worker.
