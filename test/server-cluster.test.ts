@@ -235,6 +235,22 @@ function isAlive(pid: number): boolean {
   }
 }
 
+describe("modelgate serve --workers, the first worker lost while the others start", () => {
+  it("runs N workers, not one more per worker that listens first again", async () => {
+    const file = writeConfig("cluster-first-lost.config.ts", "");
+    const run = runCli(["serve", ...serveArgs(file)], env(), children);
+    // The first worker listens, the second is forked and loading: the first dies now.
+    await expect.poll(() => workerPids(run.child).length, { timeout: 30_000, interval: 20 }).toBe(2);
+    const [first] = workerPids(run.child);
+    process.kill(first!, "SIGKILL");
+    await expect.poll(() => run.stderr(), { timeout: 30_000 }).toMatch(/listening on .* with 2 workers/);
+    await new Promise((resolveWait) => setTimeout(resolveWait, 3_000));
+    expect(workerPids(run.child)).toHaveLength(2);
+    run.child.kill("SIGTERM");
+    expect(await run.exited).toBe(0);
+  }, 90_000);
+});
+
 describe("modelgate serve --workers, a long drain set in the config", () => {
   it("waits for the config's drainTimeoutMs before killing a worker, not the default's", async () => {
     // The primary never loads the config: past 10 s + 5 s of grace it used to kill the worker.

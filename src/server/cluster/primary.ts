@@ -34,6 +34,7 @@ export function runPrimary({ workers, drainTimeoutMs = DEFAULT_DRAIN_MS, say }: 
   const restarts: number[] = [];
   let shuttingDown = false;
   let announced = false;
+  let startedOthers = false;
   let failedCode = 0;
   let killTimer: NodeJS.Timeout | undefined;
   /** The longest drain bound a ready worker reported. */
@@ -88,8 +89,10 @@ export function runPrimary({ workers, drainTimeoutMs = DEFAULT_DRAIN_MS, say }: 
           send(worker, { type: "modelgate:drain" });
           return;
         }
-        if (!announced && ready.size === 1) {
-          // The first worker started: the config is good, start the others.
+        if (!startedOthers) {
+          // The first worker started: the config is good, start the others. Once: a replacement
+          // listening first while the others load must not start N - 1 more.
+          startedOthers = true;
           for (let index = 1; index < workers; index++) start();
         }
         if (!announced && ready.size === workers) {
