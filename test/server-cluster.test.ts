@@ -251,6 +251,32 @@ describe("modelgate serve --workers, the first worker lost while the others star
   }, 90_000);
 });
 
+describe("modelgate serve --workers, Ctrl-C in a terminal", () => {
+  it("SIGINT to the whole process group drains once: a stream finishes, no worker is replaced, exit 0", async () => {
+    const file = writeConfig("cluster-ctrl-c.config.ts", "");
+    const server = await startServingCli(serveArgs(file), env(), children, true);
+    fake.setDefault({ reply: "a b c d", chunkDelayMs: 300 });
+    try {
+      const client = new OpenAI({ apiKey: "unused", baseURL: `${server.url}/v1`, maxRetries: 0 });
+      const stream = await client.chat.completions.create({ model: "fast", stream: true, messages: [{ role: "user", content: "ctrl-c" }] });
+      const reader = stream[Symbol.asyncIterator]();
+      await reader.next();
+      process.kill(-server.child.pid!, "SIGINT");
+      let text = "";
+      for (;;) {
+        const next = await reader.next();
+        if (next.done) break;
+        text += next.value.choices[0]?.delta.content ?? "";
+      }
+      expect(text).toContain("d");
+      expect(await server.exited).toBe(0);
+      expect(server.stderr()).not.toMatch(/replacement/);
+    } finally {
+      fake.setDefault({});
+    }
+  }, 90_000);
+});
+
 describe("modelgate serve --workers, a long drain set in the config", () => {
   it("waits for the config's drainTimeoutMs before killing a worker, not the default's", async () => {
     // The primary never loads the config: past 10 s + 5 s of grace it used to kill the worker.
