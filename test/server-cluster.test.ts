@@ -181,6 +181,129 @@ describe("modelgate serve --workers, stopped twice", () => {
   }, 90_000);
 });
 
+describe("modelgate serve --workers, scraped while a worker starts", () => {
+  it("answers /metrics from the workers that listen, not waiting on one still loading its config", async () => {
+    const file = writeConfig("cluster-scrape.config.ts", "");
+    const server = await startServingCli(serveArgs(file), env(), children);
+    const [victim] = workerPids(server.child);
+    process.kill(victim!, "SIGKILL");
+    await expect.poll(() => server.stderr(), { timeout: 30_000 }).toMatch(/starting a replacement/);
+    // The replacement is loading its config: it cannot answer yet, and need not.
+    const started = Date.now();
+    const metrics = await fetch(`${server.url}/metrics`, { headers: { connection: "close" } });
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toContain("modelgate_http_requests_total");
+    expect(Date.now() - started).toBeLessThan(4_000);
+    server.child.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+  }, 90_000);
+});
+
+describe("modelgate serve --workers, the primary killed", () => {
+  it("each worker drains its streams and closes its gateway, not node's exit at once", async () => {
+    const file = writeConfig("cluster-orphan.config.ts", "");
+    const server = await startServingCli(serveArgs(file), env(), children);
+    fake.setDefault({ reply: "a b c d e", chunkDelayMs: 300 });
+    try {
+      const client = new OpenAI({ apiKey: "unused", baseURL: `${server.url}/v1`, maxRetries: 0 });
+      const stream = await client.chat.completions.create({ model: "fast", stream: true, messages: [{ role: "user", content: "orphan" }] });
+      const reader = stream[Symbol.asyncIterator]();
+      await reader.next();
+      const pids = workerPids(server.child);
+      server.child.kill("SIGKILL");
+      let text = "";
+      for (;;) {
+        const next = await reader.next();
+        if (next.done) break;
+        text += next.value.choices[0]?.delta.content ?? "";
+      }
+      expect(text).toContain("e");
+      await expect.poll(() => pids.filter((pid) => isAlive(pid)).length, { timeout: 20_000 }).toBe(0);
+      expect(server.stderr()).toMatch(/primary gone: draining/);
+    } finally {
+      fake.setDefault({});
+    }
+  }, 90_000);
+});
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("modelgate serve --workers, the first worker lost while the others start", () => {
+  it("runs N workers, not one more per worker that listens first again", async () => {
+    const file = writeConfig("cluster-first-lost.config.ts", "");
+    const run = runCli(["serve", ...serveArgs(file)], env(), children);
+    // The first worker listens, the second is forked and loading: the first dies now.
+    await expect.poll(() => workerPids(run.child).length, { timeout: 30_000, interval: 20 }).toBe(2);
+    const [first] = workerPids(run.child);
+    process.kill(first!, "SIGKILL");
+    await expect.poll(() => run.stderr(), { timeout: 30_000 }).toMatch(/listening on .* with 2 workers/);
+    await new Promise((resolveWait) => setTimeout(resolveWait, 3_000));
+    expect(workerPids(run.child)).toHaveLength(2);
+    run.child.kill("SIGTERM");
+    expect(await run.exited).toBe(0);
+  }, 90_000);
+});
+
+describe("modelgate serve --workers, Ctrl-C in a terminal", () => {
+  it("SIGINT to the whole process group drains once: a stream finishes, no worker is replaced, exit 0", async () => {
+    const file = writeConfig("cluster-ctrl-c.config.ts", "");
+    const server = await startServingCli(serveArgs(file), env(), children, true);
+    fake.setDefault({ reply: "a b c d", chunkDelayMs: 300 });
+    try {
+      const client = new OpenAI({ apiKey: "unused", baseURL: `${server.url}/v1`, maxRetries: 0 });
+      const stream = await client.chat.completions.create({ model: "fast", stream: true, messages: [{ role: "user", content: "ctrl-c" }] });
+      const reader = stream[Symbol.asyncIterator]();
+      await reader.next();
+      process.kill(-server.child.pid!, "SIGINT");
+      let text = "";
+      for (;;) {
+        const next = await reader.next();
+        if (next.done) break;
+        text += next.value.choices[0]?.delta.content ?? "";
+      }
+      expect(text).toContain("d");
+      expect(await server.exited).toBe(0);
+      expect(server.stderr()).not.toMatch(/replacement/);
+    } finally {
+      fake.setDefault({});
+    }
+  }, 90_000);
+});
+
+describe("modelgate serve --workers, a long drain set in the config", () => {
+  it("waits for the config's drainTimeoutMs before killing a worker, not the default's", async () => {
+    // The primary never loads the config: past 10 s + 5 s of grace it used to kill the worker.
+    const file = writeConfig("cluster-long-drain.config.ts", `server: { drainTimeoutMs: 60_000 },`);
+    const server = await startServingCli(serveArgs(file), env(), children);
+    fake.setDefault({ reply: "a b c d e f g h i j k l m n o p q r", chunkDelayMs: 1_000 });
+    try {
+      const client = new OpenAI({ apiKey: "unused", baseURL: `${server.url}/v1`, maxRetries: 0 });
+      const stream = await client.chat.completions.create({ model: "fast", stream: true, messages: [{ role: "user", content: "slow" }] });
+      const reader = stream[Symbol.asyncIterator]();
+      await reader.next();
+      server.child.kill("SIGTERM");
+      let text = "";
+      for (;;) {
+        const next = await reader.next();
+        if (next.done) break;
+        text += next.value.choices[0]?.delta.content ?? "";
+      }
+      expect(text).toContain("r");
+      expect(await server.exited).toBe(0);
+      expect(server.stderr()).not.toMatch(/killing it/);
+    } finally {
+      fake.setDefault({});
+    }
+  }, 90_000);
+});
+
 const redis = requireBinary({ ...REDIS_SERVER, what: "the cluster budget test (test/server-cluster.test.ts)" });
 
 describe.skipIf(redis.skip)("modelgate serve --workers with redisStore", () => {

@@ -23,6 +23,16 @@ describe("checkSharedState", () => {
     expect(checkSharedState({ ...limited, store: sharedStore }, 2).refusals).toHaveLength(0);
   });
 
+  it("refuses limits on a store of your own that does not say it is shared", () => {
+    // A custom store (one written before `scope` existed, or an in-process one) is not taken as shared.
+    const { scope: _scope, ...unsaid } = memoryStore();
+    const limited: GatewayConfig = { ...base, keys: { capped: { budget: { usd: 1, period: "day" } } }, store: unsaid as StateStore };
+    const [refusal, ...rest] = checkSharedState(limited, 2).refusals;
+    expect(rest).toHaveLength(0);
+    expect(refusal).toContain("keys.capped");
+    expect(refusal).toContain('scope: "shared"');
+  });
+
   it("refuses an embedded control plane, which one process alone may open", () => {
     const embedded = { kind: "pglite", keys: { get: () => undefined }, spend: { append: async () => {} } } as unknown as GatewayConfig["controlPlane"];
     const { refusals } = checkSharedState({ ...base, store: sharedStore, controlPlane: embedded }, 2);

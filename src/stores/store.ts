@@ -54,8 +54,8 @@ export interface StateStore {
   /**
    * Who sees this store's counts: `"process"` (memoryStore: one process alone) or `"shared"`
    * (redisStore: every process on the same server). `modelgate serve --workers N` refuses
-   * limits and budgets on a `"process"` store, where each worker would admit its own share.
-   * A store that leaves it unset is taken at its word as shared.
+   * limits and budgets on a store that is not `"shared"` (unset included: a store written
+   * before this field may count in its own process), where each worker would spend the budget.
    */
   readonly scope?: "process" | "shared";
   /**

@@ -19,9 +19,18 @@ export interface ServingCli extends CliRun {
   url: string;
 }
 
-/** Runs the CLI with `args`; `children` collects it for the caller's cleanup. */
-export function runCli(args: string[], env: Record<string, string>, children: Set<ChildProcess>): CliRun {
-  const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], { cwd: REPO_ROOT, env: { ...cleanEnv(), ...env }, stdio: ["ignore", "pipe", "pipe"] });
+/**
+ * Runs the CLI with `args`; `children` collects it for the caller's cleanup. `processGroup`
+ * makes it lead a process group of its own, as a terminal's foreground job does, so a test can
+ * signal the group (`process.kill(-pid, ...)`) like Ctrl-C.
+ */
+export function runCli(args: string[], env: Record<string, string>, children: Set<ChildProcess>, processGroup = false): CliRun {
+  const child = spawn(process.execPath, ["--import", "tsx", CLI, ...args], {
+    cwd: REPO_ROOT,
+    env: { ...cleanEnv(), ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: processGroup,
+  });
   children.add(child);
   let stdout = "";
   let stderr = "";
@@ -33,8 +42,8 @@ export function runCli(args: string[], env: Record<string, string>, children: Se
 }
 
 /** Runs `serve` and waits for its "listening on <url>" line; rejects with its output if it exits first. */
-export async function startServingCli(args: string[], env: Record<string, string>, children: Set<ChildProcess>): Promise<ServingCli> {
-  const started = runCli(["serve", ...args], env, children);
+export async function startServingCli(args: string[], env: Record<string, string>, children: Set<ChildProcess>, processGroup = false): Promise<ServingCli> {
+  const started = runCli(["serve", ...args], env, children, processGroup);
   const url = await new Promise<string>((resolveUrl, reject) => {
     const timer = setTimeout(() => reject(new Error(`CLI did not start: ${started.stderr()}`)), 60_000);
     const check = (): void => {

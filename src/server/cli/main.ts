@@ -33,7 +33,12 @@ async function main(argv: readonly string[]): Promise<number> {
       process.send(message);
     },
     onMessage: (listener) => void process.on("message", listener),
-    onDisconnect: (listener) => void process.on("disconnect", listener),
+    onDisconnect: (listener) => {
+      // node:cluster exits a worker at once (code 0) when its primary is gone, cutting its
+      // streams and its gateway's unflushed spend; taken as a disconnect it expected, it drains.
+      worker.once("disconnect", () => void (worker.exitedAfterDisconnect = true));
+      process.on("disconnect", listener);
+    },
   });
 }
 

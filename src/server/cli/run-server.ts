@@ -1,6 +1,6 @@
 import { createGateway, type GatewayConfig } from "../../index.js";
 import { serve } from "../serve.js";
-import type { ServeOptions } from "../options.js";
+import { SERVE_DEFAULTS, type ServeOptions } from "../options.js";
 import { CLUSTER_EXPOSITION, workerExposition, type InternalServeOptions } from "../cluster/cluster-metrics.js";
 import { isPrimaryMessage, type WorkerMessage } from "../cluster/cluster-messages.js";
 import { checkSharedState } from "../cluster/shared-state-check.js";
@@ -75,8 +75,10 @@ export async function runServer(args: ServeArgs, say: (line: string) => void, wo
         ? "no auth (allowUnauthenticated): every caller is anonymous"
         : "no auth configured: bound to loopback only, every caller anonymous"
       : "bearer-token auth on";
-  if (worker) worker.send({ type: "modelgate:ready", url: server.url, note: `${authNote}${perWorkerNote}` });
-  else say(`listening on ${server.url} (OpenAI base URL ${server.url}/v1); ${authNote}`);
+  if (worker) {
+    const drainTimeoutMs = options.drainTimeoutMs ?? SERVE_DEFAULTS.drainTimeoutMs;
+    worker.send({ type: "modelgate:ready", url: server.url, note: `${authNote}${perWorkerNote}`, drainTimeoutMs });
+  } else say(`listening on ${server.url} (OpenAI base URL ${server.url}/v1); ${authNote}`);
 
   return new Promise<number>((resolve) => {
     let stopping = false;

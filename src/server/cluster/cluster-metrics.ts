@@ -1,11 +1,11 @@
-import { AggregatorRegistry, type Registry } from "prom-client";
+import type { Registry } from "prom-client";
 import type { ServeOptions } from "../options.js";
 import { isPrimaryMessage, type WorkerMessage } from "./cluster-messages.js";
 
 /**
  * How a handler's `/metrics` answers for a whole cluster: the scrape lands on one worker, which
- * asks the primary; the primary gathers every worker's registry (prom-client's cluster
- * aggregation: counters and histograms summed) and replies. A handler outside a cluster keeps
+ * asks the primary; the primary gathers the registry of every worker that listens (prom-client's
+ * cluster aggregation: counters and histograms summed) and replies. A handler outside a cluster keeps
  * its own registry's exposition.
  */
 export type ClusterExposition = (registry: Registry) => () => Promise<string>;
@@ -14,15 +14,21 @@ export type ClusterExposition = (registry: Registry) => () => Promise<string>;
 export const CLUSTER_EXPOSITION: unique symbol = Symbol("modelgate.clusterExposition");
 export type InternalServeOptions = ServeOptions & { [CLUSTER_EXPOSITION]?: ClusterExposition };
 
-/** Longer than prom-client's own 5 s gather timeout, so its error is the one reported. */
+/** Longer than the primary's own 5 s gather timeout, so its error is the one reported. */
 const REPLY_TIMEOUT_MS = 6_000;
 
 /** The worker side: answers the primary's gather requests and asks it for the whole. */
 export function workerExposition(send: (message: WorkerMessage) => void, onMessage: (listener: (message: unknown) => void) => void): ClusterExposition {
   const pending = new Map<number, { resolve: (body: string) => void; reject: (error: Error) => void; timer: NodeJS.Timeout }>();
   let nextId = 0;
+  let local: Registry | undefined;
   onMessage((message) => {
-    if (!isPrimaryMessage(message) || message.type !== "modelgate:metrics-reply") return;
+    if (!isPrimaryMessage(message)) return;
+    if (message.type === "modelgate:metrics-gather") {
+      if (local) answerGather(local, message.id, send);
+      return;
+    }
+    if (message.type !== "modelgate:metrics-reply") return;
     const waiting = pending.get(message.id);
     if (!waiting) return;
     pending.delete(message.id);
@@ -31,9 +37,7 @@ export function workerExposition(send: (message: WorkerMessage) => void, onMessa
     else waiting.reject(new Error(`metrics from the other workers: ${message.error ?? "no answer"}`));
   });
   return (registry) => {
-    AggregatorRegistry.setRegistries([registry]);
-    // Constructing one installs prom-client's listener that answers the primary's gather requests.
-    new AggregatorRegistry();
+    local = registry;
     return () =>
       new Promise<string>((resolve, reject) => {
         const id = nextId++;
@@ -52,4 +56,19 @@ export function workerExposition(send: (message: WorkerMessage) => void, onMessa
         }
       });
   };
+}
+
+/** Sends this worker's registry to the primary; a primary already gone has nobody to tell. */
+function answerGather(registry: Registry, id: number, send: (message: WorkerMessage) => void): void {
+  const reply = (message: WorkerMessage): void => {
+    try {
+      send(message);
+    } catch {
+      // The primary is gone: no scrape waits for this answer.
+    }
+  };
+  registry.getMetricsAsJSON().then(
+    (metrics) => reply({ type: "modelgate:metrics-local", id, metrics }),
+    (error: unknown) => reply({ type: "modelgate:metrics-local", id, error: error instanceof Error ? error.message : String(error) }),
+  );
 }

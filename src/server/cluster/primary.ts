@@ -1,10 +1,13 @@
 import cluster, { type Worker } from "node:cluster";
-import { AggregatorRegistry } from "prom-client";
 import { isWorkerMessage, type PrimaryMessage } from "./cluster-messages.js";
+import { createMetricsGatherer } from "./primary-metrics.js";
 
 export interface PrimaryOptions {
   readonly workers: number;
-  /** The workers' drain bound; the primary waits this long plus a grace before killing one. */
+  /**
+   * The workers' drain bound until a worker reports its own (a config's `server.drainTimeoutMs`);
+   * the primary waits this long plus a grace before killing one.
+   */
   readonly drainTimeoutMs?: number;
   readonly say: (line: string) => void;
 }
@@ -25,21 +28,24 @@ const RESTART_WINDOW_MS = 60_000;
  * answered here with every worker's metrics summed.
  */
 export function runPrimary({ workers, drainTimeoutMs = DEFAULT_DRAIN_MS, say }: PrimaryOptions): Promise<number> {
-  const aggregator = new AggregatorRegistry();
   const ready = new Set<Worker>();
   /** Forked and not yet exited (cluster.workers drops a worker only once it also disconnected). */
   const running = new Set<Worker>();
   const restarts: number[] = [];
   let shuttingDown = false;
   let announced = false;
+  let startedOthers = false;
   let failedCode = 0;
   let killTimer: NodeJS.Timeout | undefined;
+  /** The longest drain bound a ready worker reported. */
+  let reportedDrainMs: number | undefined;
 
   return new Promise<number>((resolve) => {
     const send = (worker: Worker, message: PrimaryMessage): void => {
       if (worker.isConnected()) worker.send(message);
     };
     const live = (): Worker[] => [...running];
+    const metrics = createMetricsGatherer(send);
     const finishIfDone = (): void => {
       if (live().length > 0) return;
       if (killTimer) clearTimeout(killTimer);
@@ -49,14 +55,15 @@ export function runPrimary({ workers, drainTimeoutMs = DEFAULT_DRAIN_MS, say }: 
       if (shuttingDown) return;
       shuttingDown = true;
       failedCode = code;
+      const killAfterMs = reportedDrainMs ?? drainTimeoutMs;
       say(live().length > 0 ? `${reason}: draining ${live().length} worker(s), then exiting` : `${reason}: exiting`);
       for (const worker of live()) send(worker, { type: "modelgate:drain" });
       killTimer = setTimeout(() => {
         for (const worker of live()) {
-          say(`worker ${worker.id} still running ${drainTimeoutMs + EXIT_GRACE_MS} ms after the drain began: killing it`);
+          say(`worker ${worker.id} still running ${killAfterMs + EXIT_GRACE_MS} ms after the drain began: killing it`);
           worker.process.kill("SIGKILL");
         }
-      }, drainTimeoutMs + EXIT_GRACE_MS);
+      }, killAfterMs + EXIT_GRACE_MS);
       finishIfDone();
     };
 
@@ -65,20 +72,27 @@ export function runPrimary({ workers, drainTimeoutMs = DEFAULT_DRAIN_MS, say }: 
       running.add(worker);
       worker.on("message", (message: unknown) => {
         if (!isWorkerMessage(message)) return;
+        if (message.type === "modelgate:metrics-local") {
+          metrics.onLocalMetrics(worker, message.id, message.metrics, message.error);
+          return;
+        }
         if (message.type === "modelgate:metrics-request") {
-          aggregator.clusterMetrics().then(
+          metrics.gather([...ready]).then(
             (body) => send(worker, { type: "modelgate:metrics-reply", id: message.id, body }),
             (error: unknown) => send(worker, { type: "modelgate:metrics-reply", id: message.id, error: error instanceof Error ? error.message : String(error) }),
           );
           return;
         }
         ready.add(worker);
+        reportedDrainMs = Math.max(reportedDrainMs ?? 0, message.drainTimeoutMs);
         if (shuttingDown) {
           send(worker, { type: "modelgate:drain" });
           return;
         }
-        if (!announced && ready.size === 1) {
-          // The first worker started: the config is good, start the others.
+        if (!startedOthers) {
+          // The first worker started: the config is good, start the others. Once: a replacement
+          // listening first while the others load must not start N - 1 more.
+          startedOthers = true;
           for (let index = 1; index < workers; index++) start();
         }
         if (!announced && ready.size === workers) {
@@ -88,6 +102,7 @@ export function runPrimary({ workers, drainTimeoutMs = DEFAULT_DRAIN_MS, say }: 
       });
       worker.on("exit", (code, signal) => {
         running.delete(worker);
+        metrics.forget(worker);
         const wasReady = ready.delete(worker);
         if (shuttingDown) {
           if (code !== 0) failedCode = 1;

@@ -14,12 +14,20 @@ export interface SharedStateReport {
 export function checkSharedState(config: GatewayConfig, workers: number): SharedStateReport {
   const refusals: string[] = [];
   const perWorker: string[] = [];
-  const processLocalStore = config.store === undefined || config.store.scope === "process";
+  const scope = config.store === undefined ? "process" : config.store.scope;
+  const processLocalStore = scope === "process";
   const counted = countedLimits(config);
   if (processLocalStore && counted.length > 0) {
     refusals.push(
       `${counted.join(", ")} would be counted by each of the ${workers} workers on its own memory store ` +
         `(each would admit the whole rpm and spend the whole budget): set \`store: redisStore(...)\` in the config, or run one worker`,
+    );
+  } else if (scope !== "shared" && counted.length > 0) {
+    // A store of one's own that predates `scope` may keep its counts in this process: money is
+    // only counted once on a store that says every process sees the same counts.
+    refusals.push(
+      `${counted.join(", ")} need a store every worker shares, and the config's store does not say it is one: ` +
+        `give it \`scope: "shared"\` if every process sees the same counts, else use \`store: redisStore(...)\`, or run one worker`,
     );
   }
   if (config.controlPlane?.kind === "pglite") {
