@@ -44,7 +44,8 @@ describe("checkSharedState", () => {
   it("lets a config with nothing counted through, saying what each worker keeps to itself", () => {
     const report = checkSharedState({ ...base, cache: { exact: {} } }, 2);
     expect(report.refusals).toHaveLength(0);
-    expect(report.perWorker).toEqual(["the answer cache", "spend reports", "deployment health (cooldowns)"]);
-    expect(checkSharedState({ ...base, store: sharedStore }, 2).perWorker).toEqual(["spend reports"]);
+    const anomalies = "spend anomaly detection (on its share of the traffic)";
+    expect(report.perWorker).toEqual(["the answer cache", "spend reports", "deployment health (cooldowns)", anomalies]);
+    expect(checkSharedState({ ...base, store: sharedStore }, 2).perWorker).toEqual(["spend reports", anomalies]);
   });
 });

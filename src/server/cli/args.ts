@@ -74,7 +74,7 @@ export function parseServeArgs(argv: readonly string[]): ServeArgs {
 const MAX_WORKERS = 64;
 
 function workerCount(text: string): number {
-  if (text === "auto") return availableParallelism();
+  if (text === "auto") return Math.min(availableParallelism(), MAX_WORKERS);
   const value = Number(text);
   if (!Number.isInteger(value) || value < 1 || value > MAX_WORKERS) throw new Error(`--workers: expected an integer from 1 to ${MAX_WORKERS} or 'auto', got '${text.slice(0, 20)}'`);
   return value;

@@ -115,6 +115,13 @@ export function runPrimary({ workers, drainTimeoutMs = DEFAULT_DRAIN_MS, say }: 
           shutDown(`worker ${worker.id} stopped before it listened (${how})`, code === 2 ? 2 : 1);
           return;
         }
+        if (code === 0 && !signal) {
+          // A worker exits 0 only after a drain it was asked for: a signal of its own (Ctrl-C
+          // reaches the whole process group, maybe before it reaches this process), not a crash.
+          say(`worker ${worker.id} drained and exited on a signal of its own: not replaced`);
+          finishIfDone();
+          return;
+        }
         const now = Date.now();
         restarts.push(now);
         while (restarts.length > 0 && restarts[0]! < now - RESTART_WINDOW_MS) restarts.shift();

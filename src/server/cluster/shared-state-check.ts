@@ -38,6 +38,8 @@ export function checkSharedState(config: GatewayConfig, workers: number): Shared
   if (config.cache && processLocalStore) perWorker.push("the answer cache");
   if (config.spend?.store === undefined && config.controlPlane === undefined) perWorker.push("spend reports");
   if (processLocalStore) perWorker.push("deployment health (cooldowns)");
+  // Share and spike anomalies are judged on the traffic a process sees (budget alerts are not).
+  perWorker.push("spend anomaly detection (on its share of the traffic)");
   return { refusals, perWorker };
 }
 
