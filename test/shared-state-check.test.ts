@@ -45,7 +45,7 @@ describe("checkSharedState", () => {
     const report = checkSharedState({ ...base, cache: { exact: {} } }, 2);
     expect(report.refusals).toHaveLength(0);
     const anomalies = "spend anomaly detection (on its share of the traffic)";
-    expect(report.perWorker).toEqual(["the answer cache", "spend reports", "deployment health (cooldowns)", anomalies]);
+    expect(report.perWorker).toEqual(["answer cache", "spend reports", "deployment health (cooldowns)", anomalies]);
     expect(checkSharedState({ ...base, store: sharedStore }, 2).perWorker).toEqual(["spend reports", anomalies]);
   });
 });

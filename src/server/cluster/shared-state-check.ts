@@ -35,7 +35,7 @@ export function checkSharedState(config: GatewayConfig, workers: number): Shared
       "controlPlane: the embedded database (PGlite) opens in one process only: give postgresControlPlane a `url` of a Postgres server, or run one worker",
     );
   }
-  if (config.cache && processLocalStore) perWorker.push("the answer cache");
+  if (config.cache && processLocalStore) perWorker.push("answer cache");
   if (config.spend?.store === undefined && config.controlPlane === undefined) perWorker.push("spend reports");
   if (processLocalStore) perWorker.push("deployment health (cooldowns)");
   // Share and spike anomalies are judged on the traffic a process sees (budget alerts are not).
