@@ -1,12 +1,11 @@
 import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import OpenAI from "openai";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { killAll, REPO_ROOT as root, runCli, startServingCli, type CliRun, type ServingCli } from "./fakes/cli-process.js";
+import { killAll, startRawStream, REPO_ROOT as root, runCli, startServingCli, type CliRun, type ServingCli } from "./fakes/cli-process.js";
 import { startFakeOpenAI, type FakeOpenAI } from "./fakes/openai-server.js";
 
 /**
@@ -86,24 +85,7 @@ describe("modelgate serve (CLI)", () => {
     expect(json.choices[0]?.message.content).toBe("Echo: ping");
 
     fake.setDefault({ reply: "one two three four five six seven eight", chunkDelayMs: 150 });
-    const raw = await new Promise<{ firstChunk: Promise<void>; body: Promise<string> }>((resolveStream, reject) => {
-      const req = httpRequest(
-        `${server.url}/v1/chat/completions`,
-        { method: "POST", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" } },
-        (res) => {
-          let body = "";
-          let gotFirst!: () => void;
-          const firstChunk = new Promise<void>((resolveFirst) => (gotFirst = resolveFirst));
-          res.on("data", (data: Buffer) => {
-            body += data.toString("utf8");
-            gotFirst();
-          });
-          resolveStream({ firstChunk, body: new Promise((resolveBody) => res.on("end", () => resolveBody(body))) });
-        },
-      );
-      req.on("error", reject);
-      req.end(JSON.stringify({ model: "fast", stream: true, messages: [{ role: "user", content: "count" }] }));
-    });
+    const raw = await startRawStream(server.url, TOKEN, "count");
     await raw.firstChunk;
     server.child.kill("SIGTERM");
     await expect.poll(() => server.stderr(), { timeout: 30_000 }).toMatch(/SIGTERM: draining 1 call/);

@@ -1,13 +1,12 @@
 import { execFileSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import OpenAI from "openai";
 import { createNodeFetch } from "../src/providers/shared/node-fetch.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { killAll, REPO_ROOT, runCli, startServingCli } from "./fakes/cli-process.js";
+import { killAll, startRawStream, REPO_ROOT, runCli, startServingCli } from "./fakes/cli-process.js";
 import { startFakeOpenAI, type FakeOpenAI } from "./fakes/openai-server.js";
 import { REDIS_SERVER, startRedisServer, type RedisServer } from "./fakes/redis-server.js";
 import { requireBinary } from "./fakes/require-binary.js";
@@ -123,24 +122,7 @@ describe("modelgate serve --workers", () => {
 
     // A stream in flight when SIGTERM reaches the primary finishes before the workers exit.
     fake.setDefault({ reply: "one two three four five six", chunkDelayMs: 150 });
-    const stream = await new Promise<{ firstChunk: Promise<void>; body: Promise<string> }>((resolveStream, reject) => {
-      const req = httpRequest(
-        `${server.url}/v1/chat/completions`,
-        { method: "POST", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" } },
-        (res) => {
-          let body = "";
-          let gotFirst!: () => void;
-          const firstChunk = new Promise<void>((resolveFirst) => (gotFirst = resolveFirst));
-          res.on("data", (data: Buffer) => {
-            body += data.toString("utf8");
-            gotFirst();
-          });
-          resolveStream({ firstChunk, body: new Promise((resolveBody) => res.on("end", () => resolveBody(body))) });
-        },
-      );
-      req.on("error", reject);
-      req.end(JSON.stringify({ model: "fast", stream: true, messages: [{ role: "user", content: "count" }] }));
-    });
+    const stream = await startRawStream(server.url, TOKEN, "count");
     await stream.firstChunk;
     server.child.kill("SIGTERM");
     const body = await stream.body;

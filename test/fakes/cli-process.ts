@@ -3,6 +3,7 @@
  * tests: its output kept, its exit awaited, killed by the test's own cleanup if left running.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { request as httpRequest } from "node:http";
 import { join, resolve } from "node:path";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "../..");
@@ -70,4 +71,26 @@ function cleanEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   for (const name of ["OPENAI_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY"]) delete env[name];
   return env;
+}
+
+/** A raw SSE chat stream (no SDK): resolves once the answer's head arrived; `body` is every byte to its end. */
+export function startRawStream(url: string, token: string, content: string): Promise<{ firstChunk: Promise<void>; body: Promise<string> }> {
+  return new Promise((resolveStream, reject) => {
+    const req = httpRequest(
+      `${url}/v1/chat/completions`,
+      { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" } },
+      (res) => {
+        let body = "";
+        let gotFirst!: () => void;
+        const firstChunk = new Promise<void>((resolveFirst) => (gotFirst = resolveFirst));
+        res.on("data", (data: Buffer) => {
+          body += data.toString("utf8");
+          gotFirst();
+        });
+        resolveStream({ firstChunk, body: new Promise((resolveBody) => res.on("end", () => resolveBody(body))) });
+      },
+    );
+    req.on("error", reject);
+    req.end(JSON.stringify({ model: "fast", stream: true, messages: [{ role: "user", content }] }));
+  });
 }
