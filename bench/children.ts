@@ -135,3 +135,16 @@ export function processTreeCpuUs(rootPid: number): number {
 }
 /** USER_HZ: 100 on every Linux this bench runs on (`getconf CLK_TCK`). */
 const CLOCK_TICKS_PER_SECOND = 100;
+
+/**
+ * Starts bench/server-child.ts (a modelgate server in its own process) and waits for its URL.
+ * `args`: fake URL, layer (`node`|`hono`), upstream (`fake`|`mock`), setup (`all`|`bare`),
+ * then the bundle directory when there is one.
+ */
+export async function startServerChild(root: string, args: readonly string[]): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawnTracked(process.execPath, ["--import", "tsx", "bench/server-child.ts", ...args], { cwd: root });
+  child.stderr?.resume();
+  const url = (await waitForLine(child, /SERVER_URL (\S+)/, 60_000))[1]!;
+  child.stdout?.resume();
+  return { url, child };
+}

@@ -29,7 +29,7 @@ import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { join } from "node:path";
 import { startRedisServer } from "../test/fakes/redis-server.js";
-import { processTreeCpuUs, spawnTracked, stop, waitForLine, startFakeServerChild } from "./children.js";
+import { processTreeCpuUs, spawnTracked, stop, waitForLine, startFakeServerChild, startServerChild } from "./children.js";
 import { BENCH_MODEL, BENCH_ROUTE, BENCH_TOKEN as TOKEN, CALL_OPTIONS, baseConfig, featureList, withFeatures } from "./features.js";
 import { smallBody } from "./fixtures.js";
 import { runWrk, wrkAvailable } from "./wrk.js";
@@ -52,11 +52,7 @@ const { url: fakeUrl, child: fake } = await startFakeServerChild(root);
 
 type Child = ReturnType<typeof spawnTracked>;
 async function startServer(layer: "node" | "hono", upstream: "fake" | "mock" = "fake", setup: "all" | "bare" = "all"): Promise<{ url: string; child: Child }> {
-  const child = spawnTracked(process.execPath, ["--import", "tsx", "bench/server-child.ts", fakeUrl, layer, upstream, setup, ...bundleArgs], { cwd: root });
-  child.stderr?.resume();
-  const url = (await waitForLine(child, /SERVER_URL (\S+)/, 60_000))[1]!;
-  child.stdout?.resume();
-  return { url, child };
+  return startServerChild(root, [fakeUrl, layer, upstream, setup, ...bundleArgs]);
 }
 async function startFloor(): Promise<{ url: string; child: Child }> {
   const child = spawnTracked(process.execPath, ["--import", "tsx", "bench/floor-proxy-child.ts", fakeUrl], { cwd: root });

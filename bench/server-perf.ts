@@ -18,7 +18,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { spawnTracked, stop, waitForLine, startFakeServerChild } from "./children.js";
+import { startFakeServerChild, startServerChild, stop } from "./children.js";
 import { BENCH_ROUTE } from "./features.js";
 import { smallBody } from "./fixtures.js";
 import { loadModelgate } from "./modelgate.js";
@@ -31,10 +31,7 @@ const dir = mkdtempSync(join(tmpdir(), "mg-server-perf-"));
 
 const { url: fakeUrl, child: fake } = await startFakeServerChild(root);
 const { dir: bundle } = await loadModelgate();
-const server = spawnTracked(process.execPath, ["--import", "tsx", "bench/server-child.ts", fakeUrl, "node", upstream, setup, ...(bundle ? [bundle] : [])], { cwd: root });
-server.stderr?.resume();
-const url = (await waitForLine(server, /SERVER_URL (\S+)/, 60_000))[1]!;
-server.stdout?.resume();
+const { url, child: server } = await startServerChild(root, [fakeUrl, "node", upstream, setup, ...(bundle ? [bundle] : [])]);
 const pid = server.pid!;
 
 let count = 0;

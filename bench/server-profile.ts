@@ -12,7 +12,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { spawnTracked, stop, waitForLine, startFakeServerChild } from "./children.js";
+import { startFakeServerChild, startServerChild, stop, waitForLine } from "./children.js";
 import { BENCH_ROUTE, BENCH_TOKEN } from "./features.js";
 import { smallBody } from "./fixtures.js";
 import { loadModelgate } from "./modelgate.js";
@@ -27,10 +27,7 @@ const dir = mkdtempSync(join(tmpdir(), "mg-server-prof-"));
 const { url: fakeUrl, child: fake } = await startFakeServerChild(root);
 // The server serves src/ bundled as tsup ships it (see bench/modelgate.ts).
 const { dir: bundle } = await loadModelgate();
-const server = spawnTracked(process.execPath, ["--import", "tsx", "bench/server-child.ts", fakeUrl, "node", upstream, setup, ...(bundle ? [bundle] : [])], { cwd: root });
-server.stderr?.resume();
-const url = (await waitForLine(server, /SERVER_URL (\S+)/, 60_000))[1]!;
-server.stdout?.resume();
+const { url, child: server } = await startServerChild(root, [fakeUrl, "node", upstream, setup, ...(bundle ? [bundle] : [])]);
 
 let count = 0;
 const load = (conns: number, duration: number) =>
