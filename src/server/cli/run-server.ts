@@ -82,10 +82,13 @@ export async function runServer(args: ServeArgs, say: (line: string) => void, wo
 
   return new Promise<number>((resolve) => {
     let stopping = false;
+    let signals = 0;
     const stop = (reason: string, fromSignal: boolean): void => {
+      // Ctrl-C reaches this worker and its primary, whose drain message may come before or
+      // after this worker's own SIGINT: only a second signal means "now".
+      if (fromSignal) signals++;
       if (stopping) {
-        // The primary's drain message may come after the terminal's own SIGINT: one drain.
-        if (!fromSignal) return;
+        if (signals < 2) return;
         say(`${reason} again: exiting without waiting`);
         resolve(1);
         return;
