@@ -64,6 +64,25 @@ function workerPids(primary: ChildProcess): number[] {
     .map((line) => Number(line.trim().split(" ")[0]));
 }
 
+/** An SDK stream through the server, once its first chunk arrived. */
+async function streamStarted(url: string, content: string) {
+  const client = new OpenAI({ apiKey: "unused", baseURL: `${url}/v1`, maxRetries: 0 });
+  const stream = await client.chat.completions.create({ model: "fast", stream: true, messages: [{ role: "user", content }] });
+  const reader = stream[Symbol.asyncIterator]();
+  await reader.next();
+  return reader;
+}
+
+/** The text of the chunks still to come, to the stream's end. */
+async function restOf(reader: Awaited<ReturnType<typeof streamStarted>>): Promise<string> {
+  let text = "";
+  for (;;) {
+    const next = await reader.next();
+    if (next.done) return text;
+    text += next.value.choices[0]?.delta.content ?? "";
+  }
+}
+
 /** Counts chat calls answered 200 in a Prometheus exposition. */
 function chatOk(text: string): number {
   const line = text.split("\n").find((entry) => entry.startsWith('modelgate_http_requests_total{route="/v1/chat/completions",status="200"}'));
@@ -156,10 +175,7 @@ describe("modelgate serve --workers, stopped twice", () => {
     const server = await startServingCli(serveArgs(file), env(), children);
     fake.setDefault({ reply: "a b c d e f g h i j k l m n o p", chunkDelayMs: 1_000 });
     try {
-      const client = new OpenAI({ apiKey: "unused", baseURL: `${server.url}/v1`, maxRetries: 0 });
-      const stream = await client.chat.completions.create({ model: "fast", stream: true, messages: [{ role: "user", content: "slow" }] });
-      const reader = stream[Symbol.asyncIterator]();
-      await reader.next();
+      const reader = await streamStarted(server.url, "slow");
       const pids = workerPids(server.child);
       server.child.kill("SIGTERM");
       await expect.poll(() => server.stderr(), { timeout: 30_000 }).toMatch(/SIGTERM: draining 2 worker/);
@@ -169,10 +185,7 @@ describe("modelgate serve --workers, stopped twice", () => {
       expect(server.stderr()).toMatch(/SIGTERM again: killing [12] worker/);
       for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
       // The stream is cut, not finished: reading on ends in a connection error.
-      const rest = (async () => {
-        for (;;) if ((await reader.next()).done) return "finished";
-      })();
-      await expect(rest).rejects.toThrow();
+      await expect(restOf(reader)).rejects.toThrow();
     } finally {
       fake.setDefault({});
     }
@@ -203,18 +216,10 @@ describe("modelgate serve --workers, the primary killed", () => {
     const server = await startServingCli(serveArgs(file), env(), children);
     fake.setDefault({ reply: "a b c d e", chunkDelayMs: 300 });
     try {
-      const client = new OpenAI({ apiKey: "unused", baseURL: `${server.url}/v1`, maxRetries: 0 });
-      const stream = await client.chat.completions.create({ model: "fast", stream: true, messages: [{ role: "user", content: "orphan" }] });
-      const reader = stream[Symbol.asyncIterator]();
-      await reader.next();
+      const reader = await streamStarted(server.url, "orphan");
       const pids = workerPids(server.child);
       server.child.kill("SIGKILL");
-      let text = "";
-      for (;;) {
-        const next = await reader.next();
-        if (next.done) break;
-        text += next.value.choices[0]?.delta.content ?? "";
-      }
+      const text = await restOf(reader);
       expect(text).toContain("e");
       await expect.poll(() => pids.filter((pid) => isAlive(pid)).length, { timeout: 20_000 }).toBe(0);
       expect(server.stderr()).toMatch(/primary gone: draining/);
@@ -255,17 +260,9 @@ describe("modelgate serve --workers, Ctrl-C in a terminal", () => {
     const server = await startServingCli(serveArgs(file), env(), children, true);
     fake.setDefault({ reply: "a b c d", chunkDelayMs: 300 });
     try {
-      const client = new OpenAI({ apiKey: "unused", baseURL: `${server.url}/v1`, maxRetries: 0 });
-      const stream = await client.chat.completions.create({ model: "fast", stream: true, messages: [{ role: "user", content: "ctrl-c" }] });
-      const reader = stream[Symbol.asyncIterator]();
-      await reader.next();
+      const reader = await streamStarted(server.url, "ctrl-c");
       process.kill(-server.child.pid!, "SIGINT");
-      let text = "";
-      for (;;) {
-        const next = await reader.next();
-        if (next.done) break;
-        text += next.value.choices[0]?.delta.content ?? "";
-      }
+      const text = await restOf(reader);
       expect(text).toContain("d");
       expect(await server.exited).toBe(0);
       expect(server.stderr()).not.toMatch(/replacement/);
@@ -282,17 +279,9 @@ describe("modelgate serve --workers, a long drain set in the config", () => {
     const server = await startServingCli(serveArgs(file), env(), children);
     fake.setDefault({ reply: "a b c d e f g h i j k l m n o p q r", chunkDelayMs: 1_000 });
     try {
-      const client = new OpenAI({ apiKey: "unused", baseURL: `${server.url}/v1`, maxRetries: 0 });
-      const stream = await client.chat.completions.create({ model: "fast", stream: true, messages: [{ role: "user", content: "slow" }] });
-      const reader = stream[Symbol.asyncIterator]();
-      await reader.next();
+      const reader = await streamStarted(server.url, "slow");
       server.child.kill("SIGTERM");
-      let text = "";
-      for (;;) {
-        const next = await reader.next();
-        if (next.done) break;
-        text += next.value.choices[0]?.delta.content ?? "";
-      }
+      const text = await restOf(reader);
       expect(text).toContain("r");
       expect(await server.exited).toBe(0);
       expect(server.stderr()).not.toMatch(/killing it/);
