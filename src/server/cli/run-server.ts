@@ -75,11 +75,6 @@ export async function runServer(args: ServeArgs, say: (line: string) => void, wo
         ? "no auth (allowUnauthenticated): every caller is anonymous"
         : "no auth configured: bound to loopback only, every caller anonymous"
       : "bearer-token auth on";
-  if (worker) {
-    const drainTimeoutMs = options.drainTimeoutMs ?? SERVE_DEFAULTS.drainTimeoutMs;
-    worker.send({ type: "modelgate:ready", url: server.url, note: `${authNote}${perWorkerNote}`, drainTimeoutMs });
-  } else say(`listening on ${server.url} (OpenAI base URL ${server.url}/v1); ${authNote}`);
-
   return new Promise<number>((resolve) => {
     let stopping = false;
     let signals = 0;
@@ -112,5 +107,11 @@ export async function runServer(args: ServeArgs, say: (line: string) => void, wo
       if (isPrimaryMessage(message) && message.type === "modelgate:drain") stop("drain", false);
     });
     worker?.onDisconnect(() => stop("primary gone", false));
+    // Announced only once the handlers are in: a SIGTERM sent the moment a supervisor reads
+    // "listening" would otherwise find the default action (killed, no drain, no exit code).
+    if (worker) {
+      const drainTimeoutMs = options.drainTimeoutMs ?? SERVE_DEFAULTS.drainTimeoutMs;
+      worker.send({ type: "modelgate:ready", url: server.url, note: `${authNote}${perWorkerNote}`, drainTimeoutMs });
+    } else say(`listening on ${server.url} (OpenAI base URL ${server.url}/v1); ${authNote}`);
   });
 }
